@@ -1,0 +1,113 @@
+/** One typed configuration object: defaults, environment overrides, validation. */
+export interface Config {
+  /** postgres:// URL; when unset an embedded PostgreSQL is started under dataDir */
+  databaseUrl: string | null;
+  dataDir: string;
+  /** port of the embedded PostgreSQL (0 = any free port) */
+  embeddedPgPort: number;
+  httpHost: string;
+  httpPort: number;
+  grpcHost: string;
+  grpcPort: number;
+  /** request body limit, applied after decompression */
+  maxBodyBytes: number;
+  /** spans waiting for a writer; beyond this requests get 429 / RESOURCE_EXHAUSTED */
+  queueMaxSpans: number;
+  /** spans per database transaction (group commit across requests) */
+  batchMaxSpans: number;
+  /** parallel writer connections */
+  writers: number;
+  /** Retry-After seconds on 429 / 503 */
+  retryAfterSeconds: number;
+  maxContentChars: number;
+  captureContent: boolean;
+  pricesFile: string | null;
+  /** apply sql/ migrations at start-up */
+  migrate: boolean;
+  defaultTenant: string;
+}
+
+export const defaults: Config = {
+  databaseUrl: null,
+  dataDir: '.runledger',
+  embeddedPgPort: 54329,
+  httpHost: '127.0.0.1',
+  httpPort: 4318,
+  grpcHost: '127.0.0.1',
+  grpcPort: 4317,
+  maxBodyBytes: 64 * 1024 * 1024,
+  queueMaxSpans: 65_536,
+  batchMaxSpans: 4096,
+  writers: 2,
+  retryAfterSeconds: 2,
+  maxContentChars: 16_384,
+  captureContent: true,
+  pricesFile: null,
+  migrate: true,
+  defaultTenant: 'default',
+};
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function bool(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${key} must be a boolean, got ${JSON.stringify(raw)}`);
+}
+
+export class ConfigError extends Error {}
+
+export function configFromEnv(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const c: Config = {
+    databaseUrl: env.DATABASE_URL || defaults.databaseUrl,
+    dataDir: env.RUNLEDGER_DATA_DIR || defaults.dataDir,
+    embeddedPgPort: int(env, 'RUNLEDGER_EMBEDDED_PG_PORT', defaults.embeddedPgPort),
+    httpHost: env.RUNLEDGER_HTTP_HOST || defaults.httpHost,
+    httpPort: int(env, 'RUNLEDGER_HTTP_PORT', defaults.httpPort),
+    grpcHost: env.RUNLEDGER_GRPC_HOST || defaults.grpcHost,
+    grpcPort: int(env, 'RUNLEDGER_GRPC_PORT', defaults.grpcPort),
+    maxBodyBytes: int(env, 'RUNLEDGER_MAX_BODY_BYTES', defaults.maxBodyBytes),
+    queueMaxSpans: int(env, 'RUNLEDGER_QUEUE_MAX_SPANS', defaults.queueMaxSpans),
+    batchMaxSpans: int(env, 'RUNLEDGER_BATCH_MAX_SPANS', defaults.batchMaxSpans),
+    writers: int(env, 'RUNLEDGER_WRITERS', defaults.writers),
+    retryAfterSeconds: int(env, 'RUNLEDGER_RETRY_AFTER_SECONDS', defaults.retryAfterSeconds),
+    maxContentChars: int(env, 'RUNLEDGER_MAX_CONTENT_CHARS', defaults.maxContentChars),
+    captureContent: bool(env, 'RUNLEDGER_CAPTURE_CONTENT', defaults.captureContent),
+    pricesFile: env.RUNLEDGER_PRICES_FILE || defaults.pricesFile,
+    migrate: bool(env, 'RUNLEDGER_MIGRATE', defaults.migrate),
+    defaultTenant: env.RUNLEDGER_DEFAULT_TENANT || defaults.defaultTenant,
+    ...overrides,
+  };
+  return validate(c);
+}
+
+export function validate(c: Config): Config {
+  const problems: string[] = [];
+  const port = (k: keyof Config) => {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v < 0 || v > 65535) problems.push(`${k} must be a port number (0-65535)`);
+  };
+  const positive = (k: keyof Config) => {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v <= 0) problems.push(`${k} must be a positive integer`);
+  };
+  port('httpPort');
+  port('grpcPort');
+  port('embeddedPgPort');
+  for (const k of ['maxBodyBytes', 'queueMaxSpans', 'batchMaxSpans', 'writers', 'retryAfterSeconds', 'maxContentChars'] as const) positive(k);
+  if (c.batchMaxSpans > c.queueMaxSpans) problems.push('batchMaxSpans must not exceed queueMaxSpans');
+  if (c.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
+  if (!c.defaultTenant) problems.push('defaultTenant must not be empty');
+  if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return c;
+}

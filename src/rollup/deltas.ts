@@ -1,0 +1,136 @@
+/**
+ * Run rollup deltas computed from the rows a transaction newly inserted (pure, order-independent).
+ * Every field folds commutatively (sum, min, max, least, precedence rank), so applying the deltas of
+ * any split of a trace into batches, in any order, yields the same run row.
+ */
+import type { MappedSpan, NodeRecord } from '../mapping/types.js';
+import { costUnits, hasUsage, unitsToDecimal, usToTimestamp } from '../sink/encoder.js';
+
+export interface UsageTotals {
+  input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number; total: number;
+  /** cost in integer units of 1e-10 USD (exact sums) */
+  costUnits: number;
+}
+
+export interface RunDelta {
+  runId: string;
+  tenantId: string;
+  spanCount: number;
+  startUs: number;
+  endUs: number;
+  errorCount: number;
+  totalNodes: number;
+  llmCalls: number;
+  toolCalls: number;
+  usage: UsageTotals;
+  models: Set<string>;
+  sessionId: string | null;
+  userId: string | null;
+  environment: string | null;
+  serviceName: string | null;
+  pipeline: { rank: number; value: string } | null;
+  root: MappedSpan | null;
+}
+
+export function emptyUsage(): UsageTotals {
+  return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0, total: 0, costUnits: 0 };
+}
+
+export function addUsage(u: UsageTotals, n: Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' | 'totalCost'>, sign = 1): void {
+  u.input += sign * (n.inputTokens ?? 0);
+  u.output += sign * (n.outputTokens ?? 0);
+  u.cacheRead += sign * (n.cacheReadTokens ?? 0);
+  u.cacheWrite += sign * (n.cacheWriteTokens ?? 0);
+  u.reasoning += sign * (n.reasoningTokens ?? 0);
+  u.total += sign * (n.totalTokens ?? 0);
+  u.costUnits += sign * (costUnits(n.totalCost) ?? 0);
+}
+
+function least(a: string | null, b: string | null | undefined): string | null {
+  if (b === null || b === undefined || b === '') return a;
+  return a === null || b < a ? b : a;
+}
+
+/** (start, span_id) order among parentless spans: the earliest is the run's root. */
+function rootBefore(a: MappedSpan, b: MappedSpan): boolean {
+  return a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
+}
+
+export function computeDeltas(newSpans: MappedSpan[]): Map<string, RunDelta> {
+  const runs = new Map<string, RunDelta>();
+  for (const m of newSpans) {
+    const s = m.span;
+    let d = runs.get(s.traceId);
+    if (!d) {
+      d = {
+        runId: s.traceId, tenantId: s.tenantId, spanCount: 0, startUs: s.startUs, endUs: s.endUs, errorCount: 0,
+        totalNodes: 0, llmCalls: 0, toolCalls: 0, usage: emptyUsage(), models: new Set(), sessionId: null,
+        userId: null, environment: null, serviceName: null, pipeline: null, root: null,
+      };
+      runs.set(s.traceId, d);
+    }
+    d.spanCount++;
+    if (s.startUs < d.startUs) d.startUs = s.startUs;
+    if (s.endUs > d.endUs) d.endUs = s.endUs;
+    if (s.statusCode === 2) d.errorCount++;
+    d.serviceName = least(d.serviceName, s.serviceName);
+    d.environment = least(d.environment, m.hints.environment);
+    const p = m.hints.pipeline;
+    if (p && (!d.pipeline || p.rank < d.pipeline.rank || (p.rank === d.pipeline.rank && p.value < d.pipeline.value))) {
+      d.pipeline = p;
+    }
+    if (s.parentSpanId === null && (!d.root || rootBefore(m, d.root))) d.root = m;
+    const n = m.node;
+    if (n) {
+      d.totalNodes++;
+      if (n.nodeType === 'LLM') d.llmCalls++;
+      else if (n.nodeType === 'TOOL') d.toolCalls++;
+      if (n.modelName && (n.nodeType === 'LLM' || n.nodeType === 'EMBEDDING')) d.models.add(n.modelName);
+      d.sessionId = least(d.sessionId, n.sessionId);
+      d.userId = least(d.userId, n.userId);
+      if (hasUsage(n)) addUsage(d.usage, n);
+    }
+  }
+  return runs;
+}
+
+/** Row shape consumed by the runs upsert (json_to_recordset). */
+export function deltaRows(deltas: Iterable<RunDelta>): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const d of deltas) {
+    const root = d.root?.span ?? null;
+    const rootFailed = root !== null && root.statusCode === 2;
+    rows.push({
+      run_id: d.runId,
+      tenant_id: d.tenantId,
+      pipeline: d.pipeline?.value ?? null,
+      pipeline_rank: d.pipeline?.rank ?? null,
+      service_name: root ? root.serviceName : d.serviceName,
+      environment: d.environment,
+      session_id: d.sessionId,
+      user_id: d.userId,
+      name: root ? root.name : null,
+      status: root ? (rootFailed ? 'FAILED' : 'COMPLETED') : 'RUNNING',
+      start_time: usToTimestamp(d.startUs),
+      end_time: usToTimestamp(d.endUs),
+      span_count: d.spanCount,
+      total_nodes: d.totalNodes,
+      llm_calls: d.llmCalls,
+      tool_calls: d.toolCalls,
+      error_count: d.errorCount,
+      input_tokens: d.usage.input,
+      output_tokens: d.usage.output,
+      cache_read_tokens: d.usage.cacheRead,
+      cache_write_tokens: d.usage.cacheWrite,
+      reasoning_tokens: d.usage.reasoning,
+      total_tokens: d.usage.total,
+      total_cost: unitsToDecimal(d.usage.costUnits),
+      models: [...d.models].sort(),
+      error_message: rootFailed ? (root.statusMessage || null) : null,
+      root_span_id: root ? root.spanId : null,
+      root_start_time: root ? usToTimestamp(root.startUs) : null,
+    });
+  }
+  rows.sort((a, b) => ((a.run_id as string) < (b.run_id as string) ? -1 : 1));
+  return rows;
+}

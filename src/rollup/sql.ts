@@ -1,0 +1,110 @@
+/**
+ * Rollup statements run inside the write transaction, after the new spans and nodes are inserted.
+ *
+ * Usage is counted once: a node that carries usage is an aggregate when any descendant carries usage
+ * (ai.generateText over ai.generateText.doGenerate). usage_marks holds every present span whose present
+ * subtree carries usage; it only grows. A usage node with a marked child is an aggregate.
+ */
+
+/**
+ * Mark the new usage nodes and every span whose subtree now carries usage, walking up through present
+ * spans and stopping at spans already marked. Seeds: new usage nodes ($4..$6) and new spans ($1..$3)
+ * that have a child marked by an earlier transaction (child arrived first).
+ * Returns the newly marked spans.
+ */
+export const MARK_USAGE_SQL = `
+WITH RECURSIVE
+new_spans AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(trace_id, span_id, parent_span_id)
+),
+seeds AS (
+  SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[]) AS u(trace_id, span_id, parent_span_id)
+  UNION
+  SELECT n.trace_id, n.span_id, n.parent_span_id FROM new_spans n
+  WHERE EXISTS (SELECT 1 FROM runledger.usage_marks m WHERE m.trace_id = n.trace_id AND m.parent_span_id = n.span_id)
+),
+up AS (
+  SELECT trace_id, span_id, parent_span_id FROM seeds
+  UNION
+  SELECT s.trace_id, s.span_id, s.parent_span_id
+  FROM up JOIN runledger.spans s ON s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
+  WHERE NOT EXISTS (SELECT 1 FROM runledger.usage_marks m WHERE m.trace_id = s.trace_id AND m.span_id = s.span_id)
+)
+INSERT INTO runledger.usage_marks (trace_id, span_id, parent_span_id)
+SELECT trace_id, span_id, parent_span_id FROM up
+ON CONFLICT DO NOTHING
+RETURNING replace(trace_id::text, '-', '') AS trace_id, parent_span_id`;
+
+/**
+ * Candidates ($1, $2): parents of newly marked spans, and new usage nodes. Each counted usage node
+ * that has a marked child stops counting; the returned usage is subtracted from its run.
+ */
+export const UNCOUNT_AGGREGATES_SQL = `
+UPDATE runledger.nodes n SET usage_counted = false
+FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::text[]) AS c(run_id, node_id)) c
+WHERE n.run_id = c.run_id AND n.node_id = c.node_id AND n.usage_counted
+  AND EXISTS (SELECT 1 FROM runledger.usage_marks m WHERE m.trace_id = n.run_id AND m.parent_span_id = n.node_id)
+RETURNING replace(n.run_id::text, '-', '') AS run_id, n.input_tokens, n.output_tokens, n.cache_read_tokens,
+  n.cache_write_tokens, n.reasoning_tokens, n.total_tokens, n.total_cost::text AS total_cost`;
+
+/** Lock each run touched by the batch (sorted keys: no deadlocks between concurrent writers). */
+export const LOCK_RUNS_SQL = `SELECT pg_advisory_xact_lock(1919117676, k) FROM unnest($1::int[]) AS k`;
+
+const NEW_ROOT = `(r.root_span_id IS NULL OR (excluded.root_span_id IS NOT NULL AND
+  (excluded.root_start_time, excluded.root_span_id) < (r.root_start_time, r.root_span_id)))`;
+
+/** Fold run deltas (json rows, ordered by run_id) into runs. */
+export const UPSERT_RUNS_SQL = `
+INSERT INTO runledger.runs AS r (
+  run_id, tenant_id, pipeline, pipeline_rank, service_name, environment, session_id, user_id, name, status,
+  start_time, end_time, duration_ms, span_count, total_nodes, llm_calls, tool_calls, error_count,
+  input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens,
+  total_cost, models, error_message, root_span_id, root_start_time)
+SELECT d.run_id, d.tenant_id, d.pipeline, d.pipeline_rank, d.service_name, d.environment, d.session_id,
+  d.user_id, d.name, d.status, d.start_time, d.end_time,
+  extract(epoch FROM d.end_time - d.start_time) * 1000, d.span_count, d.total_nodes, d.llm_calls,
+  d.tool_calls, d.error_count, d.input_tokens, d.output_tokens, d.cache_read_tokens, d.cache_write_tokens,
+  d.reasoning_tokens, d.total_tokens, d.total_cost, d.models, d.error_message, d.root_span_id, d.root_start_time
+FROM json_to_recordset($1::json) AS d(
+  run_id uuid, tenant_id text, pipeline text, pipeline_rank smallint, service_name text, environment text,
+  session_id text, user_id text, name text, status text, start_time timestamptz, end_time timestamptz,
+  span_count bigint, total_nodes bigint, llm_calls bigint, tool_calls bigint, error_count bigint,
+  input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint,
+  reasoning_tokens bigint, total_tokens bigint, total_cost numeric, models text[], error_message text,
+  root_span_id text, root_start_time timestamptz)
+ORDER BY d.run_id
+ON CONFLICT (run_id) DO UPDATE SET
+  pipeline = CASE WHEN r.pipeline IS NULL OR (excluded.pipeline IS NOT NULL AND
+      (excluded.pipeline_rank, excluded.pipeline) < (r.pipeline_rank, r.pipeline)) THEN excluded.pipeline ELSE r.pipeline END,
+  pipeline_rank = CASE WHEN r.pipeline IS NULL OR (excluded.pipeline IS NOT NULL AND
+      (excluded.pipeline_rank, excluded.pipeline) < (r.pipeline_rank, r.pipeline)) THEN excluded.pipeline_rank ELSE r.pipeline_rank END,
+  service_name = CASE WHEN excluded.root_span_id IS NOT NULL AND ${NEW_ROOT} THEN excluded.service_name
+      WHEN r.root_span_id IS NOT NULL THEN r.service_name
+      ELSE LEAST(r.service_name, excluded.service_name) END,
+  name = CASE WHEN excluded.root_span_id IS NOT NULL AND ${NEW_ROOT} THEN excluded.name ELSE r.name END,
+  root_start_time = CASE WHEN excluded.root_span_id IS NOT NULL AND ${NEW_ROOT} THEN excluded.root_start_time ELSE r.root_start_time END,
+  root_span_id = CASE WHEN excluded.root_span_id IS NOT NULL AND ${NEW_ROOT} THEN excluded.root_span_id ELSE r.root_span_id END,
+  environment = LEAST(r.environment, excluded.environment),
+  session_id = LEAST(r.session_id, excluded.session_id),
+  user_id = LEAST(r.user_id, excluded.user_id),
+  status = CASE WHEN 'FAILED' IN (r.status, excluded.status) THEN 'FAILED'
+      WHEN 'COMPLETED' IN (r.status, excluded.status) THEN 'COMPLETED' ELSE 'RUNNING' END,
+  error_message = LEAST(r.error_message, excluded.error_message),
+  start_time = LEAST(r.start_time, excluded.start_time),
+  end_time = GREATEST(r.end_time, excluded.end_time),
+  duration_ms = extract(epoch FROM GREATEST(r.end_time, excluded.end_time) - LEAST(r.start_time, excluded.start_time)) * 1000,
+  span_count = r.span_count + excluded.span_count,
+  total_nodes = r.total_nodes + excluded.total_nodes,
+  llm_calls = r.llm_calls + excluded.llm_calls,
+  tool_calls = r.tool_calls + excluded.tool_calls,
+  error_count = r.error_count + excluded.error_count,
+  input_tokens = r.input_tokens + excluded.input_tokens,
+  output_tokens = r.output_tokens + excluded.output_tokens,
+  cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
+  cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+  reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+  total_tokens = r.total_tokens + excluded.total_tokens,
+  total_cost = r.total_cost + excluded.total_cost,
+  models = CASE WHEN excluded.models <@ r.models THEN r.models
+      ELSE ARRAY(SELECT DISTINCT unnest(r.models || excluded.models) ORDER BY 1) END,
+  updated_at = now()`;

@@ -1,0 +1,158 @@
+/**
+ * Bounded group-commit queue. Requests wait here until a writer commits them; a writer takes every
+ * queued request up to batchMaxSpans into one transaction. Capacity counts queued and in-flight spans,
+ * so memory stays bounded: beyond it submissions fail fast with queue_full (429 / RESOURCE_EXHAUSTED).
+ */
+import type { MappedSpan } from '../mapping/types.js';
+import { GatewayError } from '../errors.js';
+import { classifyPgError } from './pg-errors.js';
+import type { WriteOutcome } from './writer.js';
+
+export interface SubmitResult {
+  /** spans PostgreSQL refused (isolated by bisection), reported as partial success */
+  rejected: number;
+  errors: string[];
+}
+
+export interface BatcherOptions {
+  queueMaxSpans: number;
+  batchMaxSpans: number;
+  writers: number;
+  retryAfterSeconds: number;
+  /** write one batch in one transaction */
+  write: (items: MappedSpan[]) => Promise<WriteOutcome>;
+  onBatch?: (info: { spans: number; requests: number; ms: number; ok: boolean }) => void;
+  onWrite?: (out: WriteOutcome) => void;
+}
+
+interface Pending {
+  items: MappedSpan[];
+  resolve: (r: SubmitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Batcher {
+  private queue: Pending[] = [];
+  private held = 0; // queued + in-flight spans
+  private active = 0;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: BatcherOptions) {}
+
+  get depth(): number { return this.held; }
+
+  submit(items: MappedSpan[]): Promise<SubmitResult> {
+    if (this.closed) return Promise.reject(new GatewayError('unavailable', 'gateway is shutting down', this.opts.retryAfterSeconds));
+    if (items.length === 0) return Promise.resolve({ rejected: 0, errors: [] });
+    // A request larger than the whole queue is still taken when nothing else is held.
+    if (this.held > 0 && this.held + items.length > this.opts.queueMaxSpans) {
+      return Promise.reject(new GatewayError('queue_full', `ingest queue is full (${this.held} spans pending)`, this.opts.retryAfterSeconds));
+    }
+    this.held += items.length;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Stop taking requests and wait for everything queued to be written. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    if (this.held === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.active < this.opts.writers && this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let spans = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || spans + this.queue[0]!.items.length <= this.opts.batchMaxSpans)) {
+        const p = this.queue.shift()!;
+        batch.push(p);
+        spans += p.items.length;
+      }
+      this.active++;
+      void this.run(batch, spans);
+    }
+  }
+
+  private async run(batch: Pending[], spans: number): Promise<void> {
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      await this.writeGroup(batch);
+      ok = true;
+    } finally {
+      this.opts.onBatch?.({ spans, requests: batch.length, ms: performance.now() - t0, ok });
+      this.active--;
+      this.held -= spans;
+      if (this.held === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.pump();
+    }
+  }
+
+  /** Write requests together; a data error isolates the culprit request(s) and span(s). */
+  private async writeGroup(batch: Pending[]): Promise<void> {
+    const items = batch.length === 1 ? batch[0]!.items : batch.flatMap((p) => p.items);
+    try {
+      await this.writeRetrying(items);
+      for (const p of batch) p.resolve({ rejected: 0, errors: [] });
+      return;
+    } catch (e) {
+      if (classifyPgError(e) !== 'data') {
+        const err = this.toGatewayError(e);
+        for (const p of batch) p.reject(err);
+        return;
+      }
+    }
+    for (const p of batch) {
+      try {
+        p.resolve(await this.bisect(p.items));
+      } catch (e) {
+        p.reject(this.toGatewayError(e));
+      }
+    }
+  }
+
+  /** Split a request until the spans PostgreSQL refuses are isolated; store the rest. */
+  private async bisect(items: MappedSpan[]): Promise<SubmitResult> {
+    try {
+      await this.writeRetrying(items);
+      return { rejected: 0, errors: [] };
+    } catch (e) {
+      if (classifyPgError(e) !== 'data') throw e;
+      if (items.length === 1) {
+        const s = items[0]!.span;
+        return { rejected: 1, errors: [`span ${s.spanId} of trace ${s.traceId} refused by the database: ${(e as Error).message}`] };
+      }
+      const mid = items.length >> 1;
+      const a = await this.bisect(items.slice(0, mid));
+      const b = await this.bisect(items.slice(mid));
+      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, 5) };
+    }
+  }
+
+  /** Serialization failures and deadlocks are retried a few times before giving up. */
+  private async writeRetrying(items: MappedSpan[]): Promise<WriteOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await this.opts.write(items);
+        this.opts.onWrite?.(out);
+        return out;
+      } catch (e) {
+        if (classifyPgError(e) !== 'retry' || attempt >= 4) throw e;
+        await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
+      }
+    }
+  }
+
+  private toGatewayError(e: unknown): GatewayError {
+    if (e instanceof GatewayError) return e;
+    const cls = classifyPgError(e);
+    if (cls === 'unavailable' || cls === 'retry') {
+      return new GatewayError('unavailable', `database unavailable: ${(e as Error).message}`, this.opts.retryAfterSeconds);
+    }
+    return new GatewayError('internal', `write failed: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,154 @@
+/** writeBatch against real PostgreSQL: idempotency, arrival order, usage counted once. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { writeBatch } from './writer.js';
+import { createTestDb, type TestDb } from '../../test/helpers/db.js';
+import { chunks, hex, mapped, node, rng, shuffle, span } from '../../test/helpers/spans.js';
+import type { MappedSpan } from '../mapping/types.js';
+
+let db: TestDb;
+beforeAll(async () => { db = await createTestDb('writer'); });
+afterAll(async () => { await db?.drop(); });
+
+const T0 = 1_700_000_000_000_000;
+
+/** An agent trace: an ai.generateText aggregate over two doGenerate calls (one behind an HTTP span). */
+function agentTrace(traceId = hex(16)): MappedSpan[] {
+  const id = { a: hex(8), b: hex(8), c: hex(8), h: hex(8), d: hex(8), t: hex(8), e: hex(8), s: hex(8), h2: hex(8), g: hex(8) };
+  const s = (spanId: string, parentSpanId: string | null, name: string, start: number, end: number, extra = {}) =>
+    span({ traceId, spanId, parentSpanId, name, startUs: T0 + start, endUs: T0 + end, ...extra });
+  return [
+    mapped(s(id.a, null, 'invoke_agent planner', 0, 9_000_000), node({ nodeType: 'AGENT', agentName: 'planner' }), { rank: 3, value: 'planner' }),
+    mapped(s(id.b, id.a, 'ai.generateText', 100, 5_000_000), node({
+      nodeType: 'CHAIN', modelName: 'gpt-4o-mini', inputTokens: 30, outputTokens: 60, totalTokens: 90, totalCost: 0.0009, costSource: 'price_table',
+    }), { rank: 2, value: 'my-fn' }),
+    mapped(s(id.c, id.b, 'ai.generateText.doGenerate', 200, 2_000_000), node({
+      nodeType: 'LLM', modelName: 'gpt-4o-mini', provider: 'openai', inputTokens: 10, outputTokens: 20, totalTokens: 30,
+      totalCost: 0.0003, costSource: 'price_table', sessionId: 's1', userId: 'u1',
+    })),
+    mapped(s(id.h, id.b, 'POST /v1/chat/completions', 2_100_000, 4_900_000, { kind: 3 })),
+    mapped(s(id.d, id.h, 'ai.generateText.doGenerate', 2_200_000, 4_800_000), node({
+      nodeType: 'LLM', modelName: 'gpt-4o-mini', provider: 'openai', inputTokens: 20, outputTokens: 40, totalTokens: 60,
+      cacheReadTokens: 8, totalCost: 0.0006, costSource: 'price_table',
+    })),
+    mapped(s(id.t, id.a, 'ai.toolCall', 5_100_000, 6_000_000, { statusCode: 2, statusMessage: 'boom' }), node({ nodeType: 'TOOL', toolName: 'search' })),
+    mapped(s(id.e, id.a, 'ai.embed', 6_100_000, 8_500_000), node({
+      nodeType: 'EMBEDDING', modelName: 'text-embedding-3-small', inputTokens: 5, totalTokens: 5, totalCost: 0.0000001,
+    })),
+    // an aggregate whose only usage-carrying descendant sits behind a plain (non-node) span
+    mapped(s(id.s, id.a, 'ai.streamText', 8_600_000, 8_900_000), node({
+      nodeType: 'CHAIN', modelName: 'gpt-4o-mini', inputTokens: 7, outputTokens: 3, totalTokens: 10, totalCost: 0.0001,
+    })),
+    mapped(s(id.h2, id.s, 'POST /v1/chat/completions', 8_610_000, 8_890_000, { kind: 3 })),
+    mapped(s(id.g, id.h2, 'ai.streamText.doStream', 8_620_000, 8_880_000), node({
+      nodeType: 'LLM', modelName: 'gpt-4o-mini', inputTokens: 7, outputTokens: 3, totalTokens: 10, totalCost: 0.0001,
+    })),
+  ];
+}
+
+async function write(items: MappedSpan[], client?: pg.PoolClient) {
+  const c = client ?? (await db.pool.connect());
+  try { return await writeBatch(c, items); } finally { if (!client) c.release(); }
+}
+
+/** The ledger rows of one run, with the run id blanked so runs of different traces compare. */
+async function snapshot(runId: string) {
+  const run = await db.pool.query(
+    `SELECT pipeline, service_name, name, status, start_time, end_time, duration_ms, span_count, total_nodes,
+            llm_calls, tool_calls, error_count, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+            reasoning_tokens, total_tokens, total_cost::text, models, session_id, user_id, error_message
+     FROM runledger.runs WHERE run_id = $1`, [runId]);
+  const nodes = await db.pool.query(
+    `SELECT name, node_type, input_tokens, output_tokens, total_cost::text, usage_counted, start_time
+     FROM runledger.nodes WHERE run_id = $1 ORDER BY start_time`, [runId]);
+  const spans = await db.pool.query(`SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1`, [runId]);
+  return { run: run.rows, nodes: nodes.rows, spans: spans.rows[0].n };
+}
+
+describe('writeBatch', () => {
+  it('stores one in-order delivery with usage counted once', async () => {
+    const trace = agentTrace();
+    const out = await write(trace);
+    expect(out).toEqual({ inserted: 10, duplicates: 0 });
+    const snap = await snapshot(trace[0]!.span.traceId);
+    expect(snap.spans).toBe(10);
+    expect(snap.run).toHaveLength(1);
+    const r = snap.run[0];
+    expect(r).toMatchObject({
+      pipeline: 'my-fn', name: 'invoke_agent planner', status: 'COMPLETED', span_count: '10', total_nodes: '8',
+      llm_calls: '3', tool_calls: '1', error_count: '1', input_tokens: '42', output_tokens: '63', total_tokens: '105',
+      cache_read_tokens: '8', total_cost: '0.0010001000', models: ['gpt-4o-mini', 'text-embedding-3-small'],
+      session_id: 's1', user_id: 'u1', duration_ms: 9000,
+    });
+    const agg = snap.nodes.find((n) => n.name === 'ai.generateText');
+    expect(agg.usage_counted).toBe(false); // aggregate: its usage is its children's
+    expect(snap.nodes.filter((n) => n.usage_counted).map((n) => n.name).sort())
+      .toEqual(['ai.embed', 'ai.generateText.doGenerate', 'ai.generateText.doGenerate', 'ai.streamText.doStream']);
+  });
+
+  it('re-sending a batch changes nothing', async () => {
+    const trace = agentTrace();
+    await write(trace);
+    const before = await snapshot(trace[0]!.span.traceId);
+    expect(await write(trace)).toEqual({ inserted: 0, duplicates: 10 });
+    expect(await write([...trace.slice(2), ...trace.slice(0, 3)])).toEqual({ inserted: 0, duplicates: 11 });
+    expect(await snapshot(trace[0]!.span.traceId)).toEqual(before);
+  });
+
+  it('duplicates inside one batch are stored once', async () => {
+    const trace = agentTrace();
+    const out = await write([...trace, trace[2]!, trace[0]!]);
+    expect(out).toEqual({ inserted: 10, duplicates: 2 });
+    const reference = agentTrace();
+    await write(reference);
+    expect(await snapshot(trace[0]!.span.traceId)).toEqual(await snapshot(reference[0]!.span.traceId));
+  });
+
+  it('any arrival order, batch split and re-send gives the same ledger', async () => {
+    const reference = agentTrace();
+    await write(reference);
+    const expected = await snapshot(reference[0]!.span.traceId);
+    expect(expected.run[0]).toMatchObject({ input_tokens: '42', output_tokens: '63', total_cost: '0.0010001000' });
+    for (let seed = 1; seed <= 40; seed++) {
+      const rand = rng(seed);
+      const trace = agentTrace();
+      const batches = chunks(shuffle(trace, rand), 3, rand);
+      for (let i = 0; i < batches.length; i++) {
+        await write(batches[i]!);
+        if (rand() < 0.4) await write(batches[Math.floor(rand() * (i + 1))]!); // OTLP retry of an earlier batch
+      }
+      expect(await snapshot(trace[0]!.span.traceId), `seed ${seed}`).toEqual(expected);
+    }
+  });
+
+  it('concurrent writers on the same runs give the same ledger', async () => {
+    const reference = agentTrace();
+    await write(reference);
+    const expected = await snapshot(reference[0]!.span.traceId);
+    for (let seed = 100; seed < 110; seed++) {
+      const rand = rng(seed);
+      const trace = agentTrace();
+      const batches = chunks(shuffle([...trace, ...trace], rand), 2, rand);
+      const clients = await Promise.all([db.pool.connect(), db.pool.connect(), db.pool.connect()]);
+      try {
+        let next = 0;
+        await Promise.all(clients.map(async (c) => {
+          while (next < batches.length) await write(batches[next++]!, c);
+        }));
+      } finally {
+        clients.forEach((c) => c.release());
+      }
+      expect(await snapshot(trace[0]!.span.traceId), `seed ${seed}`).toEqual(expected);
+    }
+  });
+
+  it('a run without its root stays RUNNING; the root completes or fails it', async () => {
+    const trace = agentTrace();
+    const runId = trace[0]!.span.traceId;
+    await write(trace.slice(1));
+    expect((await snapshot(runId)).run[0]).toMatchObject({ status: 'RUNNING', name: null });
+    const failedRoot = { ...trace[0]!, span: { ...trace[0]!.span, statusCode: 2, statusMessage: 'agent crashed' } };
+    await write([failedRoot]);
+    expect((await snapshot(runId)).run[0]).toMatchObject({ status: 'FAILED', name: 'invoke_agent planner', error_message: 'agent crashed', error_count: '2' });
+  });
+});

@@ -1,0 +1,37 @@
+/** A fresh, migrated database per test file on the run's PostgreSQL. */
+import pg from 'pg';
+import { inject } from 'vitest';
+import { migrate } from '../../src/db/migrate.js';
+
+export interface TestDb {
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function createTestDb(prefix = 't'): Promise<TestDb> {
+  const admin = inject('adminDatabaseUrl');
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`.toLowerCase();
+  const a = new pg.Client({ connectionString: admin });
+  await a.connect();
+  await a.query(`CREATE DATABASE "${name}"`);
+  await a.end();
+  const u = new URL(admin);
+  u.pathname = '/' + name;
+  const url = u.toString();
+  await migrate(url);
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      const b = new pg.Client({ connectionString: admin });
+      await b.connect();
+      await b.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await b.end();
+    },
+  };
+}
