@@ -25,6 +25,8 @@ export interface BatcherOptions {
   onWrite?: (out: WriteOutcome) => void;
 }
 
+type Settlement = { ok: true; result: SubmitResult } | { ok: false; error: GatewayError };
+
 interface Pending {
   items: MappedSpan[];
   resolve: (r: SubmitResult) => void;
@@ -79,40 +81,41 @@ export class Batcher {
 
   private async run(batch: Pending[], spans: number): Promise<void> {
     const t0 = performance.now();
-    let ok = false;
-    try {
-      await this.writeGroup(batch);
-      ok = true;
-    } finally {
-      this.opts.onBatch?.({ spans, requests: batch.length, ms: performance.now() - t0, ok });
-      this.active--;
-      this.held -= spans;
-      if (this.held === 0) for (const w of this.idleWaiters.splice(0)) w();
-      this.pump();
-    }
+    const settle = await this.writeGroup(batch);
+    this.opts.onBatch?.({ spans, requests: batch.length, ms: performance.now() - t0, ok: settle.every((s) => s.ok) });
+    // Release capacity before acknowledging, so a client that was acked can submit again at once.
+    this.active--;
+    this.held -= spans;
+    batch.forEach((p, i) => {
+      const s = settle[i]!;
+      if (s.ok) p.resolve(s.result);
+      else p.reject(s.error);
+    });
+    if (this.held === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.pump();
   }
 
   /** Write requests together; a data error isolates the culprit request(s) and span(s). */
-  private async writeGroup(batch: Pending[]): Promise<void> {
+  private async writeGroup(batch: Pending[]): Promise<Settlement[]> {
     const items = batch.length === 1 ? batch[0]!.items : batch.flatMap((p) => p.items);
     try {
       await this.writeRetrying(items);
-      for (const p of batch) p.resolve({ rejected: 0, errors: [] });
-      return;
+      return batch.map(() => ({ ok: true, result: { rejected: 0, errors: [] } }));
     } catch (e) {
       if (classifyPgError(e) !== 'data') {
-        const err = this.toGatewayError(e);
-        for (const p of batch) p.reject(err);
-        return;
+        const error = this.toGatewayError(e);
+        return batch.map(() => ({ ok: false, error }));
       }
     }
+    const out: Settlement[] = [];
     for (const p of batch) {
       try {
-        p.resolve(await this.bisect(p.items));
+        out.push({ ok: true, result: await this.bisect(p.items) });
       } catch (e) {
-        p.reject(this.toGatewayError(e));
+        out.push({ ok: false, error: this.toGatewayError(e) });
       }
     }
+    return out;
   }
 
   /** Split a request until the spans PostgreSQL refuses are isolated; store the rest. */

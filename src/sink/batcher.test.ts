@@ -1,0 +1,102 @@
+/** Batcher logic with a scripted write function (the database itself is covered by writer.test.ts). */
+import { describe, expect, it } from 'vitest';
+import { Batcher } from './batcher.js';
+import { GatewayError } from '../errors.js';
+import { hex, mapped, span } from '../../test/helpers/spans.js';
+import type { MappedSpan } from '../mapping/types.js';
+
+const items = (n: number, name = 'ok') => Array.from({ length: n }, () => mapped(span({ traceId: hex(16), spanId: hex(8), name })));
+const pgError = (code: string, message = code) => Object.assign(new Error(message), { code });
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('Batcher', () => {
+  it('groups queued requests into one transaction while a writer is busy', async () => {
+    const gate = deferred();
+    const batches: number[] = [];
+    const b = new Batcher({
+      queueMaxSpans: 100, batchMaxSpans: 50, writers: 1, retryAfterSeconds: 1,
+      write: async (xs) => { batches.push(xs.length); if (batches.length === 1) await gate.promise; return { inserted: xs.length, duplicates: 0 }; },
+    });
+    const first = b.submit(items(5));
+    const rest = [b.submit(items(10)), b.submit(items(10)), b.submit(items(10))];
+    gate.resolve();
+    await Promise.all([first, ...rest]);
+    expect(batches).toEqual([5, 30]);
+    expect(b.depth).toBe(0);
+  });
+
+  it('refuses with queue_full beyond capacity, counting in-flight spans', async () => {
+    const gate = deferred();
+    const b = new Batcher({
+      queueMaxSpans: 20, batchMaxSpans: 20, writers: 1, retryAfterSeconds: 3,
+      write: async (xs) => { await gate.promise; return { inserted: xs.length, duplicates: 0 }; },
+    });
+    const a = b.submit(items(15));
+    const err = await b.submit(items(10)).catch((e) => e);
+    expect(err).toBeInstanceOf(GatewayError);
+    expect(err).toMatchObject({ kind: 'queue_full', retryAfterSeconds: 3, httpStatus: 429, grpcCode: 8 });
+    gate.resolve();
+    await a;
+    await expect(b.submit(items(10))).resolves.toEqual({ rejected: 0, errors: [] });
+  });
+
+  it('takes a request larger than the queue when nothing else is held', async () => {
+    const b = new Batcher({ queueMaxSpans: 10, batchMaxSpans: 10, writers: 1, retryAfterSeconds: 1,
+      write: async (xs) => ({ inserted: xs.length, duplicates: 0 }) });
+    await expect(b.submit(items(25))).resolves.toEqual({ rejected: 0, errors: [] });
+  });
+
+  it('fails every request of a batch with unavailable when the database is down', async () => {
+    const b = new Batcher({ queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 5,
+      write: async () => { throw pgError('ECONNREFUSED'); } });
+    const errs = await Promise.all([b.submit(items(3)).catch((e) => e), b.submit(items(3)).catch((e) => e)]);
+    for (const e of errs) expect(e).toMatchObject({ kind: 'unavailable', httpStatus: 503, grpcCode: 14, retryAfterSeconds: 5 });
+  });
+
+  it('isolates spans the database refuses and stores the rest (partial success)', async () => {
+    const stored: MappedSpan[] = [];
+    const b = new Batcher({
+      queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 1,
+      write: async (xs) => {
+        if (xs.some((m) => m.span.name === 'bad')) throw pgError('22P05', 'unsupported Unicode escape sequence');
+        stored.push(...xs);
+        return { inserted: xs.length, duplicates: 0 };
+      },
+    });
+    const good = items(3);
+    const mixed = [...items(4), ...items(2, 'bad'), ...items(5)];
+    const [r1, r2] = await Promise.all([b.submit(good), b.submit(mixed)]);
+    expect(r1).toEqual({ rejected: 0, errors: [] });
+    expect(r2.rejected).toBe(2);
+    expect(r2.errors[0]).toMatch(/unsupported Unicode/);
+    expect(stored.filter((m) => m.span.name === 'bad')).toHaveLength(0);
+    expect(stored).toHaveLength(12);
+  });
+
+  it('retries deadlocks and serialization failures', async () => {
+    let calls = 0;
+    const b = new Batcher({ queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 1,
+      write: async (xs) => { if (++calls < 3) throw pgError('40P01'); return { inserted: xs.length, duplicates: 0 }; } });
+    await expect(b.submit(items(2))).resolves.toEqual({ rejected: 0, errors: [] });
+    expect(calls).toBe(3);
+  });
+
+  it('drain waits for accepted spans, then refuses new ones', async () => {
+    const gate = deferred();
+    let written = 0;
+    const b = new Batcher({ queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 1,
+      write: async (xs) => { await gate.promise; written += xs.length; return { inserted: xs.length, duplicates: 0 }; } });
+    const p = b.submit(items(4));
+    const drained = b.drain();
+    await expect(b.submit(items(1))).rejects.toMatchObject({ kind: 'unavailable' });
+    gate.resolve();
+    await drained;
+    await p;
+    expect(written).toBe(4);
+  });
+});
