@@ -1,0 +1,118 @@
+/**
+ * End-to-end ingest benchmark: OTLP/HTTP protobuf, 512-span requests of ~1 KB GenAI spans,
+ * N concurrent clients against a running gateway; then the COPY ceiling of the same span rows
+ * (psql \copy when psql is installed, else COPY FROM STDIN from Node) on the same PostgreSQL.
+ *
+ *   npm run bench                       # embedded PostgreSQL in a temp dir
+ *   DATABASE_URL=postgres://... npm run bench
+ *   BENCH_SPANS=200000 BENCH_CLIENTS=8 npm run bench
+ */
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import pg from 'pg';
+import { defaults, validate } from '../src/config.js';
+import { startGateway } from '../src/gateway.js';
+import { startEmbedded } from '../src/db/embedded.js';
+import { silentLogger } from '../src/log.js';
+import { decodeTraceRequestProto } from '../src/otlp/decode-proto.js';
+import { encodeSpanRow, SPAN_COLUMNS } from '../src/sink/encoder.js';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { encodedRequest, SPANS_PER_RUN } from './genai-spans.js';
+
+const SPANS_PER_REQUEST = 512;
+const TOTAL = Number(process.env.BENCH_SPANS ?? 150_000);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const requests = Math.ceil(TOTAL / SPANS_PER_REQUEST);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'runledger-bench-'));
+  chmodSync(dir, 0o755);
+  const embedded = process.env.DATABASE_URL ? null : await startEmbedded({ dataDir: dir, persistent: false, port: 0 });
+  const databaseUrl = process.env.DATABASE_URL ?? embedded!.url;
+  const cfg = validate({ ...defaults, databaseUrl, httpPort: 0, grpcPort: 0 });
+  const gw = await startGateway(cfg, silentLogger);
+  try {
+    process.stdout.write(`preparing ${requests} requests × ${SPANS_PER_REQUEST} spans ...\n`);
+    const bodies = Array.from({ length: requests }, () => encodedRequest(SPANS_PER_REQUEST / SPANS_PER_RUN));
+    const avgSpanBytes = bodies[0]!.length / SPANS_PER_REQUEST;
+
+    // Warm-up (JIT, connections), not counted.
+    await post(gw.httpUrl, encodedRequest(8));
+
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (next < bodies.length) await post(gw.httpUrl, bodies[next++]!);
+    }));
+    const secs = (performance.now() - t0) / 1000;
+    const spans = requests * SPANS_PER_REQUEST;
+    const e2e = spans / secs;
+
+    const count = await gw.pool.query('SELECT count(*)::int AS n FROM runledger.spans');
+    const copy = await copyCeiling(databaseUrl, bodies, dir);
+    const rss = process.memoryUsage().rss / 1024 / 1024;
+    const out = [
+      `runledger ingest benchmark (${new Date().toISOString()})`,
+      `  requests: ${requests} × ${SPANS_PER_REQUEST} spans, ${CLIENTS} concurrent clients, ~${avgSpanBytes.toFixed(0)} B/span (protobuf)`,
+      `  end-to-end OTLP/HTTP protobuf → committed ledger: ${e2e.toFixed(0)} spans/s (${secs.toFixed(2)} s, ${count.rows[0].n} spans stored)`,
+      `  COPY ceiling, same span rows into a copy of runledger.spans (${copy.how}): ${copy.rate.toFixed(0)} rows/s`,
+      `  ratio end-to-end / COPY: ${(e2e / copy.rate).toFixed(2)}`,
+      `  gateway RSS after run: ${rss.toFixed(0)} MB`,
+    ].join('\n');
+    process.stdout.write(out + '\n');
+  } finally {
+    await gw.stop();
+    await embedded?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function post(base: string, body: Uint8Array): Promise<void> {
+  for (;;) {
+    const res = await fetch(`${base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: body as unknown as BodyInit });
+    await res.arrayBuffer();
+    if (res.status === 200) return;
+    if (res.status === 429 || res.status === 503) {
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    throw new Error(`unexpected status ${res.status}`);
+  }
+}
+
+/** COPY the same span rows (as the gateway would encode them) into a fresh table like runledger.spans. */
+async function copyCeiling(url: string, bodies: Uint8Array[], dir: string): Promise<{ rate: number; how: string }> {
+  const rows = bodies.flatMap((b) => decodeTraceRequestProto(b, 'default').spans);
+  const file = join(dir, 'spans.copy');
+  writeFileSync(file, rows.map(encodeSpanRow).join(''));
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('DROP TABLE IF EXISTS public.bench_copy; CREATE TABLE public.bench_copy (LIKE runledger.spans INCLUDING ALL)');
+    const cols = SPAN_COLUMNS.join(', ');
+    const psql = spawnSync('psql', ['--version'], { encoding: 'utf8' });
+    const t0 = performance.now();
+    let how: string;
+    if (psql.status === 0) {
+      execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy public.bench_copy (${cols}) FROM '${file}'`], { stdio: 'pipe' });
+      how = 'psql \\copy';
+    } else {
+      await pipeline(createReadStream(file), client.query(copyFrom(`COPY public.bench_copy (${cols}) FROM STDIN`)));
+      how = 'COPY FROM STDIN of the same file from Node (psql not installed)';
+    }
+    const secs = (performance.now() - t0) / 1000;
+    await client.query('DROP TABLE public.bench_copy');
+    return { rate: rows.length / secs, how };
+  } finally {
+    await client.end();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(String(e?.stack ?? e) + '\n');
+  process.exit(1);
+});

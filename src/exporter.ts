@@ -1,0 +1,105 @@
+/**
+ * PostgresSpanExporter: an OpenTelemetry SpanExporter writing straight into the ledger, in process,
+ * through the same mapping and sink as the receivers (it joins the pipeline at the decoded stage).
+ */
+import type { SpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { AttributeValue, Attributes as OtelAttributes, HrTime } from '@opentelemetry/api';
+import type pg from 'pg';
+import { configFromEnv, type Config } from './config.js';
+import { createPool, createSink } from './gateway.js';
+import { migrate } from './db/migrate.js';
+import { createLogger, type Logger } from './log.js';
+import type { Pipeline } from './pipeline.js';
+import type { Batcher } from './sink/batcher.js';
+import type { Attributes, DecodeResult, SpanRecord } from './otlp/types.js';
+
+function attrs(a: OtelAttributes | undefined): Attributes {
+  const out: Attributes = {};
+  if (!a) return out;
+  for (const k of Object.keys(a)) {
+    const v = a[k] as AttributeValue | undefined;
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? (v as unknown[]).map((x) => (x === undefined ? null : (x as string | number | boolean | null))) : v;
+  }
+  return out;
+}
+
+const ZERO_SPAN = /^0+$/;
+
+/** HrTime → microseconds, floored like the OTLP decoders (nanos → micros). */
+const micros = (t: HrTime) => t[0] * 1e6 + Math.floor(t[1] / 1000);
+
+/** ReadableSpan → SpanRecord (the decoded stage). */
+export function toSpanRecord(s: ReadableSpan, tenantId: string): SpanRecord {
+  const ctx = s.spanContext();
+  const parent = s.parentSpanContext?.spanId;
+  const resource = attrs(s.resource.attributes);
+  return {
+    traceId: ctx.traceId,
+    spanId: ctx.spanId,
+    parentSpanId: parent && !ZERO_SPAN.test(parent) ? parent : null,
+    name: s.name,
+    kind: s.kind + 1, // api SpanKind INTERNAL=0 → OTLP SPAN_KIND_INTERNAL=1
+    startUs: micros(s.startTime),
+    endUs: micros(s.endTime),
+    statusCode: s.status.code,
+    statusMessage: s.status.message ?? '',
+    attributes: attrs(s.attributes),
+    events: s.events.map((e) => ({ name: e.name, timeUs: micros(e.time), attributes: attrs(e.attributes) })),
+    links: s.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: attrs(l.attributes) })),
+    resource,
+    serviceName: typeof resource['service.name'] === 'string' ? (resource['service.name'] as string) : null,
+    scopeName: s.instrumentationScope.name || null,
+    scopeVersion: s.instrumentationScope.version || null,
+    tenantId,
+  };
+}
+
+export interface PostgresSpanExporterOptions {
+  databaseUrl?: string;
+  config?: Partial<Config>;
+  /** apply migrations before the first export (default true) */
+  migrate?: boolean;
+  logger?: Logger;
+}
+
+export class PostgresSpanExporter implements SpanExporter {
+  private readonly cfg: Config;
+  private readonly pool: pg.Pool;
+  private readonly batcher: Batcher;
+  private readonly pipeline: Pipeline;
+  private ready: Promise<unknown>;
+  private pending = new Set<Promise<unknown>>();
+
+  constructor(opts: PostgresSpanExporterOptions = {}) {
+    const log = opts.logger ?? createLogger('warn');
+    this.cfg = configFromEnv(process.env, { ...opts.config, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+    if (!this.cfg.databaseUrl) throw new Error('PostgresSpanExporter needs databaseUrl (or DATABASE_URL)');
+    this.pool = createPool(this.cfg.databaseUrl, this.cfg, log);
+    ({ batcher: this.batcher, pipeline: this.pipeline } = createSink(this.cfg, this.pool, log));
+    this.ready = opts.migrate === false ? Promise.resolve() : migrate(this.cfg.databaseUrl);
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    const decoded: DecodeResult = { spans: spans.map((s) => toSpanRecord(s, this.cfg.defaultTenant)), rejected: 0, errors: [] };
+    const p = this.ready
+      .then(() => this.pipeline.exportDecoded(decoded))
+      .then(
+        () => resultCallback({ code: ExportResultCode.SUCCESS }),
+        (error: Error) => resultCallback({ code: ExportResultCode.FAILED, error }),
+      );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  async forceFlush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.forceFlush();
+    await this.batcher.drain();
+    await this.pool.end();
+  }
+}

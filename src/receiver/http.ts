@@ -1,0 +1,98 @@
+/**
+ * OTLP/HTTP receiver (Hono): POST /v1/traces with application/x-protobuf or application/json bodies.
+ * The response is encoded like the request; errors carry a google.rpc.Status body.
+ */
+import { Hono, type Context } from 'hono';
+import { GatewayError } from '../errors.js';
+import type { Encoding, Pipeline } from '../pipeline.js';
+import { encodeExportResponse, encodeRpcStatus } from '../otlp/response.js';
+import { decompress } from './decompress.js';
+
+export interface HttpReceiverOptions {
+  pipeline: Pipeline;
+  maxBodyBytes: number;
+  /** resolves the tenant of a request (API keys); null → 401 */
+  tenant: (c: Context) => string | null;
+  /** extra routes (health, metrics) mounted beside /v1/traces */
+  extra?: (app: Hono) => void;
+  onError?: (e: unknown) => void;
+}
+
+const CONTENT_TYPES: Record<string, Encoding> = {
+  'application/x-protobuf': 'proto',
+  'application/protobuf': 'proto',
+  'application/json': 'json',
+};
+
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function contentTypeOf(enc: Encoding): string {
+  return enc === 'proto' ? 'application/x-protobuf' : 'application/json';
+}
+
+/** Read the raw body, refusing (413) as soon as it exceeds the limit. */
+async function readBody(c: Context, limit: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > limit) throw new GatewayError('payload_too_large', `request body exceeds ${limit} bytes`);
+  const stream = c.req.raw.body;
+  if (!stream) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new GatewayError('payload_too_large', `request body exceeds ${limit} bytes`);
+    }
+    parts.push(value);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+export function errorResponse(c: Context, e: unknown, enc: Encoding): Response {
+  const err = e instanceof GatewayError ? e : new GatewayError('internal', (e as Error)?.message ?? String(e));
+  const headers: Record<string, string> = { 'content-type': contentTypeOf(enc) };
+  if (err.retryable && err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
+  if (err.kind === 'method_not_allowed') headers['allow'] = 'POST';
+  const body = encodeRpcStatus(err.grpcCode, err.message, enc, err.retryable ? err.retryAfterSeconds : undefined);
+  return c.body(body as never, err.httpStatus as never, headers);
+}
+
+export function createHttpApp(opts: HttpReceiverOptions): Hono {
+  const app = new Hono();
+
+  app.post('/v1/traces', async (c) => {
+    const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))];
+    if (!enc) {
+      return errorResponse(c, new GatewayError('unsupported_media_type',
+        `unsupported Content-Type "${c.req.header('content-type') ?? ''}"; use application/x-protobuf or application/json`), 'json');
+    }
+    try {
+      const tenantId = opts.tenant(c);
+      if (tenantId === null) throw new GatewayError('unauthenticated', 'missing or invalid API key');
+      const raw = await readBody(c, opts.maxBodyBytes);
+      const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes);
+      const out = await opts.pipeline.exportBody(body, enc, tenantId);
+      const resBody = encodeExportResponse(out.rejected, out.message, enc);
+      return c.body(resBody as never, 200, { 'content-type': contentTypeOf(enc) });
+    } catch (e) {
+      if (!(e instanceof GatewayError)) opts.onError?.(e);
+      return errorResponse(c, e, enc);
+    }
+  });
+
+  app.all('/v1/traces', (c) => {
+    const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))] ?? 'json';
+    return errorResponse(c, new GatewayError('method_not_allowed', `method ${c.req.method} not allowed on /v1/traces; use POST`), enc);
+  });
+
+  opts.extra?.(app);
+
+  app.notFound((c) => errorResponse(c, new GatewayError('not_found', `no route for ${c.req.method} ${c.req.path}`), 'json'));
+  return app;
+}

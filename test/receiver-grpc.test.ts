@@ -1,0 +1,73 @@
+/** OTLP/gRPC conformance: status codes, partial success, retry info, gzip. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { decodeExportResponse, decodeStatus, miniSpans, protoRequest } from './helpers/otlp.js';
+import { EXPORT_PATH } from '../src/receiver/grpc.js';
+import { freePort } from '../src/db/embedded.js';
+import { hex } from './helpers/spans.js';
+
+let gw: TestGateway;
+beforeAll(async () => { gw = await startTestGateway(); });
+afterAll(async () => { await gw?.close(); });
+
+function call(address: string, body: Uint8Array, options: grpc.ChannelOptions = {}): Promise<{ err: grpc.ServiceError | null; res: Buffer | null }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), options);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(body), (err, res) => {
+      client.close();
+      resolve({ err: err ?? null, res: res ?? null });
+    });
+  });
+}
+
+const stored = async (traceId: string) =>
+  (await gw.db.pool.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [traceId])).rows[0].n;
+
+describe('OTLP/gRPC receiver', () => {
+  it('stores spans and answers OK with an empty response', async () => {
+    const spans = miniSpans(5);
+    const { err, res } = await call(gw.grpcAddress, protoRequest(spans));
+    expect(err).toBeNull();
+    expect(decodeExportResponse(res!).partialSuccess ?? null).toBeNull();
+    expect(await stored(spans[0]!.traceId)).toBe(5);
+  });
+
+  it('accepts gzip-compressed messages', async () => {
+    const spans = miniSpans(3);
+    const { err } = await call(gw.grpcAddress, protoRequest(spans), { 'grpc.default_compression_algorithm': 2 });
+    expect(err).toBeNull();
+    expect(await stored(spans[0]!.traceId)).toBe(3);
+  });
+
+  it('answers INVALID_ARGUMENT for a malformed request', async () => {
+    const { err } = await call(gw.grpcAddress, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).toMatch(/malformed/);
+  });
+
+  it('reports spans with invalid ids through partial_success', async () => {
+    const spans = miniSpans(2);
+    const body = protoRequest([...spans, { traceId: spans[0]!.traceId, spanId: '0000000000000000', name: 'zero-span-id' }]);
+    const { err, res } = await call(gw.grpcAddress, body);
+    expect(err).toBeNull();
+    const out = decodeExportResponse(res!);
+    expect(Number(out.partialSuccess?.rejectedSpans)).toBe(1);
+    expect(out.partialSuccess?.errorMessage).toMatch(/1 span/);
+    expect(await stored(spans[0]!.traceId)).toBe(2);
+  });
+
+  it('answers UNAVAILABLE with RetryInfo when the database is down', async () => {
+    const down = await startTestGateway({ databaseUrl: `postgres://postgres:x@127.0.0.1:${await freePort()}/none`, retryAfterSeconds: 3 }, gw.db);
+    try {
+      const { err } = await call(down.grpcAddress, protoRequest(miniSpans(1, hex(16))));
+      expect(err?.code).toBe(grpc.status.UNAVAILABLE);
+      const details = err?.metadata.get('grpc-status-details-bin')[0] as Buffer;
+      const status = decodeStatus(details);
+      expect(status.code).toBe(14);
+      expect(status.details[0]?.typeUrl).toBe('type.googleapis.com/google.rpc.RetryInfo');
+    } finally {
+      await down.stop();
+    }
+  });
+});

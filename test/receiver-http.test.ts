@@ -1,0 +1,153 @@
+/** OTLP/HTTP conformance: content types, methods, encodings, limits, partial success, back-pressure. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { decodeExportResponse, decodeStatus, jsonRequest, miniSpans, protoRequest } from './helpers/otlp.js';
+import { hex } from './helpers/spans.js';
+import { runLockKey } from '../src/sink/writer.js';
+import { freePort } from '../src/db/embedded.js';
+
+let gw: TestGateway;
+const LIMIT = 256 * 1024;
+beforeAll(async () => { gw = await startTestGateway({ maxBodyBytes: LIMIT }); });
+afterAll(async () => { await gw?.close(); });
+
+const post = (body: BodyInit | Uint8Array, headers: Record<string, string>, path = '/v1/traces', method = 'POST') =>
+  fetch(gw.httpUrl + path, { method, headers, body: body as BodyInit });
+const stored = async (traceId: string) =>
+  (await gw.db.pool.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [traceId])).rows[0].n;
+
+describe('OTLP/HTTP receiver', () => {
+  it('accepts protobuf and answers an empty protobuf ExportTraceServiceResponse', async () => {
+    const spans = miniSpans(3);
+    const res = await post(protoRequest(spans), { 'content-type': 'application/x-protobuf' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-protobuf');
+    const body = decodeExportResponse(new Uint8Array(await res.arrayBuffer()));
+    expect(body.partialSuccess ?? null).toBeNull();
+    expect(await stored(spans[0]!.traceId)).toBe(3);
+  });
+
+  it('accepts JSON with charset parameters and answers JSON', async () => {
+    const spans = miniSpans(2);
+    const res = await post(jsonRequest(spans), { 'content-type': 'application/json; charset=utf-8' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({});
+    expect(await stored(spans[0]!.traceId)).toBe(2);
+  });
+
+  it('rejects unsupported media types with 415 and a google.rpc.Status body', async () => {
+    const res = await post('hello', { 'content-type': 'text/plain' });
+    expect(res.status).toBe(415);
+    const body = await res.json();
+    expect(body.code).toBeGreaterThan(0);
+    expect(body.message).toMatch(/Content-Type/);
+  });
+
+  it('rejects other methods with 405 and Allow: POST', async () => {
+    const res = await fetch(gw.httpUrl + '/v1/traces', { method: 'GET' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect((await res.json()).message).toMatch(/POST/);
+  });
+
+  it('answers 404 for unknown paths', async () => {
+    const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf' }, '/v1/metrics');
+    expect(res.status).toBe(404);
+  });
+
+  it.each([
+    ['gzip', (b: Uint8Array) => zlib.gzipSync(b)],
+    ['deflate', (b: Uint8Array) => zlib.deflateSync(b)],
+    ['zstd', (b: Uint8Array) => execFileSync('zstd', ['-q', '-c'], { input: b })],
+  ])('decompresses Content-Encoding %s', async (enc, compress) => {
+    const spans = miniSpans(4);
+    const res = await post(compress(protoRequest(spans)), { 'content-type': 'application/x-protobuf', 'content-encoding': enc });
+    expect(res.status).toBe(200);
+    expect(await stored(spans[0]!.traceId)).toBe(4);
+  });
+
+  it('rejects unknown Content-Encoding with 415', async () => {
+    const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf', 'content-encoding': 'br' });
+    expect(res.status).toBe(415);
+  });
+
+  it('applies the body limit before and after decompression (413)', async () => {
+    const big = await post(new Uint8Array(LIMIT + 1), { 'content-type': 'application/x-protobuf' });
+    expect(big.status).toBe(413);
+    const bomb = zlib.gzipSync(Buffer.alloc(LIMIT * 8)); // ~2 KB on the wire, 2 MiB inflated
+    expect(bomb.length).toBeLessThan(LIMIT);
+    const res = await post(bomb, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
+    expect(decodeStatus(new Uint8Array(await res.arrayBuffer())).message).toMatch(/exceeds/);
+  });
+
+  it('answers 400 with a protobuf Status for malformed protobuf, JSON Status for malformed JSON', async () => {
+    const res = await post(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), { 'content-type': 'application/x-protobuf' });
+    expect(res.status).toBe(400);
+    const status = decodeStatus(new Uint8Array(await res.arrayBuffer()));
+    expect(status.code).toBe(3);
+    expect(status.message).toMatch(/malformed/);
+    const j = await post('{"resourceSpans": [', { 'content-type': 'application/json' });
+    expect(j.status).toBe(400);
+    expect(await j.json()).toMatchObject({ code: 3, message: expect.stringMatching(/malformed/) });
+  });
+
+  it('rejects spans with invalid ids individually through partial_success and stores the rest', async () => {
+    const spans = miniSpans(3);
+    spans.push({ traceId: '00000000000000000000000000000000', spanId: hex(8), name: 'zero-trace' });
+    spans.push({ traceId: spans[0]!.traceId, spanId: 'xyz', name: 'bad-span-id' });
+    const res = await post(jsonRequest(spans), { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.partialSuccess).toMatchObject({ errorMessage: expect.stringMatching(/2 span/) });
+    expect(Number(body.partialSuccess.rejectedSpans)).toBe(2);
+    expect(await stored(spans[0]!.traceId)).toBe(3);
+  });
+
+  it('answers 429 with Retry-After when the queue is full, and commits what it accepted', async () => {
+    const small = await startTestGateway({ queueMaxSpans: 8, batchMaxSpans: 8, writers: 1, retryAfterSeconds: 7 }, gw.db);
+    const blocker = new pg.Client({ connectionString: gw.db.url });
+    await blocker.connect();
+    try {
+      const held = miniSpans(6);
+      await blocker.query('SELECT pg_advisory_lock(1919117676, $1)', [runLockKey(held[0]!.traceId)]);
+      const first = fetch(small.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(held) });
+      await waitFor(() => small.batcher.depth === 6);
+      const res = await fetch(small.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: jsonRequest(miniSpans(4)) });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('7');
+      expect((await res.json()).message).toMatch(/queue is full/);
+      await blocker.query('SELECT pg_advisory_unlock_all()');
+      expect((await first).status).toBe(200);
+      expect(await stored(held[0]!.traceId)).toBe(6);
+    } finally {
+      await blocker.end();
+      await small.stop();
+    }
+  });
+
+  it('answers 503 with Retry-After when the database is unavailable', async () => {
+    const deadUrl = `postgres://postgres:x@127.0.0.1:${await freePort()}/nowhere`;
+    const down = await startTestGateway({ databaseUrl: deadUrl, retryAfterSeconds: 4 }, gw.db);
+    try {
+      const res = await fetch(down.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(miniSpans(2)) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('4');
+      expect(decodeStatus(new Uint8Array(await res.arrayBuffer())).code).toBe(14);
+    } finally {
+      await down.stop();
+    }
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
