@@ -10,7 +10,7 @@ const int = (key: string, v: number): Attr => ({ key, value: { intValue: v } });
 const dbl = (key: string, v: number): Attr => ({ key, value: { doubleValue: v } });
 
 const PROMPT = JSON.stringify([
-  { role: 'system', parts: [{ type: 'text', content: 'You are a careful research assistant. Cite sources.' }] },
+  { role: 'system', parts: [{ type: 'text', content: 'You are a careful research assistant. Cite sources. Prefer primary literature over blog posts, state uncertainty explicitly, and never invent citations. When a question is ambiguous, list the interpretations you considered before answering. Keep answers under 200 words unless asked otherwise.' }] },
   { role: 'user', parts: [{ type: 'text', content: 'Summarise the latest findings on retrieval-augmented generation evaluation, with three bullet points and links.' }] },
 ]);
 const COMPLETION = JSON.stringify([
@@ -50,6 +50,11 @@ function agentRun(): Record<string, unknown>[] {
     add('execute_tool web_search', root, 1600 + i * 3000, 900, [
       str('gen_ai.operation.name', 'execute_tool'), str('gen_ai.tool.name', 'web_search'), str('gen_ai.tool.call.id', 'call_' + i),
       str('gen_ai.tool.call.arguments', '{"query":"rag evaluation 2026","top_k":5}'),
+      str('gen_ai.tool.call.result', JSON.stringify([
+        { title: 'Evaluating retrieval-augmented generation: a survey', url: 'https://example.org/papers/rag-eval-survey', score: 0.91 },
+        { title: 'Faithfulness metrics for grounded generation', url: 'https://example.org/papers/faithfulness', score: 0.87 },
+        { title: 'Long-context benchmarks for RAG systems', url: 'https://example.org/papers/long-context-rag', score: 0.82 },
+      ])),
     ]);
   }
   add('GET https://search.example/api', root, 1700, 400, [

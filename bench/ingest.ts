@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import pg from 'pg';
-import { defaults, validate } from '../src/config.js';
-import { startGateway } from '../src/gateway.js';
-import { startEmbedded } from '../src/db/embedded.js';
-import { silentLogger } from '../src/log.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { startEmbedded, freePort } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { packageRoot } from '../src/db/paths.js';
 import { decodeTraceRequestProto } from '../src/otlp/decode-proto.js';
 import { encodeSpanRow, SPAN_COLUMNS } from '../src/sink/encoder.js';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -33,42 +34,93 @@ async function main(): Promise<void> {
   chmodSync(dir, 0o755);
   const embedded = process.env.DATABASE_URL ? null : await startEmbedded({ dataDir: dir, persistent: false, port: 0 });
   const databaseUrl = process.env.DATABASE_URL ?? embedded!.url;
-  const cfg = validate({ ...defaults, databaseUrl, httpPort: 0, grpcPort: 0 });
-  const gw = await startGateway(cfg, silentLogger);
+  await migrate(databaseUrl);
+  // The gateway runs as its own process (as in production); this process only plays the clients.
+  const httpPort = await freePort();
+  const gw = await startGatewayProcess(databaseUrl, httpPort);
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
   try {
     process.stdout.write(`preparing ${requests} requests × ${SPANS_PER_REQUEST} spans ...\n`);
     const bodies = Array.from({ length: requests }, () => encodedRequest(SPANS_PER_REQUEST / SPANS_PER_RUN));
     const avgSpanBytes = bodies[0]!.length / SPANS_PER_REQUEST;
 
     // Warm-up (JIT, connections), not counted.
-    await post(gw.httpUrl, encodedRequest(8));
+    await post(httpUrl, encodedRequest(8));
 
     let next = 0;
+    const cpu0 = { gw: cpuSeconds(gw.pid!), pg: postgresCpuSeconds(), self: process.cpuUsage() };
     const t0 = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (next < bodies.length) await post(gw.httpUrl, bodies[next++]!);
+      while (next < bodies.length) await post(httpUrl, bodies[next++]!);
     }));
     const secs = (performance.now() - t0) / 1000;
+    const selfCpu = process.cpuUsage(cpu0.self);
+    const used = {
+      gw: cpuSeconds(gw.pid!) - cpu0.gw,
+      pg: postgresCpuSeconds() - cpu0.pg,
+      clients: (selfCpu.user + selfCpu.system) / 1e6,
+    };
     const spans = requests * SPANS_PER_REQUEST;
     const e2e = spans / secs;
 
-    const count = await gw.pool.query('SELECT count(*)::int AS n FROM runledger.spans');
+    const rss = rssMb(gw.pid!);
+    const cpu = cpuSeconds(gw.pid!);
+    const counter = new pg.Client({ connectionString: databaseUrl });
+    await counter.connect();
+    const count = await counter.query('SELECT count(*)::int AS n FROM runledger.spans');
+    await counter.end();
     const copy = await copyCeiling(databaseUrl, bodies, dir);
-    const rss = process.memoryUsage().rss / 1024 / 1024;
     const out = [
       `runledger ingest benchmark (${new Date().toISOString()})`,
       `  requests: ${requests} × ${SPANS_PER_REQUEST} spans, ${CLIENTS} concurrent clients, ~${avgSpanBytes.toFixed(0)} B/span (protobuf)`,
       `  end-to-end OTLP/HTTP protobuf → committed ledger: ${e2e.toFixed(0)} spans/s (${secs.toFixed(2)} s, ${count.rows[0].n} spans stored)`,
       `  COPY ceiling, same span rows into a copy of runledger.spans (${copy.how}): ${copy.rate.toFixed(0)} rows/s`,
       `  ratio end-to-end / COPY: ${(e2e / copy.rate).toFixed(2)}`,
-      `  gateway RSS after run: ${rss.toFixed(0)} MB`,
+      `  CPU during the end-to-end run (cores busy): gateway ${(used.gw / secs).toFixed(2)}, PostgreSQL ${(used.pg / secs).toFixed(2)}, bench clients ${(used.clients / secs).toFixed(2)}`,
+      `  gateway process: RSS ${rss.toFixed(0)} MB after the run, ${cpu.toFixed(1)} s CPU in all`,
     ].join('\n');
     process.stdout.write(out + '\n');
   } finally {
-    await gw.stop();
+    gw.kill('SIGTERM');
+    await new Promise((r) => gw.once('exit', r));
     await embedded?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function startGatewayProcess(databaseUrl: string, httpPort: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), join(packageRoot(), 'dist/src/cli.js'), 'serve'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, RUNLEDGER_HTTP_PORT: String(httpPort), RUNLEDGER_GRPC_PORT: '0', RUNLEDGER_MIGRATE: 'false' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(child); });
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks
+}
+
+/** CPU seconds used so far by every process named postgres (the server and its backends). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.split(') ')[1]!.split(' ');
+      total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch { /* exited */ }
+  }
+  return total;
 }
 
 async function post(base: string, body: Uint8Array): Promise<void> {
@@ -113,6 +165,6 @@ async function copyCeiling(url: string, bodies: Uint8Array[], dir: string): Prom
 }
 
 main().catch((e) => {
-  process.stderr.write(String(e?.stack ?? e) + '\n');
+  process.stderr.write((e instanceof Error ? e.stack : JSON.stringify(e) ?? String(e)) + '\n');
   process.exit(1);
 });

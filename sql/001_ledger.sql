@@ -109,19 +109,18 @@ CREATE TABLE runledger.runs (
   updated_at          timestamptz NOT NULL DEFAULT now()
 );
 
--- Internal: spans whose present subtree carries token usage. A usage node with a marked child
--- is an aggregate. Grows monotonically, so the rule holds for any arrival order.
-CREATE TABLE runledger.usage_marks (
+-- Internal: spans whose subtree carries token usage and whose parent has not arrived yet. When the
+-- parent arrives it learns it has a usage-carrying descendant (and, if it carries usage itself, that it
+-- is an aggregate). Rows are removed once the parent is stored.
+CREATE TABLE runledger.usage_frontier (
   trace_id        uuid NOT NULL,
   span_id         text NOT NULL,
-  parent_span_id  text,
+  parent_span_id  text NOT NULL,
   PRIMARY KEY (trace_id, span_id)
 );
-CREATE INDEX usage_marks_parent ON runledger.usage_marks (trace_id, parent_span_id);
 
 CREATE INDEX spans_start_time ON runledger.spans (start_time);
 CREATE INDEX nodes_start_time ON runledger.nodes (start_time);
-CREATE INDEX nodes_type_model ON runledger.nodes (node_type, model_name);
 CREATE INDEX runs_tenant_start ON runledger.runs (tenant_id, start_time DESC);
 CREATE INDEX runs_pipeline_start ON runledger.runs (pipeline, start_time DESC);
 CREATE INDEX runs_status ON runledger.runs (status) WHERE status <> 'COMPLETED';

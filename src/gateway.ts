@@ -47,7 +47,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger): { batcher: 
     writers: cfg.writers,
     retryAfterSeconds: cfg.retryAfterSeconds,
     write,
-    onBatch: (b) => { if (!b.ok) log.warn('batch failed', b); },
+    onBatch: (b) => { if (!b.ok) log.warn('batch failed', b); else log.debug('batch committed', b); },
   });
   const mapper = createMapper({
     maxContentChars: cfg.maxContentChars,

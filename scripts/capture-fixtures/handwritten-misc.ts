@@ -3,7 +3,7 @@
  * (reported vs price table, cache/reasoning pricing, dated and provider-qualified ids), truncation and
  * content capture off.
  */
-import { buildSpans, writeFixture } from './handwritten-lib.js';
+import { buildSpans, writeFixture, type SpanSpec } from './handwritten-lib.js';
 
 const SRC = 'hand-written (scripts/capture-fixtures/handwritten.ts)';
 
@@ -89,7 +89,7 @@ export function costFixture(): void {
 export function contentFixtures(): void {
   const res = { 'service.name': 'content-svc' };
   const longText = 'The quick brown fox jumps over the lazy dog. '.repeat(4);
-  const specs = [
+  const specs: SpanSpec[] = [
     { name: 'long messages', attrs: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini',
       'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: longText }] }]),
       'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"ok"}]}]' } },

@@ -31,7 +31,7 @@ export async function startEmbedded(opts: {
 }): Promise<EmbeddedDb> {
   const dir = resolve(opts.dataDir, 'pgdata');
   mkdirSync(resolve(opts.dataDir), { recursive: true });
-  const port = opts.port ?? (await freePort());
+  const port = opts.port || (await freePort());
   const password = 'runledger';
   const pg = new EmbeddedPostgres({
     databaseDir: dir,

@@ -56,7 +56,8 @@ function rootBefore(a: MappedSpan, b: MappedSpan): boolean {
   return a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
 }
 
-export function computeDeltas(newSpans: MappedSpan[]): Map<string, RunDelta> {
+/** @param aggregates keys (trace id + span id) of nodes whose usage is carried by descendants */
+export function computeDeltas(newSpans: MappedSpan[], aggregates: ReadonlySet<string>): Map<string, RunDelta> {
   const runs = new Map<string, RunDelta>();
   for (const m of newSpans) {
     const s = m.span;
@@ -88,7 +89,7 @@ export function computeDeltas(newSpans: MappedSpan[]): Map<string, RunDelta> {
       if (n.modelName && (n.nodeType === 'LLM' || n.nodeType === 'EMBEDDING')) d.models.add(n.modelName);
       d.sessionId = least(d.sessionId, n.sessionId);
       d.userId = least(d.userId, n.userId);
-      if (hasUsage(n)) addUsage(d.usage, n);
+      if (hasUsage(n) && !aggregates.has(s.traceId + s.spanId)) addUsage(d.usage, n);
     }
   }
   return runs;

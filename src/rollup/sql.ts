@@ -1,51 +1,46 @@
 /**
- * Rollup statements run inside the write transaction, after the new spans and nodes are inserted.
- *
- * Usage is counted once: a node that carries usage is an aggregate when any descendant carries usage
- * (ai.generateText over ai.generateText.doGenerate). usage_marks holds every present span whose present
- * subtree carries usage; it only grows. A usage node with a marked child is an aggregate.
+ * Rollup statements run inside the write transaction, after the new spans are inserted.
+ * See usage.ts for how usage is counted once.
  */
 
+/** Stored frontier rows (marked spans whose parent had not arrived) of the batch's runs. */
+export const PROBE_FRONTIER_SQL = `
+SELECT replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id
+FROM runledger.usage_frontier WHERE trace_id = ANY($1::uuid[])`;
+
 /**
- * Mark the new usage nodes and every span whose subtree now carries usage, walking up through present
- * spans and stopping at spans already marked. Seeds: new usage nodes ($4..$6) and new spans ($1..$3)
- * that have a child marked by an earlier transaction (child arrived first).
- * Returns the newly marked spans.
+ * Walk up through stored spans from the parents of marked spans that left the batch. Every span reached
+ * is marked; parent_missing tells which one now sits on the frontier.
  */
-export const MARK_USAGE_SQL = `
-WITH RECURSIVE
-new_spans AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(trace_id, span_id, parent_span_id)
-),
-seeds AS (
-  SELECT * FROM unnest($4::uuid[], $5::text[], $6::text[]) AS u(trace_id, span_id, parent_span_id)
-  UNION
-  SELECT n.trace_id, n.span_id, n.parent_span_id FROM new_spans n
-  WHERE EXISTS (SELECT 1 FROM runledger.usage_marks m WHERE m.trace_id = n.trace_id AND m.parent_span_id = n.span_id)
-),
-up AS (
-  SELECT trace_id, span_id, parent_span_id FROM seeds
+export const WALK_UP_SQL = `
+WITH RECURSIVE up AS (
+  SELECT s.trace_id, s.span_id, s.parent_span_id
+  FROM unnest($1::uuid[], $2::text[]) AS x(trace_id, span_id)
+  JOIN runledger.spans s ON s.trace_id = x.trace_id AND s.span_id = x.span_id
   UNION
   SELECT s.trace_id, s.span_id, s.parent_span_id
   FROM up JOIN runledger.spans s ON s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
-  WHERE NOT EXISTS (SELECT 1 FROM runledger.usage_marks m WHERE m.trace_id = s.trace_id AND m.span_id = s.span_id)
 )
-INSERT INTO runledger.usage_marks (trace_id, span_id, parent_span_id)
-SELECT trace_id, span_id, parent_span_id FROM up
-ON CONFLICT DO NOTHING
-RETURNING replace(trace_id::text, '-', '') AS trace_id, parent_span_id`;
+SELECT replace(up.trace_id::text, '-', '') AS trace_id, up.span_id, up.parent_span_id,
+  (up.parent_span_id IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM runledger.spans p WHERE p.trace_id = up.trace_id AND p.span_id = up.parent_span_id)) AS parent_missing
+FROM up`;
 
-/**
- * Candidates ($1, $2): parents of newly marked spans, and new usage nodes. Each counted usage node
- * that has a marked child stops counting; the returned usage is subtracted from its run.
- */
-export const UNCOUNT_AGGREGATES_SQL = `
+/** Stored usage nodes that turned out to be aggregates stop counting; their usage is subtracted. */
+export const UNCOUNT_NODES_SQL = `
 UPDATE runledger.nodes n SET usage_counted = false
-FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::text[]) AS c(run_id, node_id)) c
+FROM unnest($1::uuid[], $2::text[]) AS c(run_id, node_id)
 WHERE n.run_id = c.run_id AND n.node_id = c.node_id AND n.usage_counted
-  AND EXISTS (SELECT 1 FROM runledger.usage_marks m WHERE m.trace_id = n.run_id AND m.parent_span_id = n.node_id)
 RETURNING replace(n.run_id::text, '-', '') AS run_id, n.input_tokens, n.output_tokens, n.cache_read_tokens,
   n.cache_write_tokens, n.reasoning_tokens, n.total_tokens, n.total_cost::text AS total_cost`;
+
+export const INSERT_FRONTIER_SQL = `
+INSERT INTO runledger.usage_frontier (trace_id, span_id, parent_span_id)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`;
+
+export const DELETE_FRONTIER_SQL = `
+DELETE FROM runledger.usage_frontier f USING unnest($1::uuid[], $2::text[]) AS d(trace_id, span_id)
+WHERE f.trace_id = d.trace_id AND f.span_id = d.span_id`;
 
 /** Lock each run touched by the batch (sorted keys: no deadlocks between concurrent writers). */
 export const LOCK_RUNS_SQL = `SELECT pg_advisory_xact_lock(1919117676, k) FROM unnest($1::int[]) AS k`;

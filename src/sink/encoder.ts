@@ -100,7 +100,8 @@ export function hasUsage(n: NodeRecord): boolean {
   );
 }
 
-export function encodeNodeRow(m: MappedSpan): string {
+/** A node row; `counted` is false for aggregates (their usage is carried by descendants). */
+export function encodeNodeRow(m: MappedSpan, counted: boolean): string {
   const s = m.span;
   const n = m.node!;
   return (
@@ -117,6 +118,6 @@ export function encodeNodeRow(m: MappedSpan): string {
     optText(n.responseId) + '\t' + optText(n.toolName) + '\t' + optText(n.toolCallId) + '\t' +
     optText(n.agentName) + '\t' + optText(n.sessionId) + '\t' + optText(n.userId) + '\t' +
     optText(n.promptHash) + '\t' + optText(n.input) + '\t' + optText(n.output) + '\t' +
-    (hasUsage(n) ? 't' : 'f') + '\n'
+    (counted && hasUsage(n) ? 't' : 'f') + '\n'
   );
 }

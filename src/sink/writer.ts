@@ -7,7 +7,10 @@ import type { MappedSpan } from '../mapping/types.js';
 import { encodeNodeRow, encodeSpanRow, hasUsage, NODE_COLUMNS, SPAN_COLUMNS } from './encoder.js';
 import { copyRows } from './copy.js';
 import { addUsage, computeDeltas, deltaRows } from '../rollup/deltas.js';
-import { LOCK_RUNS_SQL, MARK_USAGE_SQL, UNCOUNT_AGGREGATES_SQL, UPSERT_RUNS_SQL } from '../rollup/sql.js';
+import {
+  DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_SQL, PROBE_FRONTIER_SQL, UNCOUNT_NODES_SQL, UPSERT_RUNS_SQL, WALK_UP_SQL,
+} from '../rollup/sql.js';
+import { planUsage, spanKey, type FrontierRow } from '../rollup/usage.js';
 
 export interface WriteOutcome {
   /** spans newly stored */
@@ -79,25 +82,48 @@ export async function writeBatch(client: pg.PoolClient, items: MappedSpan[]): Pr
 
 /** Nodes and rollups for newly inserted spans. */
 async function applyFresh(client: pg.PoolClient, fresh: MappedSpan[]): Promise<void> {
-  const nodes = fresh.filter((m) => m.node !== null);
-  if (nodes.length > 0) await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes, encodeNodeRow);
+  const runIds = [...new Set(fresh.map((m) => m.span.traceId))];
+  const frontier = await client.query<FrontierRow>(PROBE_FRONTIER_SQL, [runIds]);
+  const plan = planUsage(fresh, frontier.rows);
+  const stored: [string[], string[]] = [[], []]; // stored spans reached by the walk up
+  const newFrontier: [string[], string[], string[]] = [[], [], []];
+  const addFrontier = (t: string, s: string, p: string) => { newFrontier[0].push(t); newFrontier[1].push(s); newFrontier[2].push(p); };
 
-  const deltas = computeDeltas(fresh);
-  const usage = nodes.filter((m) => hasUsage(m.node!));
-  const marked = await client.query<{ trace_id: string; parent_span_id: string | null }>(MARK_USAGE_SQL, [
-    fresh.map((m) => m.span.traceId), fresh.map((m) => m.span.spanId), fresh.map((m) => m.span.parentSpanId),
-    usage.map((m) => m.span.traceId), usage.map((m) => m.span.spanId), usage.map((m) => m.span.parentSpanId),
-  ]);
-  const candRuns: string[] = usage.map((m) => m.span.traceId);
-  const candNodes: string[] = usage.map((m) => m.span.spanId);
-  for (const r of marked.rows) {
-    if (r.parent_span_id !== null) { candRuns.push(r.trace_id); candNodes.push(r.parent_span_id); }
+  if (plan.exits.length > 0) {
+    const freshKeys = new Map(fresh.map((m) => [spanKey(m.span.traceId, m.span.spanId), m]));
+    const starts = [...new Map(plan.exits.map((e) => [spanKey(e.traceId, e.parentSpanId), e])).values()];
+    const walked = await client.query<FrontierRow & { parent_missing: boolean }>(WALK_UP_SQL, [
+      starts.map((e) => e.traceId), starts.map((e) => e.parentSpanId),
+    ]);
+    const reached = new Set<string>();
+    for (const r of walked.rows) {
+      const k = spanKey(r.trace_id, r.span_id);
+      reached.add(k);
+      const m = freshKeys.get(k);
+      if (m) {
+        if (m.node && hasUsage(m.node)) plan.aggregates.add(k);
+      } else {
+        stored[0].push(r.trace_id);
+        stored[1].push(r.span_id);
+      }
+      if (r.parent_missing) addFrontier(r.trace_id, r.span_id, r.parent_span_id);
+    }
+    // The walk reached the stored parent, or the parent has not arrived: the child waits on the frontier.
+    for (const e of plan.exits) if (!reached.has(spanKey(e.traceId, e.parentSpanId))) addFrontier(e.traceId, e.spanId, e.parentSpanId);
   }
-  if (candRuns.length > 0) {
-    const uncounted = await client.query(UNCOUNT_AGGREGATES_SQL, [candRuns, candNodes]);
+
+  const nodes = fresh.filter((m) => m.node !== null);
+  if (nodes.length > 0) {
+    await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes,
+      (m) => encodeNodeRow(m, !plan.aggregates.has(spanKey(m.span.traceId, m.span.spanId))));
+  }
+  const deltas = computeDeltas(fresh, plan.aggregates);
+
+  if (stored[0].length > 0) {
+    const uncounted = await client.query(UNCOUNT_NODES_SQL, stored);
     for (const u of uncounted.rows) {
       const d = deltas.get(u.run_id);
-      if (!d) continue; // cannot happen: candidates belong to runs of this batch
+      if (!d) continue; // cannot happen: the walk stays inside the batch's runs
       addUsage(d.usage, {
         inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens),
         cacheReadTokens: num(u.cache_read_tokens), cacheWriteTokens: num(u.cache_write_tokens),
@@ -105,6 +131,10 @@ async function applyFresh(client: pg.PoolClient, fresh: MappedSpan[]): Promise<v
         totalCost: u.total_cost === null ? null : Number(u.total_cost),
       }, -1);
     }
+  }
+  if (newFrontier[0].length > 0) await client.query(INSERT_FRONTIER_SQL, newFrontier);
+  if (plan.consumed.length > 0) {
+    await client.query(DELETE_FRONTIER_SQL, [plan.consumed.map((f) => f.trace_id), plan.consumed.map((f) => f.span_id)]);
   }
   await client.query(UPSERT_RUNS_SQL, [JSON.stringify(deltaRows(deltas.values()))]);
 }

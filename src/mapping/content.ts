@@ -1,0 +1,202 @@
+/**
+ * Prompt / completion content.
+ *
+ * input  (TOOL nodes first): gen_ai.tool.call.arguments → ai.toolCall.args; then gen_ai.input.messages
+ *        (+ gen_ai.system_instructions) → llm.input_messages.* → input.value → gen_ai.prompt.* / gen_ai.prompt →
+ *        traceloop.entity.input → ai.prompt.messages → ai.prompt → ai.value / ai.values (embeddings).
+ * output (TOOL nodes first): gen_ai.tool.call.result → ai.toolCall.result; then gen_ai.output.messages →
+ *        llm.output_messages.* → output.value → gen_ai.completion.* / gen_ai.completion → traceloop.entity.output →
+ *        ai.response.text → ai.response.object → ai.response.toolCalls.
+ *
+ * Stored form (JSON text for a jsonb column):
+ * - a string attribute that is a JSON object/array is kept verbatim; so is any valid JSON (also a scalar such
+ *   as the Vercel `ai.value` '"text"') from keys whose producers JSON-encode them (gen_ai.*.messages, tool
+ *   call arguments/results, ai.prompt*, ai.value(s), traceloop.entity.*, *.value with mime type
+ *   application/json). Any other string becomes a JSON string literal (so plain "42" stays the text "42").
+ *   Structured attribute values and flattened keys are serialised (JSON-string elements of ai.values decoded).
+ * - gen_ai.system_instructions is prepended to gen_ai.input.messages as `{"role":"system","parts":[...]}`.
+ * - longer than maxContentChars: `{"truncated":true,"length":L,"text":"<first maxContentChars chars>"}` where
+ *   text/length refer to the source text (the raw string attribute, or the JSON serialisation).
+ * - `\u0000` escapes (rejected by Postgres jsonb) are replaced by `\ufffd`.
+ * prompt_hash = sha256 hex of the full source text of the input (computed even when content capture is off).
+ */
+import * as crypto from 'node:crypto';
+import type { AttrValue, Attributes } from '../otlp/types.js';
+import type { MappingOptions } from './types.js';
+import { collectIndexed } from './attrs.js';
+import { isJson } from './json-check.js';
+
+/** A content source: `text` is what gets hashed/truncated; `json` is its JSON form when already known. */
+interface Source {
+  text: string;
+  json: string | null;
+  /** the attribute is documented to hold JSON-encoded values: any valid JSON (also scalars) is kept */
+  jsonEncoded: boolean;
+}
+
+export interface Content {
+  input: string | null;
+  output: string | null;
+  promptHash: string | null;
+}
+
+/** A JSON-encoded string element decoded for embedding in a structure (ai.values is string[] of JSON). */
+function decodeElement(v: AttrValue): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+function fromValue(v: AttrValue | undefined, jsonEncoded = false): Source | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded };
+  return fromStructure(jsonEncoded && Array.isArray(v) ? v.map(decodeElement) : v);
+}
+
+function fromStructure(v: unknown): Source {
+  const json = JSON.stringify(v);
+  return { text: json, json, jsonEncoded: true };
+}
+
+/** First of several plain keys. */
+function fromKeys(a: Attributes, keys: readonly string[], jsonEncoded: boolean): Source | null {
+  for (let i = 0; i < keys.length; i++) {
+    const s = fromValue(a[keys[i]!], jsonEncoded);
+    if (s !== null) return s;
+  }
+  return null;
+}
+
+function genAiMessages(a: Attributes, key: string, systemKey: string | null): Source | null {
+  const messages = a[key];
+  const system = systemKey === null ? undefined : a[systemKey];
+  if (system === undefined || system === null || system === '') return fromValue(messages, true);
+  const parsed = typeof messages === 'string' ? decodeElement(messages) : messages;
+  const list = Array.isArray(parsed) ? parsed : parsed === undefined || parsed === null ? [] : [parsed];
+  const parts = typeof system === 'string' ? decodeElement(system) : system;
+  return fromStructure([{ role: 'system', parts }, ...list]);
+}
+
+/** OpenInference namespaces each flattened level (message.*, message_content.*, tool_call.*): drop the wrappers. */
+const OI_WRAPPERS = new Set(['message', 'message_content', 'tool_call']);
+
+function unwrapOpenInference(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapOpenInference);
+  if (v === null || typeof v !== 'object') return v;
+  const keys = Object.keys(v);
+  if (keys.length === 1 && OI_WRAPPERS.has(keys[0]!)) return unwrapOpenInference((v as Record<string, unknown>)[keys[0]!]);
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = unwrapOpenInference((v as Record<string, unknown>)[k]);
+  return out;
+}
+
+const OI_PREFIXES = ['llm.input_messages.', 'llm.output_messages.'] as const;
+const LEGACY_PREFIXES = ['gen_ai.prompt.', 'gen_ai.completion.'] as const;
+const INPUT = 0;
+const OUTPUT = 1;
+
+/** Per-span lazy results of the flattened-key scans (one key scan per convention, shared by input and output). */
+interface Flattened {
+  a: Attributes;
+  oi: unknown[][] | null;
+  legacy: unknown[][] | null;
+}
+
+function hasOpenInference(a: Attributes, prefix: string): boolean {
+  return a[prefix + '0.message.role'] !== undefined || a[prefix + '0.message.content'] !== undefined ||
+    a[prefix + '0.message.contents.0.message_content.type'] !== undefined;
+}
+
+/** OpenInference messages: `llm.input_messages.N.message.*` → [{role, content, contents, tool_calls, ...}]. */
+function openInferenceMessages(f: Flattened, side: number): Source | null {
+  if (!hasOpenInference(f.a, OI_PREFIXES[side]!)) return null;
+  f.oi ??= collectIndexed(f.a, OI_PREFIXES);
+  const items = f.oi[side]!;
+  return items.length === 0 ? null : fromStructure(unwrapOpenInference(items));
+}
+
+/** OpenInference input.value / output.value: JSON when the sibling mime type says so. */
+function openInferenceValue(a: Attributes, key: 'input' | 'output'): Source | null {
+  return fromValue(a[key + '.value'], a[key + '.mime_type'] === 'application/json');
+}
+
+/** Legacy flattened gen_ai.prompt.N.* / gen_ai.completion.N.*, or the plain deprecated string attribute. */
+function legacyGenAi(f: Flattened, side: number): Source | null {
+  const prefix = LEGACY_PREFIXES[side]!;
+  if (f.a[prefix + '0.role'] !== undefined || f.a[prefix + '0.content'] !== undefined) {
+    f.legacy ??= collectIndexed(f.a, LEGACY_PREFIXES);
+    const items = f.legacy[side]!;
+    if (items.length > 0) return fromStructure(items);
+  }
+  return fromValue(f.a[prefix.slice(0, -1)]);
+}
+
+// Keys whose values are JSON-encoded by their producers.
+const TOOL_INPUT = ['gen_ai.tool.call.arguments', 'ai.toolCall.args'] as const;
+const TOOL_OUTPUT = ['gen_ai.tool.call.result', 'ai.toolCall.result'] as const;
+const INPUT_TAIL = ['traceloop.entity.input', 'ai.prompt.messages', 'ai.prompt', 'ai.value', 'ai.values'] as const;
+const OUTPUT_TAIL_JSON = ['traceloop.entity.output'] as const;
+const OUTPUT_TAIL = ['ai.response.text'] as const;
+const OUTPUT_TAIL_VERCEL_JSON = ['ai.response.object', 'ai.response.toolCalls'] as const;
+
+function inputSource(f: Flattened, isTool: boolean): Source | null {
+  const a = f.a;
+  return (isTool ? fromKeys(a, TOOL_INPUT, true) : null) ??
+    genAiMessages(a, 'gen_ai.input.messages', 'gen_ai.system_instructions') ??
+    openInferenceMessages(f, INPUT) ??
+    openInferenceValue(a, 'input') ??
+    legacyGenAi(f, INPUT) ??
+    fromKeys(a, INPUT_TAIL, true);
+}
+
+function outputSource(f: Flattened, isTool: boolean): Source | null {
+  const a = f.a;
+  return (isTool ? fromKeys(a, TOOL_OUTPUT, true) : null) ??
+    genAiMessages(a, 'gen_ai.output.messages', null) ??
+    openInferenceMessages(f, OUTPUT) ??
+    openInferenceValue(a, 'output') ??
+    legacyGenAi(f, OUTPUT) ??
+    fromKeys(a, OUTPUT_TAIL_JSON, true) ??
+    fromKeys(a, OUTPUT_TAIL, false) ??
+    fromKeys(a, OUTPUT_TAIL_VERCEL_JSON, true);
+}
+
+const NUL_ESCAPE = /\\u0000/g;
+
+function jsonSafe(json: string): string {
+  return json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '\\ufffd') : json;
+}
+
+/** The stored JSON text of a source, truncated to maxChars (see module doc). */
+export function storedJson(src: Source, maxChars: number): string {
+  const { text } = src;
+  if (text.length > maxChars) {
+    let n = Math.max(0, maxChars);
+    const last = text.charCodeAt(n - 1);
+    if (n > 0 && last >= 0xd800 && last <= 0xdbff) n--; // do not split a surrogate pair
+    return jsonSafe('{"truncated":true,"length":' + text.length + ',"text":' + JSON.stringify(text.slice(0, n)) + '}');
+  }
+  const json = src.json ?? (isJson(text, !src.jsonEncoded) ? text : JSON.stringify(text));
+  return jsonSafe(json);
+}
+
+/** One-shot crypto.hash (Node >= 20.12) is markedly cheaper per call than createHash. */
+export const sha256Hex: (text: string) => string = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'hex')
+  : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
+export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOptions): Content {
+  const f: Flattened = { a, oi: null, legacy: null };
+  const inSrc = inputSource(f, isTool);
+  const promptHash = inSrc === null ? null : sha256Hex(inSrc.text);
+  if (!opts.captureContent) return { input: null, output: null, promptHash };
+  const outSrc = outputSource(f, isTool);
+  return {
+    input: inSrc === null ? null : storedJson(inSrc, opts.maxContentChars),
+    output: outSrc === null ? null : storedJson(outSrc, opts.maxContentChars),
+    promptHash,
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * GenAI span → ledger node mapping. Each concern lives in its own module, each reading an ordered key
+ * list (see DESIGN-mapping.md): node-type, model, usage, cost/prices, content, errors, params, run-hints.
+ */
+import type { SpanRecord } from '../otlp/types.js';
+import type { MappedSpan, MappingOptions, NodeRecord } from './types.js';
+import type { PriceTable } from './prices.js';
+import { resolveNodeKind } from './node-type.js';
+import { resolveModels, resolveProvider } from './model.js';
+import { resolveUsage } from './usage.js';
+import { resolveCost } from './cost.js';
+import { resolveContent } from './content.js';
+import { resolveError } from './errors.js';
+import { invocationParams, resolveParams } from './params.js';
+import { resolveRunHints } from './run-hints.js';
+
+export { PriceTable, loadPriceTable, type Price, type PriceEntry } from './prices.js';
+export { priceUsage } from './cost.js';
+
+export type SpanMapper = (span: SpanRecord) => MappedSpan;
+
+export interface MapperOptions extends MappingOptions {
+  prices: PriceTable;
+}
+
+/** The node for one span, or null when the span is not a GenAI ledger node. */
+export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | null {
+  const a = span.attributes;
+  const kind = resolveNodeKind(a, span.name);
+  if (kind === null) return null;
+  const { nodeType } = kind;
+  const inv = invocationParams(a);
+  const models = resolveModels(a, inv);
+  const usage = resolveUsage(a);
+  const cost = resolveCost(a, usage, opts.prices, models.modelName, models.requestModel);
+  const err = resolveError(span);
+  const params = resolveParams(a, nodeType, inv);
+  const content = resolveContent(a, nodeType === 'TOOL', opts);
+  return {
+    nodeType,
+    operation: kind.operation,
+    name: span.name,
+    status: span.statusCode === 2 ? 'FAILED' : 'COMPLETED',
+    errorType: err.errorType,
+    errorMessage: err.errorMessage,
+    provider: resolveProvider(a),
+    requestModel: models.requestModel,
+    responseModel: models.responseModel,
+    modelName: models.modelName,
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cacheReadTokens: usage.cacheReadTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
+    reasoningTokens: usage.reasoningTokens,
+    totalTokens: usage.totalTokens,
+    inputCost: cost.inputCost,
+    outputCost: cost.outputCost,
+    totalCost: cost.totalCost,
+    costSource: cost.costSource,
+    temperature: params.temperature,
+    topP: params.topP,
+    maxTokens: params.maxTokens,
+    finishReasons: params.finishReasons,
+    responseId: params.responseId,
+    toolName: params.toolName,
+    toolCallId: params.toolCallId,
+    agentName: params.agentName,
+    sessionId: params.sessionId,
+    userId: params.userId,
+    promptHash: content.promptHash,
+    input: content.input,
+    output: content.output,
+  };
+}
+
+export function createMapper(opts: MapperOptions): SpanMapper {
+  const o: MapperOptions = { ...opts };
+  return (span) => ({ span, node: mapNode(span, o), hints: resolveRunHints(span) });
+}
+
+export function mapSpans(spans: readonly SpanRecord[], mapper: SpanMapper): MappedSpan[] {
+  const out = new Array<MappedSpan>(spans.length);
+  for (let i = 0; i < spans.length; i++) out[i] = mapper(spans[i]!);
+  return out;
+}

@@ -1,0 +1,108 @@
+/**
+ * Request parameters and identifiers (DESIGN-mapping.md key order, first valid value wins).
+ *
+ * temperature: gen_ai.request.temperature → ai.settings.temperature → llm.invocation_parameters.temperature
+ * top_p:       gen_ai.request.top_p → ai.settings.topP → llm.invocation_parameters.top_p
+ * max_tokens:  gen_ai.request.max_tokens → gen_ai.request.max_completion_tokens → ai.settings.maxOutputTokens →
+ *              llm.invocation_parameters.{max_tokens, max_completion_tokens, max_output_tokens}
+ * finish_reasons: gen_ai.response.finish_reasons → gen_ai.response.finish_reason → llm.response.finish_reason →
+ *              llm.finish_reason → ai.response.finishReason (array or single string → text[])
+ * tool/agent/session/user ids: see the key lists below; `traceloop.entity.name` is the tool name on
+ * traceloop tool spans and the agent name on traceloop agent spans.
+ */
+import type { AttrValue, Attributes } from '../otlp/types.js';
+import type { NodeType } from './types.js';
+import { asCount, asNumber, asString, firstCount, firstNumber, firstString } from './attrs.js';
+
+export interface Params {
+  temperature: number | null;
+  topP: number | null;
+  maxTokens: number | null;
+  finishReasons: string[] | null;
+  responseId: string | null;
+  toolName: string | null;
+  toolCallId: string | null;
+  agentName: string | null;
+  sessionId: string | null;
+  userId: string | null;
+}
+
+const TEMPERATURE_KEYS = ['gen_ai.request.temperature', 'ai.settings.temperature'] as const;
+const TOP_P_KEYS = ['gen_ai.request.top_p', 'ai.settings.topP'] as const;
+const MAX_TOKENS_KEYS = [
+  'gen_ai.request.max_tokens', 'gen_ai.request.max_completion_tokens', 'ai.settings.maxOutputTokens',
+] as const;
+const FINISH_KEYS = [
+  'gen_ai.response.finish_reasons', 'gen_ai.response.finish_reason', 'llm.response.finish_reason',
+  'llm.finish_reason', 'ai.response.finishReason',
+] as const;
+const RESPONSE_ID_KEYS = ['gen_ai.response.id', 'ai.response.id'] as const;
+const TOOL_NAME_KEYS = ['gen_ai.tool.name', 'tool.name', 'ai.toolCall.name'] as const;
+const TOOL_CALL_ID_KEYS = ['gen_ai.tool.call.id', 'tool.id', 'ai.toolCall.id'] as const;
+const AGENT_NAME_KEYS = ['gen_ai.agent.name', 'agent.name'] as const;
+const SESSION_KEYS = [
+  'gen_ai.conversation.id', 'session.id', 'traceloop.association.properties.session_id',
+  'ai.telemetry.metadata.sessionId',
+] as const;
+const USER_KEYS = [
+  'user.id', 'traceloop.association.properties.user_id', 'gen_ai.user', 'ai.telemetry.metadata.userId',
+] as const;
+
+export type Invocation = Record<string, AttrValue> | null;
+
+/** llm.invocation_parameters: a JSON object string (OpenInference) or a structured value; parsed once per span. */
+export function invocationParams(a: Attributes): Invocation {
+  const v = a['llm.invocation_parameters'];
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'object' && !Array.isArray(v)) return v;
+  if (typeof v !== 'string' || v.length < 2) return null;
+  try {
+    const p: unknown = JSON.parse(v);
+    return p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, AttrValue>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function finishReasons(a: Attributes): string[] | null {
+  for (const k of FINISH_KEYS) {
+    const v = a[k];
+    if (typeof v === 'string') {
+      if (v !== '') return [v];
+    } else if (Array.isArray(v)) {
+      const out: string[] = [];
+      for (const item of v) if (typeof item === 'string' && item !== '') out.push(item);
+      if (out.length > 0) return out;
+    }
+  }
+  return null;
+}
+
+function traceloopEntity(a: Attributes, kind: string): string | null {
+  return a['traceloop.span.kind'] === kind ? asString(a['traceloop.entity.name']) : null;
+}
+
+export function resolveParams(a: Attributes, nodeType: NodeType, inv: Invocation): Params {
+  let temperature = firstNumber(a, TEMPERATURE_KEYS);
+  let topP = firstNumber(a, TOP_P_KEYS);
+  let maxTokens = firstCount(a, MAX_TOKENS_KEYS);
+  if (temperature === null || topP === null || maxTokens === null) {
+    if (inv !== null) {
+      temperature ??= asNumber(inv['temperature']);
+      topP ??= asNumber(inv['top_p']);
+      maxTokens ??= asCount(inv['max_tokens']) ?? asCount(inv['max_completion_tokens']) ?? asCount(inv['max_output_tokens']);
+    }
+  }
+  return {
+    temperature,
+    topP,
+    maxTokens,
+    finishReasons: finishReasons(a),
+    responseId: firstString(a, RESPONSE_ID_KEYS),
+    toolName: firstString(a, TOOL_NAME_KEYS) ?? (nodeType === 'TOOL' ? traceloopEntity(a, 'tool') : null),
+    toolCallId: firstString(a, TOOL_CALL_ID_KEYS),
+    agentName: firstString(a, AGENT_NAME_KEYS) ?? (nodeType === 'AGENT' ? traceloopEntity(a, 'agent') : null),
+    sessionId: firstString(a, SESSION_KEYS),
+    userId: firstString(a, USER_KEYS),
+  };
+}

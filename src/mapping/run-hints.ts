@@ -1,0 +1,35 @@
+/**
+ * Run-level hints a span contributes (folded by the sink: lowest pipeline rank wins, ties → smaller value).
+ *
+ * pipeline candidates by rank: 0 gen_ai.workflow.name, 1 traceloop.workflow.name, 2 ai.telemetry.functionId,
+ * 3 gen_ai.agent.name on a root span, 4 root span name, 5 resource service.name. A span offers its best one.
+ * environment: resource deployment.environment.name → deployment.environment.
+ */
+import type { SpanRecord } from '../otlp/types.js';
+import type { RunHints } from './types.js';
+import { asString } from './attrs.js';
+
+const SPAN_PIPELINE_KEYS = ['gen_ai.workflow.name', 'traceloop.workflow.name', 'ai.telemetry.functionId'] as const;
+
+function pipeline(span: SpanRecord): RunHints['pipeline'] {
+  const a = span.attributes;
+  for (let rank = 0; rank < SPAN_PIPELINE_KEYS.length; rank++) {
+    const value = asString(a[SPAN_PIPELINE_KEYS[rank]!]);
+    if (value !== null) return { rank, value };
+  }
+  if (span.parentSpanId === null) {
+    const agent = asString(a['gen_ai.agent.name']);
+    if (agent !== null) return { rank: 3, value: agent };
+    if (span.name !== '') return { rank: 4, value: span.name };
+  }
+  const service = span.serviceName ?? asString(span.resource['service.name']);
+  return service === null || service === '' ? null : { rank: 5, value: service };
+}
+
+export function resolveRunHints(span: SpanRecord): RunHints {
+  const r = span.resource;
+  return {
+    pipeline: pipeline(span),
+    environment: asString(r['deployment.environment.name']) ?? asString(r['deployment.environment']),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Usage counted once, for any arrival order.
+ *
+ * A node carrying usage is an aggregate (its usage is not added to the run) when any descendant carries
+ * usage. "Marked" spans are those whose present subtree carries usage; a usage node with a marked child
+ * is an aggregate. Within a batch the marking is done here, in memory. Two things reach outside a batch:
+ * - exits: marked spans whose parent is not in the batch; the walk continues up through stored spans (SQL);
+ * - the frontier: marked spans whose parent has not arrived yet. They are stored (usage_frontier) so that
+ *   the parent, whenever it arrives, learns it has a marked child.
+ */
+import type { MappedSpan } from '../mapping/types.js';
+import { hasUsage } from '../sink/encoder.js';
+
+export const spanKey = (traceId: string, spanId: string) => traceId + spanId;
+
+export interface FrontierRow { trace_id: string; span_id: string; parent_span_id: string }
+
+export interface UsagePlan {
+  /** keys of batch nodes that are aggregates (usage_counted = false) */
+  aggregates: Set<string>;
+  /** marked batch spans whose parent is outside the batch (the walk continues from that parent) */
+  exits: { traceId: string; spanId: string; parentSpanId: string }[];
+  /** stored frontier rows whose parent arrived in this batch (to delete) */
+  consumed: FrontierRow[];
+}
+
+/**
+ * @param fresh the newly inserted spans of the batch
+ * @param frontier stored frontier rows of the batch's runs
+ */
+export function planUsage(fresh: MappedSpan[], frontier: FrontierRow[]): UsagePlan {
+  const byKey = new Map<string, MappedSpan>();
+  for (const m of fresh) byKey.set(spanKey(m.span.traceId, m.span.spanId), m);
+
+  const aggregates = new Set<string>();
+  const consumed: FrontierRow[] = [];
+  const stack: MappedSpan[] = [];
+  for (const f of frontier) {
+    const parent = byKey.get(spanKey(f.trace_id, f.parent_span_id));
+    if (!parent) continue;
+    consumed.push(f);
+    stack.push(parent); // has a marked child stored earlier
+    if (parent.node && hasUsage(parent.node)) aggregates.add(spanKey(f.trace_id, f.parent_span_id));
+  }
+  for (const m of fresh) if (m.node && hasUsage(m.node)) stack.push(m);
+
+  const marked = new Set<string>();
+  const exits: UsagePlan['exits'] = [];
+  while (stack.length > 0) {
+    const m = stack.pop()!;
+    const k = spanKey(m.span.traceId, m.span.spanId);
+    if (marked.has(k)) continue;
+    marked.add(k);
+    const p = m.span.parentSpanId;
+    if (p === null) continue;
+    const pk = spanKey(m.span.traceId, p);
+    const parent = byKey.get(pk);
+    if (parent) {
+      if (parent.node && hasUsage(parent.node)) aggregates.add(pk);
+      stack.push(parent);
+    } else {
+      exits.push({ traceId: m.span.traceId, spanId: m.span.spanId, parentSpanId: p });
+    }
+  }
+  return { aggregates, exits, consumed };
+}
