@@ -1,11 +1,12 @@
 -- runledger ledger schema: raw spans, GenAI nodes, run rollups.
+-- Span ids are lowercase hex: COLLATE "C" keeps their comparisons (and B-tree inserts) byte-wise and cheap.
 CREATE SCHEMA IF NOT EXISTS runledger;
 
 -- Every raw span, exactly once (PK makes re-sends idempotent).
 CREATE TABLE runledger.spans (
   trace_id        uuid        NOT NULL,
-  span_id         text        NOT NULL,          -- 16 lowercase hex chars
-  parent_span_id  text,                          -- NULL for a root span
+  span_id         text COLLATE "C" NOT NULL,     -- 16 lowercase hex chars
+  parent_span_id  text COLLATE "C",              -- NULL for a root span
   tenant_id       text        NOT NULL,
   name            text        NOT NULL,
   kind            text        NOT NULL,          -- INTERNAL | SERVER | CLIENT | PRODUCER | CONSUMER | UNSPECIFIED
@@ -27,8 +28,8 @@ CREATE TABLE runledger.spans (
 -- run_id = trace_id, node_id = span_id.
 CREATE TABLE runledger.nodes (
   run_id              uuid        NOT NULL,
-  node_id             text        NOT NULL,
-  parent_span_id      text,
+  node_id             text COLLATE "C" NOT NULL,
+  parent_span_id      text COLLATE "C",
   tenant_id           text        NOT NULL,
   node_type           text        NOT NULL CHECK (node_type IN
                         ('LLM','EMBEDDING','TOOL','AGENT','CHAIN','RETRIEVER','RERANKER','GUARDRAIL','EVALUATOR')),
@@ -102,7 +103,7 @@ CREATE TABLE runledger.runs (
   currency            text        NOT NULL DEFAULT 'USD',
   models              text[]      NOT NULL,
   error_message       text,
-  root_span_id        text,                      -- the root span (earliest parentless span)
+  root_span_id        text COLLATE "C",          -- the root span (earliest parentless span)
   root_start_time     timestamptz,
   pipeline_rank       smallint,                  -- internal: precedence of the pipeline source
   created_at          timestamptz NOT NULL DEFAULT now(),
@@ -114,8 +115,8 @@ CREATE TABLE runledger.runs (
 -- is an aggregate). Rows are removed once the parent is stored.
 CREATE TABLE runledger.usage_frontier (
   trace_id        uuid NOT NULL,
-  span_id         text NOT NULL,
-  parent_span_id  text NOT NULL,
+  span_id         text COLLATE "C" NOT NULL,
+  parent_span_id  text COLLATE "C" NOT NULL,
   PRIMARY KEY (trace_id, span_id)
 );
 

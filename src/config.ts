@@ -17,6 +17,8 @@ export interface Config {
   batchMaxSpans: number;
   /** parallel writer connections */
   writers: number;
+  /** worker threads that decode, map and encode request bodies (0: on the main thread) */
+  prepareWorkers: number;
   /** Retry-After seconds on 429 / 503 */
   retryAfterSeconds: number;
   maxContentChars: number;
@@ -39,6 +41,7 @@ export const defaults: Config = {
   queueMaxSpans: 65_536,
   batchMaxSpans: 4096,
   writers: 2,
+  prepareWorkers: 1,
   retryAfterSeconds: 2,
   maxContentChars: 16_384,
   captureContent: true,
@@ -80,6 +83,7 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     queueMaxSpans: int(env, 'RUNLEDGER_QUEUE_MAX_SPANS', defaults.queueMaxSpans),
     batchMaxSpans: int(env, 'RUNLEDGER_BATCH_MAX_SPANS', defaults.batchMaxSpans),
     writers: int(env, 'RUNLEDGER_WRITERS', defaults.writers),
+    prepareWorkers: int(env, 'RUNLEDGER_PREPARE_WORKERS', defaults.prepareWorkers),
     retryAfterSeconds: int(env, 'RUNLEDGER_RETRY_AFTER_SECONDS', defaults.retryAfterSeconds),
     maxContentChars: int(env, 'RUNLEDGER_MAX_CONTENT_CHARS', defaults.maxContentChars),
     captureContent: bool(env, 'RUNLEDGER_CAPTURE_CONTENT', defaults.captureContent),
@@ -105,6 +109,7 @@ export function validate(c: Config): Config {
   port('grpcPort');
   port('embeddedPgPort');
   for (const k of ['maxBodyBytes', 'queueMaxSpans', 'batchMaxSpans', 'writers', 'retryAfterSeconds', 'maxContentChars'] as const) positive(k);
+  if (!Number.isInteger(c.prepareWorkers) || c.prepareWorkers < 0 || c.prepareWorkers > 64) problems.push('prepareWorkers must be an integer from 0 to 64');
   if (c.batchMaxSpans > c.queueMaxSpans) problems.push('batchMaxSpans must not exceed queueMaxSpans');
   if (c.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
   if (!c.defaultTenant) problems.push('defaultTenant must not be empty');

@@ -69,7 +69,9 @@ export class PostgresSpanExporter implements SpanExporter {
   private readonly pool: pg.Pool;
   private readonly batcher: Batcher;
   private readonly pipeline: Pipeline;
-  private ready: Promise<unknown>;
+  /** the start-up migration; null when not (yet) done or when it failed (it is retried on the next export) */
+  private ready: Promise<unknown> | null = null;
+  private readonly migrateFirst: boolean;
   private pending = new Set<Promise<unknown>>();
 
   constructor(opts: PostgresSpanExporterOptions = {}) {
@@ -77,13 +79,28 @@ export class PostgresSpanExporter implements SpanExporter {
     this.cfg = configFromEnv(process.env, { ...opts.config, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
     if (!this.cfg.databaseUrl) throw new Error('PostgresSpanExporter needs databaseUrl (or DATABASE_URL)');
     this.pool = createPool(this.cfg.databaseUrl, this.cfg, log);
-    ({ batcher: this.batcher, pipeline: this.pipeline } = createSink(this.cfg, this.pool, log));
-    this.ready = opts.migrate === false ? Promise.resolve() : migrate(this.cfg.databaseUrl);
+    ({ batcher: this.batcher, pipeline: this.pipeline } = createSink(this.cfg, this.pool, log, 0)); // prepares on the calling thread
+    this.migrateFirst = opts.migrate !== false;
+    if (this.migrateFirst) void this.migrated();
+  }
+
+  /**
+   * Migrations, once. A failure (database not reachable yet) is reported by the exports that waited for
+   * it, never left as an unhandled rejection, and the next export tries again.
+   */
+  private migrated(): Promise<unknown> {
+    if (!this.migrateFirst) return Promise.resolve();
+    if (this.ready === null) {
+      const p = migrate(this.cfg.databaseUrl!);
+      this.ready = p;
+      p.catch(() => { if (this.ready === p) this.ready = null; });
+    }
+    return this.ready;
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     const decoded: DecodeResult = { spans: spans.map((s) => toSpanRecord(s, this.cfg.defaultTenant)), rejected: 0, errors: [] };
-    const p = this.ready
+    const p = this.migrated()
       .then(() => this.pipeline.exportDecoded(decoded))
       .then(
         () => resultCallback({ code: ExportResultCode.SUCCESS }),

@@ -15,7 +15,8 @@ import { Pipeline } from './pipeline.js';
 import { createHttpApp } from './receiver/http.js';
 import { bindGrpc, createGrpcServer } from './receiver/grpc.js';
 import type { Logger } from './log.js';
-import type { MappedSpan } from './mapping/types.js';
+import type { PreparedSpan } from './sink/prepare.js';
+import { PreparePool } from './worker/pool.js';
 
 export interface Gateway {
   httpUrl: string;
@@ -27,9 +28,19 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** The write side (pool + batcher + pipeline), usable without any receiver (in-process exporter). */
-export function createSink(cfg: Config, pool: pg.Pool, log: Logger): { batcher: Batcher; pipeline: Pipeline } {
-  const write = async (items: MappedSpan[]) => {
+export interface Sink {
+  batcher: Batcher;
+  pipeline: Pipeline;
+  /** stop the prepare workers (after the batcher drained) */
+  close(): Promise<void>;
+}
+
+/**
+ * The write side (pool + batcher + pipeline), usable without any receiver (in-process exporter).
+ * `workers` overrides cfg.prepareWorkers (the in-process exporter prepares on the calling thread).
+ */
+export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers): Sink {
+  const write = async (items: PreparedSpan[]) => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
@@ -54,7 +65,11 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger): { batcher: 
     captureContent: cfg.captureContent,
     prices: loadPriceTable(cfg.pricesFile ?? undefined),
   });
-  return { batcher, pipeline: new Pipeline(mapper, batcher) };
+  const prepare = workers > 0
+    ? new PreparePool(workers, { maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, pricesFile: cfg.pricesFile },
+      (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
+    : null;
+  return { batcher, pipeline: new Pipeline(mapper, batcher, prepare), close: async () => { await prepare?.close(); } };
 }
 
 export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Pool {
@@ -82,7 +97,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     if (applied.length) log.info('migrations applied', { applied });
   }
   const pool = createPool(databaseUrl, cfg, log);
-  const { batcher, pipeline } = createSink(cfg, pool, log);
+  const sink = createSink(cfg, pool, log);
+  const { batcher, pipeline } = sink;
   const onError = (e: unknown) => log.error('request failed', { error: (e as Error)?.stack ?? String(e) });
   const tenant = () => cfg.defaultTenant;
 
@@ -119,6 +135,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       const grpcClosed = new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
       await batcher.drain();
       await Promise.all([httpClosed, grpcClosed]);
+      await sink.close();
       await pool.end();
       if (embedded) await embedded.stop();
     })());

@@ -1,16 +1,17 @@
 /**
  * The one consumer path shared by every way spans come in (HTTP, gRPC, in-process exporter):
- * decoded spans → mapping → bounded batcher → committed. Resolves only once the spans are in Postgres.
+ * decode → map → encode (in worker threads when configured) → bounded batcher → committed.
+ * Resolves only once the spans are in PostgreSQL.
  */
 import type { DecodeResult } from './otlp/types.js';
-import type { MappedSpan } from './mapping/types.js';
+import type { SpanMapper } from './mapping/index.js';
 import type { Batcher } from './sink/batcher.js';
-import { decodeTraceRequestProto } from './otlp/decode-proto.js';
-import { decodeTraceRequestJson } from './otlp/decode-json.js';
 import { OtlpDecodeError } from './otlp/errors.js';
 import { GatewayError } from './errors.js';
+import type { PreparePool } from './worker/pool.js';
+import { prepareBody, prepareDecoded, type Encoding, type PreparedRequest } from './worker/prepare.js';
 
-export type Encoding = 'proto' | 'json';
+export type { Encoding } from './worker/prepare.js';
 
 export interface ExportOutcome {
   /** spans not stored, reported in partial_success.rejected_spans */
@@ -21,28 +22,36 @@ export interface ExportOutcome {
 
 export class Pipeline {
   constructor(
-    private readonly mapSpan: (s: DecodeResult['spans'][number]) => MappedSpan,
+    private readonly mapper: SpanMapper,
     private readonly batcher: Batcher,
+    private readonly pool: PreparePool | null = null,
   ) {}
 
   /** Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. */
   async exportBody(body: Uint8Array, encoding: Encoding, tenantId: string): Promise<ExportOutcome> {
-    let decoded: DecodeResult;
+    let prepared: PreparedRequest;
     try {
-      decoded = encoding === 'proto' ? decodeTraceRequestProto(body, tenantId) : decodeTraceRequestJson(body, tenantId);
+      prepared = this.pool
+        ? await this.pool.run(body, encoding, tenantId)
+        : prepareBody(body, encoding, tenantId, this.mapper);
     } catch (e) {
-      if (e instanceof OtlpDecodeError) throw new GatewayError('invalid_argument', `malformed ${encoding === 'proto' ? 'protobuf' : 'JSON'} ExportTraceServiceRequest: ${e.message}`);
+      if (e instanceof OtlpDecodeError) {
+        throw new GatewayError('invalid_argument', `malformed ${encoding === 'proto' ? 'protobuf' : 'JSON'} ExportTraceServiceRequest: ${e.message}`);
+      }
       throw e;
     }
-    return this.exportDecoded(decoded);
+    return this.store(prepared);
   }
 
-  async exportDecoded(decoded: DecodeResult): Promise<ExportOutcome> {
-    const mapped = new Array<MappedSpan>(decoded.spans.length);
-    for (let i = 0; i < decoded.spans.length; i++) mapped[i] = this.mapSpan(decoded.spans[i]!);
-    const stored = await this.batcher.submit(mapped);
-    const rejected = decoded.rejected + stored.rejected;
-    const errors = [...decoded.errors, ...stored.errors];
+  /** Store already decoded spans (the in-process exporter joins here). */
+  exportDecoded(decoded: DecodeResult): Promise<ExportOutcome> {
+    return this.store(prepareDecoded(decoded, this.mapper));
+  }
+
+  private async store(p: PreparedRequest): Promise<ExportOutcome> {
+    const stored = await this.batcher.submit(p.items);
+    const rejected = p.rejected + stored.rejected;
+    const errors = [...p.errors, ...stored.errors];
     return {
       rejected,
       message: rejected === 0 ? '' : `${rejected} span(s) rejected: ${errors.slice(0, 5).join('; ')}`,

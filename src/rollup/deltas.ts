@@ -3,7 +3,8 @@
  * Every field folds commutatively (sum, min, max, least, precedence rank), so applying the deltas of
  * any split of a trace into batches, in any order, yields the same run row.
  */
-import type { MappedSpan, NodeRecord } from '../mapping/types.js';
+import type { NodeRecord } from '../mapping/types.js';
+import type { PreparedSpan } from '../sink/prepare.js';
 import { costUnits, hasUsage, unitsToDecimal, usToTimestamp } from '../sink/encoder.js';
 
 export interface UsageTotals {
@@ -29,7 +30,7 @@ export interface RunDelta {
   environment: string | null;
   serviceName: string | null;
   pipeline: { rank: number; value: string } | null;
-  root: MappedSpan | null;
+  root: PreparedSpan | null;
 }
 
 export function emptyUsage(): UsageTotals {
@@ -52,12 +53,12 @@ function least(a: string | null, b: string | null | undefined): string | null {
 }
 
 /** (start, span_id) order among parentless spans: the earliest is the run's root. */
-function rootBefore(a: MappedSpan, b: MappedSpan): boolean {
+function rootBefore(a: PreparedSpan, b: PreparedSpan): boolean {
   return a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
 }
 
 /** @param aggregates keys (trace id + span id) of nodes whose usage is carried by descendants */
-export function computeDeltas(newSpans: MappedSpan[], aggregates: ReadonlySet<string>): Map<string, RunDelta> {
+export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlySet<string>): Map<string, RunDelta> {
   const runs = new Map<string, RunDelta>();
   for (const m of newSpans) {
     const s = m.span;

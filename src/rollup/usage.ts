@@ -8,7 +8,7 @@
  * - the frontier: marked spans whose parent has not arrived yet. They are stored (usage_frontier) so that
  *   the parent, whenever it arrives, learns it has a marked child.
  */
-import type { MappedSpan } from '../mapping/types.js';
+import type { PreparedSpan } from '../sink/prepare.js';
 import { hasUsage } from '../sink/encoder.js';
 
 export const spanKey = (traceId: string, spanId: string) => traceId + spanId;
@@ -28,13 +28,13 @@ export interface UsagePlan {
  * @param fresh the newly inserted spans of the batch
  * @param frontier stored frontier rows of the batch's runs
  */
-export function planUsage(fresh: MappedSpan[], frontier: FrontierRow[]): UsagePlan {
-  const byKey = new Map<string, MappedSpan>();
+export function planUsage(fresh: PreparedSpan[], frontier: FrontierRow[]): UsagePlan {
+  const byKey = new Map<string, PreparedSpan>();
   for (const m of fresh) byKey.set(spanKey(m.span.traceId, m.span.spanId), m);
 
   const aggregates = new Set<string>();
   const consumed: FrontierRow[] = [];
-  const stack: MappedSpan[] = [];
+  const stack: PreparedSpan[] = [];
   for (const f of frontier) {
     const parent = byKey.get(spanKey(f.trace_id, f.parent_span_id));
     if (!parent) continue;

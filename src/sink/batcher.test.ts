@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Batcher } from './batcher.js';
 import { GatewayError } from '../errors.js';
 import { hex, mapped, span } from '../../test/helpers/spans.js';
-import type { MappedSpan } from '../mapping/types.js';
+import type { PreparedSpan } from './prepare.js';
 
 const items = (n: number, name = 'ok') => Array.from({ length: n }, () => mapped(span({ traceId: hex(16), spanId: hex(8), name })));
 const pgError = (code: string, message = code) => Object.assign(new Error(message), { code });
@@ -59,7 +59,7 @@ describe('Batcher', () => {
   });
 
   it('isolates spans the database refuses and stores the rest (partial success)', async () => {
-    const stored: MappedSpan[] = [];
+    const stored: PreparedSpan[] = [];
     const b = new Batcher({
       queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 1,
       write: async (xs) => {

@@ -3,7 +3,7 @@
  * queued request up to batchMaxSpans into one transaction. Capacity counts queued and in-flight spans,
  * so memory stays bounded: beyond it submissions fail fast with queue_full (429 / RESOURCE_EXHAUSTED).
  */
-import type { MappedSpan } from '../mapping/types.js';
+import type { PreparedSpan } from './prepare.js';
 import { GatewayError } from '../errors.js';
 import { classifyPgError } from './pg-errors.js';
 import type { WriteOutcome } from './writer.js';
@@ -20,7 +20,7 @@ export interface BatcherOptions {
   writers: number;
   retryAfterSeconds: number;
   /** write one batch in one transaction */
-  write: (items: MappedSpan[]) => Promise<WriteOutcome>;
+  write: (items: PreparedSpan[]) => Promise<WriteOutcome>;
   onBatch?: (info: { spans: number; requests: number; ms: number; ok: boolean }) => void;
   onWrite?: (out: WriteOutcome) => void;
 }
@@ -28,7 +28,7 @@ export interface BatcherOptions {
 type Settlement = { ok: true; result: SubmitResult } | { ok: false; error: GatewayError };
 
 interface Pending {
-  items: MappedSpan[];
+  items: PreparedSpan[];
   resolve: (r: SubmitResult) => void;
   reject: (e: unknown) => void;
 }
@@ -44,7 +44,7 @@ export class Batcher {
 
   get depth(): number { return this.held; }
 
-  submit(items: MappedSpan[]): Promise<SubmitResult> {
+  submit(items: PreparedSpan[]): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(new GatewayError('unavailable', 'gateway is shutting down', this.opts.retryAfterSeconds));
     if (items.length === 0) return Promise.resolve({ rejected: 0, errors: [] });
     // A request larger than the whole queue is still taken when nothing else is held.
@@ -119,7 +119,7 @@ export class Batcher {
   }
 
   /** Split a request until the spans PostgreSQL refuses are isolated; store the rest. */
-  private async bisect(items: MappedSpan[]): Promise<SubmitResult> {
+  private async bisect(items: PreparedSpan[]): Promise<SubmitResult> {
     try {
       await this.writeRetrying(items);
       return { rejected: 0, errors: [] };
@@ -137,7 +137,7 @@ export class Batcher {
   }
 
   /** Serialization failures and deadlocks are retried a few times before giving up. */
-  private async writeRetrying(items: MappedSpan[]): Promise<WriteOutcome> {
+  private async writeRetrying(items: PreparedSpan[]): Promise<WriteOutcome> {
     for (let attempt = 0; ; attempt++) {
       try {
         const out = await this.opts.write(items);

@@ -37,12 +37,18 @@ function optNum(n: number | null | undefined): string {
 }
 
 /** Microseconds since the epoch → ISO-8601 timestamp with microsecond precision (UTC). */
+let cachedSecond = NaN;
+let cachedPrefix = '';
 export function usToTimestamp(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = us - ms * 1000;
-  const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
-  if (iso.length !== 24) return iso; // years beyond 9999: let Postgres reject or accept as-is
-  return iso.slice(0, 23) + String(micros).padStart(3, '0') + 'Z';
+  const sec = Math.floor(us / 1e6);
+  if (sec !== cachedSecond) {
+    // spans of a batch cluster in time: format the date part once per second
+    const iso = new Date(sec * 1000).toISOString(); // 2024-01-02T03:04:05.000Z
+    if (iso.length !== 24) return iso.slice(0, -5) + '.' + String(us - sec * 1e6).padStart(6, '0') + 'Z';
+    cachedSecond = sec;
+    cachedPrefix = iso.slice(0, 20);
+  }
+  return cachedPrefix + String(us - sec * 1e6).padStart(6, '0') + 'Z';
 }
 
 /** Cost in USD rounded to the ledger's numeric(20,10) scale, as integer units of 1e-10 USD. */
@@ -94,14 +100,17 @@ export function encodeSpanRow(s: SpanRecord): string {
 }
 
 /** True when the node carries usage (tokens or cost) that can count toward run totals. */
-export function hasUsage(n: NodeRecord): boolean {
+export function hasUsage(n: Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'totalTokens' | 'totalCost'>): boolean {
   return (
     (n.inputTokens ?? 0) > 0 || (n.outputTokens ?? 0) > 0 || (n.totalTokens ?? 0) > 0 || (n.totalCost ?? 0) > 0
   );
 }
 
-/** A node row; `counted` is false for aggregates (their usage is carried by descendants). */
-export function encodeNodeRow(m: MappedSpan, counted: boolean): string {
+/**
+ * A node row up to the usage_counted column, which the writer appends (usageCountedColumn) once it
+ * knows whether the node is an aggregate.
+ */
+export function encodeNodeRow(m: MappedSpan): string {
   const s = m.span;
   const n = m.node!;
   return (
@@ -117,7 +126,11 @@ export function encodeNodeRow(m: MappedSpan, counted: boolean): string {
     optNum(n.topP) + '\t' + optNum(n.maxTokens) + '\t' + textArray(n.finishReasons) + '\t' +
     optText(n.responseId) + '\t' + optText(n.toolName) + '\t' + optText(n.toolCallId) + '\t' +
     optText(n.agentName) + '\t' + optText(n.sessionId) + '\t' + optText(n.userId) + '\t' +
-    optText(n.promptHash) + '\t' + optText(n.input) + '\t' + optText(n.output) + '\t' +
-    (counted && hasUsage(n) ? 't' : 'f') + '\n'
+    optText(n.promptHash) + '\t' + optText(n.input) + '\t' + optText(n.output) + '\t'
   );
+}
+
+/** The final usage_counted column: true when the node carries usage and is not an aggregate. */
+export function usageCountedColumn(node: Parameters<typeof hasUsage>[0], aggregate: boolean): string {
+  return !aggregate && hasUsage(node) ? 't\n' : 'f\n';
 }

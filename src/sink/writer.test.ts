@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { writeBatch } from './writer.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
 import { chunks, hex, mapped, node, rng, shuffle, span } from '../../test/helpers/spans.js';
-import type { MappedSpan } from '../mapping/types.js';
+import type { PreparedSpan } from './prepare.js';
 
 let db: TestDb;
 beforeAll(async () => { db = await createTestDb('writer'); });
@@ -13,7 +13,7 @@ afterAll(async () => { await db?.drop(); });
 const T0 = 1_700_000_000_000_000;
 
 /** An agent trace: an ai.generateText aggregate over two doGenerate calls (one behind an HTTP span). */
-function agentTrace(traceId = hex(16)): MappedSpan[] {
+function agentTrace(traceId = hex(16)): PreparedSpan[] {
   const id = { a: hex(8), b: hex(8), c: hex(8), h: hex(8), d: hex(8), t: hex(8), e: hex(8), s: hex(8), h2: hex(8), g: hex(8) };
   const s = (spanId: string, parentSpanId: string | null, name: string, start: number, end: number, extra = {}) =>
     span({ traceId, spanId, parentSpanId, name, startUs: T0 + start, endUs: T0 + end, ...extra });
@@ -46,7 +46,7 @@ function agentTrace(traceId = hex(16)): MappedSpan[] {
   ];
 }
 
-async function write(items: MappedSpan[], client?: pg.PoolClient) {
+async function write(items: PreparedSpan[], client?: pg.PoolClient) {
   const c = client ?? (await db.pool.connect());
   try { return await writeBatch(c, items); } finally { if (!client) c.release(); }
 }

@@ -3,8 +3,8 @@
  * update run rollups from the newly inserted rows only. Re-sent spans insert nothing and change nothing.
  */
 import type pg from 'pg';
-import type { MappedSpan } from '../mapping/types.js';
-import { encodeNodeRow, encodeSpanRow, hasUsage, NODE_COLUMNS, SPAN_COLUMNS } from './encoder.js';
+import type { PreparedSpan } from './prepare.js';
+import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, usageCountedColumn } from './encoder.js';
 import { copyRows } from './copy.js';
 import { addUsage, computeDeltas, deltaRows } from '../rollup/deltas.js';
 import {
@@ -35,14 +35,14 @@ export function runLockKey(traceId: string): number {
   return parseInt(traceId.slice(0, 8), 16) | 0;
 }
 
-const key = (m: MappedSpan) => m.span.traceId + m.span.spanId;
+const key = (m: PreparedSpan) => m.span.traceId + m.span.spanId;
 
 /** Insert spans; returns the ones that were not stored before (deduplicated within the batch too). */
-async function insertSpans(client: pg.PoolClient, items: MappedSpan[]): Promise<MappedSpan[]> {
+async function insertSpans(client: pg.PoolClient, items: PreparedSpan[]): Promise<PreparedSpan[]> {
   await client.query('SAVEPOINT fast_path');
   try {
     // Fast path: nothing in the batch is stored yet, COPY straight into the ledger.
-    await copyRows(client, 'runledger.spans', SPAN_COLUMNS, items, (m) => encodeSpanRow(m.span));
+    await copyRows(client, 'runledger.spans', SPAN_COLUMNS, items, (m) => m.spanRow);
     await client.query('RELEASE SAVEPOINT fast_path');
     return items;
   } catch (e) {
@@ -51,13 +51,13 @@ async function insertSpans(client: pg.PoolClient, items: MappedSpan[]): Promise<
   }
   // Re-sent or duplicated spans: stage, then insert what is new.
   await prepareStage(client);
-  await copyRows(client, STAGE_SPANS, SPAN_COLUMNS, items, (m) => encodeSpanRow(m.span));
+  await copyRows(client, STAGE_SPANS, SPAN_COLUMNS, items, (m) => m.spanRow);
   const res = await client.query<{ t: string; s: string }>(
     `INSERT INTO runledger.spans SELECT * FROM ${STAGE_SPANS} ON CONFLICT DO NOTHING
      RETURNING replace(trace_id::text, '-', '') AS t, span_id AS s`,
   );
   const fresh = new Set(res.rows.map((r) => r.t + r.s));
-  const out: MappedSpan[] = [];
+  const out: PreparedSpan[] = [];
   for (const m of items) {
     const k = key(m);
     if (fresh.delete(k)) out.push(m); // delete: a duplicate within the batch is taken once
@@ -65,7 +65,7 @@ async function insertSpans(client: pg.PoolClient, items: MappedSpan[]): Promise<
   return out;
 }
 
-export async function writeBatch(client: pg.PoolClient, items: MappedSpan[]): Promise<WriteOutcome> {
+export async function writeBatch(client: pg.PoolClient, items: PreparedSpan[]): Promise<WriteOutcome> {
   const keys = [...new Set(items.map((m) => runLockKey(m.span.traceId)))].sort((a, b) => a - b);
   await client.query('BEGIN');
   try {
@@ -81,7 +81,7 @@ export async function writeBatch(client: pg.PoolClient, items: MappedSpan[]): Pr
 }
 
 /** Nodes and rollups for newly inserted spans. */
-async function applyFresh(client: pg.PoolClient, fresh: MappedSpan[]): Promise<void> {
+async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[]): Promise<void> {
   const runIds = [...new Set(fresh.map((m) => m.span.traceId))];
   const frontier = await client.query<FrontierRow>(PROBE_FRONTIER_SQL, [runIds]);
   const plan = planUsage(fresh, frontier.rows);
@@ -115,7 +115,7 @@ async function applyFresh(client: pg.PoolClient, fresh: MappedSpan[]): Promise<v
   const nodes = fresh.filter((m) => m.node !== null);
   if (nodes.length > 0) {
     await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes,
-      (m) => encodeNodeRow(m, !plan.aggregates.has(spanKey(m.span.traceId, m.span.spanId))));
+      (m) => m.nodeRow! + usageCountedColumn(m.node!, plan.aggregates.has(spanKey(m.span.traceId, m.span.spanId))));
   }
   const deltas = computeDeltas(fresh, plan.aggregates);
 

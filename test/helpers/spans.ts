@@ -1,7 +1,8 @@
 /** Builders for decoded/mapped spans in tests. */
 import { randomBytes } from 'node:crypto';
 import type { SpanRecord } from '../../src/otlp/types.js';
-import type { MappedSpan, NodeRecord } from '../../src/mapping/types.js';
+import type { NodeRecord } from '../../src/mapping/types.js';
+import { prepareSpan, type PreparedSpan } from '../../src/sink/prepare.js';
 
 export const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
@@ -24,8 +25,9 @@ export function node(p: Partial<NodeRecord> & Pick<NodeRecord, 'nodeType'>): Nod
   };
 }
 
-export function mapped(s: SpanRecord, n: NodeRecord | null = null, pipeline: { rank: number; value: string } | null = null): MappedSpan {
-  return { span: s, node: n ? { ...n, name: s.name, status: s.statusCode === 2 ? 'FAILED' : 'COMPLETED' } : null, hints: { pipeline, environment: null } };
+/** A span (and its node) as the writer receives it: mapped, then prepared (COPY rows encoded). */
+export function mapped(s: SpanRecord, n: NodeRecord | null = null, pipeline: { rank: number; value: string } | null = null): PreparedSpan {
+  return prepareSpan({ span: s, node: n ? { ...n, name: s.name, status: s.statusCode === 2 ? 'FAILED' : 'COMPLETED' } : null, hints: { pipeline, environment: null } });
 }
 
 /** Deterministic PRNG for shuffles that can be replayed from a seed. */

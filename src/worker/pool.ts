@@ -1,0 +1,84 @@
+/**
+ * A small pool of worker threads that decode, map and COPY-encode request bodies, so the main thread
+ * stays free to drive the database writers and the sockets.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../db/paths.js';
+import { OtlpDecodeError } from '../otlp/errors.js';
+import type { Encoding, PreparedRequest } from './prepare.js';
+
+export interface WorkerSetup {
+  maxContentChars: number;
+  captureContent: boolean;
+  pricesFile: string | null;
+}
+export interface WorkerRequest { id: number; body: Uint8Array; encoding: Encoding; tenantId: string }
+export type WorkerResponse =
+  | { id: number; ok: true; result: PreparedRequest }
+  | { id: number; ok: false; malformed: boolean; message: string };
+
+interface Task { resolve: (r: PreparedRequest) => void; reject: (e: Error) => void }
+interface Slot { worker: Worker; tasks: Map<number, Task> }
+
+/** The compiled worker script (tests run from TypeScript sources, so they use the build in dist/). */
+function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  const beside = here.replace(/\.ts$/, '.js').replace(/pool\.js$/, 'prepare-worker.js');
+  if (!here.endsWith('.ts') && existsSync(beside)) return beside;
+  const built = join(packageRoot(), 'dist/src/worker/prepare-worker.js');
+  if (!existsSync(built)) throw new Error(`worker script not built: run "npm run build" (missing ${built})`);
+  return built;
+}
+
+export class PreparePool {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(size: number, private readonly setup: WorkerSetup, private readonly onError: (e: unknown) => void = () => {}) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: new Worker(workerScript(), { workerData: this.setup }), tasks: new Map() };
+    slot.worker.on('message', (res: WorkerResponse) => {
+      const task = slot.tasks.get(res.id);
+      if (!task) return;
+      slot.tasks.delete(res.id);
+      if (res.ok) task.resolve(res.result);
+      else task.reject(res.malformed ? new OtlpDecodeError(res.message) : new Error(res.message));
+    });
+    const fail = (e: unknown) => {
+      // A crashed worker fails only its own tasks; a fresh one takes its place.
+      const err = new Error(`prepare worker failed: ${(e as Error)?.message ?? e}`);
+      for (const t of slot.tasks.values()) t.reject(err);
+      slot.tasks.clear();
+      if (this.closed) return;
+      this.onError(e);
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots[i] = this.spawn();
+    };
+    slot.worker.on('error', fail);
+    slot.worker.on('exit', (code) => { if (!this.closed) fail(new Error(`exited with code ${code}`)); });
+    return slot;
+  }
+
+  /** Decode, map and encode one request body in the least busy worker. */
+  run(body: Uint8Array, encoding: Encoding, tenantId: string): Promise<PreparedRequest> {
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.tasks.size < slot.tasks.size) slot = s;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.tasks.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, body, encoding, tenantId } satisfies WorkerRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,24 @@
+/** Worker thread entry: prepares request bodies off the main thread. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createMapper } from '../mapping/index.js';
+import { loadPriceTable } from '../mapping/prices.js';
+import { OtlpDecodeError } from '../otlp/errors.js';
+import { prepareBody } from './prepare.js';
+import type { WorkerRequest, WorkerResponse, WorkerSetup } from './pool.js';
+
+const setup = workerData as WorkerSetup;
+const mapper = createMapper({
+  maxContentChars: setup.maxContentChars,
+  captureContent: setup.captureContent,
+  prices: loadPriceTable(setup.pricesFile ?? undefined),
+});
+
+parentPort!.on('message', (req: WorkerRequest) => {
+  let res: WorkerResponse;
+  try {
+    res = { id: req.id, ok: true, result: prepareBody(req.body, req.encoding, req.tenantId, mapper) };
+  } catch (e) {
+    res = { id: req.id, ok: false, malformed: e instanceof OtlpDecodeError, message: (e as Error)?.message ?? String(e) };
+  }
+  parentPort!.postMessage(res);
+});

@@ -1,0 +1,27 @@
+/** decode → map → encode for one request body: the CPU-heavy part of ingestion, thread-agnostic. */
+import { decodeTraceRequestProto } from '../otlp/decode-proto.js';
+import { decodeTraceRequestJson } from '../otlp/decode-json.js';
+import type { DecodeResult } from '../otlp/types.js';
+import type { SpanMapper } from '../mapping/index.js';
+import { prepareSpan, type PreparedSpan } from '../sink/prepare.js';
+
+export type Encoding = 'proto' | 'json';
+
+export interface PreparedRequest {
+  items: PreparedSpan[];
+  /** spans rejected while decoding (invalid ids, ...) */
+  rejected: number;
+  errors: string[];
+}
+
+export function prepareDecoded(decoded: DecodeResult, mapper: SpanMapper): PreparedRequest {
+  const items = new Array<PreparedSpan>(decoded.spans.length);
+  for (let i = 0; i < items.length; i++) items[i] = prepareSpan(mapper(decoded.spans[i]!));
+  return { items, rejected: decoded.rejected, errors: decoded.errors };
+}
+
+/** Throws OtlpDecodeError on a malformed body. */
+export function prepareBody(body: Uint8Array, encoding: Encoding, tenantId: string, mapper: SpanMapper): PreparedRequest {
+  const decoded = encoding === 'proto' ? decodeTraceRequestProto(body, tenantId) : decodeTraceRequestJson(body, tenantId);
+  return prepareDecoded(decoded, mapper);
+}
