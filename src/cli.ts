@@ -3,7 +3,6 @@
 import { configFromEnv, ConfigError } from './config.js';
 import { createLogger } from './log.js';
 import { startGateway } from './gateway.js';
-import { startEmbedded } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 
 const log = createLogger();
@@ -35,7 +34,7 @@ async function serve(): Promise<void> {
 async function runMigrate(): Promise<void> {
   const cfg = configFromEnv();
   let url = cfg.databaseUrl;
-  const embedded = url ? null : await startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined });
+  const embedded = url ? null : await (await import('./db/embedded.js')).startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined });
   url ??= embedded!.url;
   try {
     const applied = await migrate(url);

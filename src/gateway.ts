@@ -1,10 +1,11 @@
 /** Assembles the gateway: database, pipeline, batcher, HTTP and gRPC receivers; drains on stop. */
 import pg from 'pg';
-import { serve, type ServerType } from '@hono/node-server';
+import { serve } from '@hono/node-server';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import type { Config } from './config.js';
-import { startEmbedded, type EmbeddedDb } from './db/embedded.js';
+import type { EmbeddedDb } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
@@ -89,6 +90,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   let embedded: EmbeddedDb | null = null;
   let databaseUrl = cfg.databaseUrl;
   if (!databaseUrl) {
+    const { startEmbedded } = await import('./db/embedded.js'); // only when used: it hooks process signals
     embedded = await startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined, log: (l) => log.debug(l) });
     databaseUrl = embedded.url;
   }
@@ -119,8 +121,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       });
     },
   });
-  const http: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: cfg.httpHost, port: cfg.httpPort }, () => resolve(s));
+  const http = await new Promise<HttpServer>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: cfg.httpHost, port: cfg.httpPort }, () => resolve(s as HttpServer));
   });
   const httpPort = (http.address() as AddressInfo).port;
 
@@ -134,7 +136,12 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       const httpClosed = new Promise<void>((r) => http.close(() => r()));
       const grpcClosed = new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
       await batcher.drain();
+      // Answers to the drained requests are on their way; then drop keep-alive connections.
+      await new Promise((r) => setImmediate(r));
+      http.closeIdleConnections();
+      const grace = setTimeout(() => http.closeAllConnections(), 5000);
       await Promise.all([httpClosed, grpcClosed]);
+      clearTimeout(grace);
       await sink.close();
       await pool.end();
       if (embedded) await embedded.stop();

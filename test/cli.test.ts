@@ -1,0 +1,88 @@
+/**
+ * The runledger process as a newcomer runs it: `serve` with embedded PostgreSQL by default, and
+ * SIGTERM draining what was accepted before exiting cleanly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { packageRoot } from '../src/db/paths.js';
+import { freePort } from '../src/db/embedded.js';
+import { runLockKey } from '../src/sink/writer.js';
+import { createTestDb, type TestDb } from './helpers/db.js';
+import { miniSpans, protoRequest } from './helpers/otlp.js';
+
+const CLI = join(packageRoot(), 'dist/src/cli.js');
+
+function serve(env: Record<string, string>): { child: ChildProcess; ready: Promise<string>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.on('data', (d) => process.stderr.write('[gw] ' + d));
+  let out = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('OTLP/gRPC')) resolve(out); });
+    child.once('exit', (code) => reject(new Error(`exited early (${code}): ${out}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, ready, exited };
+}
+
+let db: TestDb;
+beforeAll(async () => { db = await createTestDb('cli'); });
+afterAll(async () => { await db?.drop(); });
+
+describe('runledger serve', () => {
+  it('on SIGTERM commits the requests it accepted, answers them, and exits 0', async () => {
+    const port = await freePort();
+    const gw = serve({ DATABASE_URL: db.url, RUNLEDGER_HTTP_PORT: String(port), RUNLEDGER_GRPC_PORT: '0' });
+    await gw.ready;
+    const spans = miniSpans(5);
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    await blocker.query('SELECT pg_advisory_lock(1919117676, $1)', [runLockKey(spans[0]!.traceId)]);
+    const inflight = fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(spans),
+    });
+    await new Promise((r) => setTimeout(r, 300)); // the request is now waiting on the run lock
+    gw.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    await blocker.query('SELECT pg_advisory_unlock_all()');
+    await blocker.end();
+    expect((await inflight).status).toBe(200);
+    expect(await gw.exited).toBe(0);
+    const n = await db.pool.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [spans[0]!.traceId]);
+    expect(n.rows[0].n).toBe(5);
+  });
+
+  it('without DATABASE_URL runs embedded PostgreSQL with its data under RUNLEDGER_DATA_DIR', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runledger-cli-'));
+    chmodSync(dir, 0o755);
+    const env: Record<string, string> = {
+      DATABASE_URL: '', RUNLEDGER_DATA_DIR: dir, RUNLEDGER_EMBEDDED_PG_PORT: String(await freePort()),
+      RUNLEDGER_HTTP_PORT: String(await freePort()), RUNLEDGER_GRPC_PORT: String(await freePort()),
+    };
+    const gw = serve(env);
+    try {
+      const banner = await gw.ready;
+      expect(banner).toContain(`http://127.0.0.1:${env.RUNLEDGER_HTTP_PORT}/v1/traces`);
+      expect(banner).toContain(`127.0.0.1:${env.RUNLEDGER_GRPC_PORT}`);
+      expect(banner).toMatch(/embedded/);
+      expect(existsSync(join(dir, 'pgdata', 'PG_VERSION'))).toBe(true);
+      const spans = miniSpans(2);
+      const res = await fetch(`http://127.0.0.1:${env.RUNLEDGER_HTTP_PORT}/v1/traces`, {
+        method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(spans),
+      });
+      expect(res.status).toBe(200);
+      const c = new pg.Client({ connectionString: `postgres://postgres:runledger@127.0.0.1:${env.RUNLEDGER_EMBEDDED_PG_PORT}/runledger` });
+      await c.connect();
+      const n = await c.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [spans[0]!.traceId]);
+      await c.end();
+      expect(n.rows[0].n).toBe(2);
+    } finally {
+      gw.child.kill('SIGTERM');
+      expect(await gw.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
