@@ -11,21 +11,12 @@
  * traceloop tool spans and the agent name on traceloop agent spans.
  */
 import type { AttrValue, Attributes } from '../otlp/types.js';
-import type { NodeType } from './types.js';
+import type { NodeRecord, NodeType } from './types.js';
 import { asCount, asNumber, asString, firstCount, firstNumber, firstString } from './attrs.js';
 
-export interface Params {
-  temperature: number | null;
-  topP: number | null;
-  maxTokens: number | null;
-  finishReasons: string[] | null;
-  responseId: string | null;
-  toolName: string | null;
-  toolCallId: string | null;
-  agentName: string | null;
-  sessionId: string | null;
-  userId: string | null;
-}
+export type Params = Pick<NodeRecord,
+  'temperature' | 'topP' | 'maxTokens' | 'finishReasons' | 'responseId' | 'toolName' | 'toolCallId' | 'agentName' |
+  'sessionId' | 'userId'>;
 
 const TEMPERATURE_KEYS = ['gen_ai.request.temperature', 'ai.settings.temperature'] as const;
 const TOP_P_KEYS = ['gen_ai.request.top_p', 'ai.settings.topP'] as const;

@@ -5,6 +5,7 @@
  * Per the OTel GenAI conventions input_tokens INCLUDES cache reads/writes and output_tokens INCLUDES
  * reasoning tokens; the counts are stored as reported and the price math (cost.ts) splits them.
  */
+import type { NodeRecord } from './types.js';
 import type { Attributes } from '../otlp/types.js';
 import { firstCount } from './attrs.js';
 
@@ -34,14 +35,8 @@ export const TOTAL_TOKEN_KEYS = [
   'gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens',
 ] as const;
 
-export interface Usage {
-  inputTokens: number | null;
-  outputTokens: number | null;
-  cacheReadTokens: number | null;
-  cacheWriteTokens: number | null;
-  reasoningTokens: number | null;
-  totalTokens: number | null;
-}
+export type Usage = Pick<NodeRecord,
+  'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens'>;
 
 export function resolveUsage(a: Attributes): Usage {
   const inputTokens = firstCount(a, INPUT_TOKEN_KEYS);
