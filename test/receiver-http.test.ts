@@ -108,6 +108,29 @@ describe('OTLP/HTTP receiver', () => {
     expect(await stored(spans[0]!.traceId)).toBe(3);
   });
 
+  it('rejects spans whose times cannot be stored, and ignores an absurd reported cost', async () => {
+    const traceId = hex(16);
+    const spanJson = (spanId: string, end: string | number, cost: number) => ({
+      traceId, spanId, name: 'chat', startTimeUnixNano: '1700000000000000000', endTimeUnixNano: end,
+      attributes: [
+        { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+        { key: 'gen_ai.usage.cost', value: { doubleValue: cost } },
+      ],
+    });
+    const ok = hex(8);
+    const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [
+      spanJson(ok, '1700000001000000000', 1e15),
+      spanJson(hex(8), 1e30, 0.5), // a JSON number: an integer, but no date PostgreSQL can store
+    ] }] }] });
+    const res = await post(body, { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    const out = await res.json();
+    expect(Number(out.partialSuccess.rejectedSpans)).toBe(1);
+    expect(out.partialSuccess.errorMessage).toMatch(/year 9999/);
+    const node = await gw.db.pool.query('SELECT total_cost, cost_source FROM runledger.nodes WHERE run_id = $1 AND node_id = $2', [traceId, ok]);
+    expect(node.rows).toEqual([{ total_cost: null, cost_source: null }]);
+  });
+
   it('answers 429 with Retry-After when the queue is full, and commits what it accepted', async () => {
     const small = await startTestGateway({ queueMaxSpans: 8, batchMaxSpans: 8, writers: 1, retryAfterSeconds: 7 }, gw.db);
     const blocker = new pg.Client({ connectionString: gw.db.url });

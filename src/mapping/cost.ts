@@ -3,7 +3,7 @@
  * `llm.cost.prompt` / `llm.cost.completion` as the split), else it is computed from the price table,
  * else it is unknown (null: unknown model or no tokens).
  */
-import type { Attributes } from '../otlp/types.js';
+import type { AttrValue, Attributes } from '../otlp/types.js';
 import type { CostSource } from './types.js';
 import type { Price, PriceTable } from './prices.js';
 import type { Usage } from './usage.js';
@@ -39,10 +39,21 @@ export function priceUsage(u: Usage, p: Price): { inputCost: number; outputCost:
   return { inputCost, outputCost, totalCost: inputCost + outputCost };
 }
 
+/**
+ * A reported cost above this (USD, one call) is not a cost but a bug in the reporter; it is ignored so the
+ * span is still stored (the ledger keeps numeric(20,10): below 1e10).
+ */
+export const MAX_REPORTED_COST = 1e6;
+
+function plausibleCost(v: AttrValue | undefined): number | null {
+  const n = asNonNegative(v);
+  return n !== null && n < MAX_REPORTED_COST ? n : null;
+}
+
 function reportedCost(a: Attributes): Cost | null {
-  const prompt = asNonNegative(a['llm.cost.prompt']);
-  const completion = asNonNegative(a['llm.cost.completion']);
-  let total = asNonNegative(a['gen_ai.usage.cost']) ?? asNonNegative(a['llm.cost.total']);
+  const prompt = plausibleCost(a['llm.cost.prompt']);
+  const completion = plausibleCost(a['llm.cost.completion']);
+  let total = plausibleCost(a['gen_ai.usage.cost']) ?? plausibleCost(a['llm.cost.total']);
   if (total === null && (prompt !== null || completion !== null)) total = (prompt ?? 0) + (completion ?? 0);
   if (total === null) return null;
   return { inputCost: prompt, outputCost: completion, totalCost: total, costSource: 'reported' };

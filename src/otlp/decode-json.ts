@@ -229,7 +229,7 @@ export function decodeTraceRequestJson(text: string | Uint8Array, tenantId: stri
           continue;
         }
         const status = asObject(span.status, 'status');
-        out.spans.push({
+        out.add(spanPath(r, s, i), {
           traceId: ids.traceId,
           spanId: ids.spanId,
           parentSpanId: ids.parentSpanId,

@@ -134,7 +134,7 @@ export function decodeTraceRequestProto(buf: Uint8Array, tenantId: string): Deco
           out.reject(spanPath(r, s, i), ids);
           continue;
         }
-        out.spans.push({
+        out.add(spanPath(r, s, i), {
           traceId: ids.traceId,
           spanId: ids.spanId,
           parentSpanId: ids.parentSpanId,

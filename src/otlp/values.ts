@@ -160,11 +160,23 @@ export function spanPath(resourceIndex: number, scopeIndex: number, spanIndex: n
   return `resourceSpans[${resourceIndex}].scopeSpans[${scopeIndex}].spans[${spanIndex}]`;
 }
 
+/** The latest time the ledger stores: 9999-12-31T23:59:59.999999Z, in microseconds. */
+export const MAX_TIME_US = 253_402_300_799_999_999;
+
 /** Accumulates the decode result: kept spans, rejected count and the first MAX_ERRORS reasons. */
 export class DecodeCollector {
   readonly spans: SpanRecord[] = [];
   rejected = 0;
   readonly errors: string[] = [];
+
+  /** Keep a span, or reject it when its times cannot be stored. */
+  add(path: string, span: SpanRecord): void {
+    if (!(span.startUs <= MAX_TIME_US && span.endUs <= MAX_TIME_US)) {
+      this.reject(path, 'start or end time beyond year 9999');
+      return;
+    }
+    this.spans.push(span);
+  }
 
   reject(path: string, reason: string): void {
     this.rejected++;

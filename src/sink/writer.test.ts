@@ -1,6 +1,6 @@
 /** writeBatch against real PostgreSQL: idempotency, arrival order, usage counted once. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
+import pg from 'pg';
 import { writeBatch } from './writer.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
 import { chunks, hex, mapped, node, rng, shuffle, span } from '../../test/helpers/spans.js';
@@ -150,5 +150,23 @@ describe('writeBatch', () => {
     const failedRoot = { ...trace[0]!, span: { ...trace[0]!.span, statusCode: 2, statusMessage: 'agent crashed' } };
     await write([failedRoot]);
     expect((await snapshot(runId)).run[0]).toMatchObject({ status: 'FAILED', name: 'invoke_agent planner', error_message: 'agent crashed', error_count: '2' });
+  });
+});
+
+describe('writeBatch after a failed transaction', () => {
+  it('keeps the connection usable for re-sends (staging table survives rollbacks)', async () => {
+    const client = new pg.Client({ connectionString: db.url }); // a fresh session: no staging table yet
+    await client.connect();
+    const c = client as unknown as pg.PoolClient;
+    try {
+      const traceId = hex(16);
+      const a = mapped(span({ traceId, spanId: hex(8), name: 'a' }), node({ nodeType: 'LLM', inputTokens: 1 }));
+      const bad = mapped(span({ traceId, spanId: hex(8), name: 'bad' }), node({ nodeType: 'LLM', inputTokens: 1e20 }));
+      expect(await writeBatch(c, [a])).toEqual({ inserted: 1, duplicates: 0 });
+      await expect(writeBatch(c, [a, bad])).rejects.toMatchObject({ code: '22003' }); // bigint out of range
+      expect(await writeBatch(c, [a])).toEqual({ inserted: 0, duplicates: 1 });
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -22,6 +22,7 @@ export interface WriteOutcome {
 const STAGE_SPANS = 'runledger_stage_spans';
 const prepared = new WeakSet<pg.PoolClient>();
 
+/** Create the session's staging table outside any transaction (a rollback must not take it away). */
 async function prepareStage(client: pg.PoolClient): Promise<void> {
   if (prepared.has(client)) return;
   await client.query(
@@ -50,7 +51,6 @@ async function insertSpans(client: pg.PoolClient, items: PreparedSpan[]): Promis
     await client.query('ROLLBACK TO SAVEPOINT fast_path');
   }
   // Re-sent or duplicated spans: stage, then insert what is new.
-  await prepareStage(client);
   await copyRows(client, STAGE_SPANS, SPAN_COLUMNS, items, (m) => m.spanRow);
   const res = await client.query<{ t: string; s: string }>(
     `INSERT INTO runledger.spans SELECT * FROM ${STAGE_SPANS} ON CONFLICT DO NOTHING
@@ -67,6 +67,7 @@ async function insertSpans(client: pg.PoolClient, items: PreparedSpan[]): Promis
 
 export async function writeBatch(client: pg.PoolClient, items: PreparedSpan[]): Promise<WriteOutcome> {
   const keys = [...new Set(items.map((m) => runLockKey(m.span.traceId)))].sort((a, b) => a - b);
+  await prepareStage(client);
   await client.query('BEGIN');
   try {
     await client.query(LOCK_RUNS_SQL, [keys]);

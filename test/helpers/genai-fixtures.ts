@@ -1,7 +1,7 @@
 /**
  * Reusable pieces for capturing REAL GenAI instrumentation spans in-process:
  * - a mock OpenAI HTTP server (chat.completions incl. streaming + tool calls, embeddings),
- * - an in-memory span capture (BasicTracerProvider + InMemorySpanExporter) and ReadableSpan → SpanRecord,
+ * - an in-memory span capture (BasicTracerProvider + InMemorySpanExporter), records via src/exporter.ts toSpanRecord,
  * - scenario runners for the Vercel AI SDK (ai/test mocks), @opentelemetry/instrumentation-openai and
  *   @arizeai/openinference-instrumentation-openai.
  *
@@ -13,10 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { context, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import type { Attributes, AttrValue, SpanRecord } from '../../src/otlp/types.js';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanRecord } from '../../src/otlp/types.js';
+import { toSpanRecord } from '../../src/exporter.js';
+
+/** ReadableSpan → SpanRecord: the in-process exporter's conversion (what the OTLP decoders produce). */
+export { toSpanRecord };
 
 // ---------------------------------------------------------------------------------------------------------
 // Mock OpenAI server
@@ -209,43 +211,6 @@ export function createSpanCapture(resource: Record<string, string> = {}, extraPr
     },
     reset: () => exporter.reset(),
     shutdown: () => provider.shutdown(),
-  };
-}
-
-const hrToUs = (t: [number, number]): number => t[0] * 1_000_000 + Math.floor(t[1] / 1000);
-
-function plainAttributes(attrs: Record<string, unknown>): Attributes {
-  const out: Attributes = {};
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined) out[k] = v as AttrValue;
-  return out;
-}
-
-/** ReadableSpan → the gateway's SpanRecord (what the OTLP decoder produces for the same span). */
-export function toSpanRecord(s: ReadableSpan, tenantId = 'default'): SpanRecord {
-  const ctx = s.spanContext();
-  const parent = s.parentSpanContext?.spanId;
-  const resource = plainAttributes(s.resource.attributes as Record<string, unknown>);
-  const service = resource['service.name'];
-  return {
-    traceId: ctx.traceId,
-    spanId: ctx.spanId,
-    parentSpanId: parent && !/^0+$/.test(parent) ? parent : null,
-    name: s.name,
-    kind: s.kind + 1, // api SpanKind (INTERNAL=0) → OTLP enum index (UNSPECIFIED=0, INTERNAL=1)
-    startUs: hrToUs(s.startTime),
-    endUs: hrToUs(s.endTime),
-    statusCode: s.status.code,
-    statusMessage: s.status.message ?? '',
-    attributes: plainAttributes(s.attributes),
-    events: s.events.map((e) => ({ name: e.name, timeUs: hrToUs(e.time), attributes: plainAttributes(e.attributes ?? {}) })),
-    links: s.links.map((l) => ({
-      traceId: l.context.traceId, spanId: l.context.spanId, attributes: plainAttributes(l.attributes ?? {}),
-    })),
-    resource,
-    serviceName: typeof service === 'string' ? service : null,
-    scopeName: s.instrumentationScope.name || null,
-    scopeVersion: s.instrumentationScope.version ?? null,
-    tenantId,
   };
 }
 

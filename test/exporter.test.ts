@@ -1,0 +1,105 @@
+/**
+ * PostgresSpanExporter (in process, no gateway): real instrumentation spans from a BasicTracerProvider go
+ * straight into a test database through the same mapping and sink; failures are reported, never thrown.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import pg from 'pg';
+import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { PostgresSpanExporter } from '../src/exporter.js';
+import { silentLogger } from '../src/log.js';
+import { createTestDb, type TestDb } from './helpers/db.js';
+import { emitAgentRun } from './helpers/otel.js';
+import {
+  createSpanCapture, runOtelOpenAIScenarios, runVercelAiScenarios, startMockOpenAI, type MockOpenAIServer,
+} from './helpers/genai-fixtures.js';
+import { expectOpenAILedger, expectVercelAiLedger, OTEL_OPENAI } from './helpers/genai-ledger.js';
+
+let server: MockOpenAIServer;
+beforeAll(async () => { server = await startMockOpenAI(); });
+afterAll(async () => { await server?.close(); });
+
+const exportOnce = (exporter: PostgresSpanExporter, spans: ReadableSpan[]) =>
+  new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+
+/** Runs `f` on a client of the admin database (or of database `name` on the same server). */
+async function withAdmin<T>(f: (c: pg.Client) => Promise<T>, name?: string): Promise<T> {
+  const u = new URL(inject('adminDatabaseUrl'));
+  if (name) u.pathname = '/' + name;
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try { return await f(c); } finally { await c.end(); }
+}
+
+/** Finished spans of one OTel GenAI agent run (4 spans), not exported anywhere yet. */
+async function agentRunSpans(): Promise<{ traceId: string; spans: ReadableSpan[] }> {
+  const c = createSpanCapture({ 'service.name': 'exporter-agent' });
+  const traceId = emitAgentRun(c.tracer());
+  const spans = c.exporter.getFinishedSpans().slice();
+  await c.shutdown();
+  return { traceId, spans };
+}
+
+describe('PostgresSpanExporter', () => {
+  it('writes Vercel AI SDK and OpenAI instrumentation spans through a BatchSpanProcessor', async () => {
+    const db = await createTestDb('exp');
+    try {
+      const exporter = new PostgresSpanExporter({ databaseUrl: db.url, logger: silentLogger });
+      const capture = createSpanCapture({ 'service.name': 'exporter-e2e' }, [new BatchSpanProcessor(exporter)]);
+      await runVercelAiScenarios(capture);
+      await runOtelOpenAIScenarios(capture, server.baseURL);
+      await capture.provider.forceFlush();
+      await expectVercelAiLedger(db.pool, 'exporter-e2e');
+      await expectOpenAILedger(db.pool, 'exporter-e2e', OTEL_OPENAI);
+      const spans = (await db.pool.query('SELECT count(*)::int AS n FROM runledger.spans')).rows[0].n;
+      expect(spans).toBe(capture.exporter.getFinishedSpans().length);
+      // provider shutdown → processor → exporter.shutdown(): drains and closes its pool
+      await expect(capture.shutdown()).resolves.toBeUndefined();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('reports FAILED (not a throw) once its database is gone, and still shuts down', async () => {
+    const db: TestDb = await createTestDb('exp');
+    const exporter = new PostgresSpanExporter({ databaseUrl: db.url, logger: silentLogger });
+    const first = await agentRunSpans();
+    expect(await exportOnce(exporter, first.spans)).toEqual({ code: ExportResultCode.SUCCESS });
+    const run = (await db.pool.query('SELECT input_tokens::int, llm_calls::int FROM runledger.runs WHERE run_id = $1', [first.traceId])).rows;
+    expect(run).toEqual([{ input_tokens: 150, llm_calls: 2 }]);
+
+    await db.drop(); // WITH (FORCE): the exporter's pooled connections are terminated too
+    const second = await agentRunSpans();
+    let result: ExportResult | undefined;
+    expect(() => exporter.export(second.spans, (r) => { result = r; })).not.toThrow();
+    await exporter.forceFlush();
+    expect(result?.code).toBe(ExportResultCode.FAILED);
+    expect(result?.error).toBeInstanceOf(Error);
+    await expect(exporter.shutdown()).resolves.toBeUndefined();
+  });
+
+  it('survives a database that is not there at start-up: FAILED, then SUCCESS once it exists', async () => {
+    const db = await createTestDb('exp');
+    const name = new URL(db.url).pathname.slice(1);
+    await db.drop(); // the database is gone before the exporter starts
+    const admin = (sql: string) => withAdmin((c) => c.query(sql));
+    const exporter = new PostgresSpanExporter({ databaseUrl: db.url, logger: silentLogger });
+    // the start-up migration fails while nothing is being exported: no unhandled rejection may escape
+    await new Promise((r) => setTimeout(r, 200));
+    const first = await agentRunSpans();
+    const failed = await exportOnce(exporter, first.spans);
+    expect(failed.code).toBe(ExportResultCode.FAILED);
+    expect(String(failed.error?.message)).toMatch(/does not exist/);
+
+    await admin(`CREATE DATABASE "${name}"`);
+    try {
+      const second = await agentRunSpans();
+      expect(await exportOnce(exporter, second.spans)).toEqual({ code: ExportResultCode.SUCCESS }); // migrated now
+      const runs = await withAdmin((c) => c.query('SELECT run_id::text FROM runledger.runs'), name);
+      expect(runs.rows.map((r) => r.run_id.replaceAll('-', ''))).toEqual([second.traceId]);
+      await expect(exporter.shutdown()).resolves.toBeUndefined();
+    } finally {
+      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
+  });
+});
