@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import pg from 'pg';
+import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { startEmbedded, freePort } from '../src/db/embedded.js';
@@ -123,16 +124,27 @@ function postgresCpuSeconds(): number {
   return total;
 }
 
+const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+
+/** POST one body; retries on 429/503 as an OTLP exporter would (node:http: a light load generator). */
 async function post(base: string, body: Uint8Array): Promise<void> {
   for (;;) {
-    const res = await fetch(`${base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: body as unknown as BodyInit });
-    await res.arrayBuffer();
-    if (res.status === 200) return;
-    if (res.status === 429 || res.status === 503) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${base}/v1/traces`, {
+        method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+      }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    if (status === 200) return;
+    if (status === 429 || status === 503) {
       await new Promise((r) => setTimeout(r, 50));
       continue;
     }
-    throw new Error(`unexpected status ${res.status}`);
+    throw new Error(`unexpected status ${status}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyText, textArray, unitsToDecimal, costUnits, usToTimestamp } from './encoder.js';
+import { copyJson, copyText, textArray, unitsToDecimal, costUnits, usToTimestamp } from './encoder.js';
 
 describe('COPY encoder', () => {
   it('formats microsecond timestamps exactly, across seconds and cached prefixes', () => {
@@ -13,6 +13,13 @@ describe('COPY encoder', () => {
   it('escapes the COPY text specials', () => {
     expect(copyText('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
     expect(copyText('plain')).toBe('plain');
+  });
+
+  it('escapes JSON text like copyText does (JSON has no raw newlines or tabs)', () => {
+    for (const v of [{ a: 'x\\y', b: 'line\nbreak\ttab\r', c: '"q"' }, ['\\\\'], 'plain']) {
+      const json = JSON.stringify(v);
+      expect(copyJson(json)).toBe(copyText(json));
+    }
   });
 
   it('writes text[] literals with quoting', () => {

@@ -28,6 +28,14 @@ export function copyText(s: string): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]!) : s;
 }
 
+/**
+ * Escape JSON text for COPY: JSON.stringify never emits raw newlines, carriage returns or tabs (it
+ * escapes them), so only backslashes need doubling.
+ */
+export function copyJson(json: string): string {
+  return json.indexOf('\\') === -1 ? json : json.replaceAll('\\', '\\\\');
+}
+
 function optText(s: string | null | undefined): string {
   return s === null || s === undefined || s === '' ? NULL : copyText(s);
 }
@@ -37,18 +45,18 @@ function optNum(n: number | null | undefined): string {
 }
 
 /** Microseconds since the epoch → ISO-8601 timestamp with microsecond precision (UTC). */
-let cachedSecond = NaN;
-let cachedPrefix = '';
+const secondPrefix = new Map<number, string>(); // spans of a batch cluster in a few seconds
 export function usToTimestamp(us: number): string {
   const sec = Math.floor(us / 1e6);
-  if (sec !== cachedSecond) {
-    // spans of a batch cluster in time: format the date part once per second
+  let prefix = secondPrefix.get(sec);
+  if (prefix === undefined) {
     const iso = new Date(sec * 1000).toISOString(); // 2024-01-02T03:04:05.000Z
     if (iso.length !== 24) return iso.slice(0, -5) + '.' + String(us - sec * 1e6).padStart(6, '0') + 'Z';
-    cachedSecond = sec;
-    cachedPrefix = iso.slice(0, 20);
+    if (secondPrefix.size >= 4096) secondPrefix.clear();
+    prefix = iso.slice(0, 20);
+    secondPrefix.set(sec, prefix);
   }
-  return cachedPrefix + String(us - sec * 1e6).padStart(6, '0') + 'Z';
+  return prefix + String(us - sec * 1e6).padStart(6, '0') + 'Z';
 }
 
 /** Cost in USD rounded to the ledger's numeric(20,10) scale, as integer units of 1e-10 USD. */
@@ -77,14 +85,14 @@ const resourceJson = new WeakMap<Attributes, string>();
 function resourceText(r: Attributes): string {
   let s = resourceJson.get(r);
   if (s === undefined) {
-    s = copyText(JSON.stringify(r));
+    s = copyJson(JSON.stringify(r));
     resourceJson.set(r, s);
   }
   return s;
 }
 
 function jsonOrNull(v: unknown[]): string {
-  return v.length === 0 ? NULL : copyText(JSON.stringify(v));
+  return v.length === 0 ? NULL : copyJson(JSON.stringify(v));
 }
 
 export function encodeSpanRow(s: SpanRecord): string {
@@ -94,7 +102,7 @@ export function encodeSpanRow(s: SpanRecord): string {
     usToTimestamp(s.startUs) + '\t' + usToTimestamp(s.endUs) + '\t' +
     (STATUS_CODES[s.statusCode] ?? 'UNSET') + '\t' + optText(s.statusMessage) + '\t' +
     optText(s.serviceName) + '\t' + optText(s.scopeName) + '\t' +
-    copyText(JSON.stringify(s.attributes)) + '\t' + resourceText(s.resource) + '\t' +
+    copyJson(JSON.stringify(s.attributes)) + '\t' + resourceText(s.resource) + '\t' +
     jsonOrNull(s.events) + '\t' + jsonOrNull(s.links) + '\n'
   );
 }
