@@ -1,4 +1,4 @@
-/** Synthetic ~1 KB GenAI spans (agent runs in OTel GenAI conventions) as OTLP protobuf requests. */
+/** Synthetic ~1 KB GenAI spans (agent runs mixing OTel GenAI, OpenInference and Vercel AI SDK) as OTLP requests. */
 import { randomBytes } from 'node:crypto';
 import { opentelemetry } from '../src/otlp/gen/otlp.js';
 
@@ -9,17 +9,62 @@ const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } 
 const int = (key: string, v: number): Attr => ({ key, value: { intValue: v } });
 const dbl = (key: string, v: number): Attr => ({ key, value: { doubleValue: v } });
 
-const PROMPT = JSON.stringify([
-  { role: 'system', parts: [{ type: 'text', content: 'You are a careful research assistant. Cite sources. Prefer primary literature over blog posts, state uncertainty explicitly, and never invent citations. When a question is ambiguous, list the interpretations you considered before answering. Keep answers under 200 words unless asked otherwise.' }] },
-  { role: 'user', parts: [{ type: 'text', content: 'Summarise the latest findings on retrieval-augmented generation evaluation, with three bullet points and links.' }] },
+const MESSAGES_IN = JSON.stringify([
+  { role: 'system', parts: [{ type: 'text', content: 'You are a careful research assistant. Cite sources.' }] },
+  { role: 'user', parts: [{ type: 'text', content: 'Summarise recent findings on RAG evaluation in three bullets, with links to the primary papers and one sentence on each method.' }] },
 ]);
-const COMPLETION = JSON.stringify([
-  { role: 'assistant', parts: [{ type: 'text', content: '1. Faithfulness metrics now dominate. 2. LLM-as-judge agreement is improving. 3. Benchmarks shift to long-context tasks.' }], finish_reason: 'stop' },
+const MESSAGES_OUT = JSON.stringify([
+  { role: 'assistant', parts: [{ type: 'text', content: 'Faithfulness metrics dominate; judges agree more; long context.' }], finish_reason: 'stop' },
 ]);
+const hexId = (n: number) => randomBytes(n).toString('hex');
+const strs = (key: string, vs: string[]): Attr => ({ key, value: { arrayValue: { values: vs.map((v) => ({ stringValue: v })) } } });
+
+/** OTel GenAI semantic conventions (current keys). */
+function otelChat(i: number): Attr[] {
+  return [
+    str('gen_ai.operation.name', 'chat'), str('gen_ai.provider.name', 'openai'), str('gen_ai.request.model', 'gpt-4o-mini'),
+    str('gen_ai.response.model', 'gpt-4o-mini-2024-07-18'), str('gen_ai.response.id', 'chatcmpl-' + hexId(6)),
+    dbl('gen_ai.request.temperature', 0.2), dbl('gen_ai.request.top_p', 0.9), int('gen_ai.request.max_tokens', 512),
+    int('gen_ai.usage.input_tokens', 420 + i), int('gen_ai.usage.output_tokens', 96), int('gen_ai.usage.cache_read.input_tokens', 128),
+    strs('gen_ai.response.finish_reasons', ['stop']), str('server.address', 'api.openai.com'), int('server.port', 443),
+    str('gen_ai.input.messages', MESSAGES_IN), str('gen_ai.output.messages', MESSAGES_OUT),
+  ];
+}
+
+/** OpenInference (flattened message keys). */
+function openInferenceChat(i: number): Attr[] {
+  return [
+    str('openinference.span.kind', 'LLM'), str('llm.model_name', 'gpt-4o-mini-2024-07-18'), str('llm.provider', 'openai'),
+    str('llm.system', 'openai'), str('llm.invocation_parameters', '{"model":"gpt-4o-mini","temperature":0.2,"max_tokens":512}'),
+    str('llm.input_messages.0.message.role', 'system'), str('llm.input_messages.0.message.content', 'You are a careful research assistant.'),
+    str('llm.input_messages.1.message.role', 'user'), str('llm.input_messages.1.message.content', 'Which sources disagree, and why?'),
+    str('llm.output_messages.0.message.role', 'assistant'), str('llm.output_messages.0.message.content', 'Two surveys differ on judge reliability.'),
+    int('llm.token_count.prompt', 380 + i), int('llm.token_count.completion', 64), int('llm.token_count.total', 444 + i),
+    str('input.mime_type', 'application/json'), str('output.mime_type', 'text/plain'), str('session.id', 'sess-' + hexId(4)),
+  ];
+}
+
+/** Vercel AI SDK (ai.* legacy spans, with their gen_ai.* mirror). */
+function vercelDoGenerate(i: number): Attr[] {
+  return [
+    str('operation.name', 'ai.generateText.doGenerate research'), str('ai.operationId', 'ai.generateText.doGenerate'),
+    str('ai.model.id', 'gpt-4o-mini'), str('ai.model.provider', 'openai.chat'), str('ai.telemetry.functionId', 'research'),
+    int('ai.usage.inputTokens', 300 + i), int('ai.usage.outputTokens', 80), str('ai.response.finishReason', 'stop'),
+    str('ai.response.id', 'resp-' + hexId(6)), str('ai.response.model', 'gpt-4o-mini-2024-07-18'),
+    str('ai.response.timestamp', '2026-11-24T10:00:00.000Z'), int('ai.settings.maxRetries', 2),
+    str('ai.prompt.messages', '[{"role":"user","content":[{"type":"text","text":"List three RAG benchmarks."}]}]'),
+    str('ai.response.text', 'RAGAS, ARES and CRUD-RAG.'), str('gen_ai.system', 'openai.chat'),
+    str('gen_ai.request.model', 'gpt-4o-mini'), str('gen_ai.response.model', 'gpt-4o-mini-2024-07-18'),
+    int('gen_ai.usage.input_tokens', 300 + i), int('gen_ai.usage.output_tokens', 80), strs('gen_ai.response.finish_reasons', ['stop']),
+  ];
+}
 
 let clock = BigInt(Date.now()) * 1_000_000n;
 
-/** One agent run of 8 spans: invoke_agent → 3 × (chat, execute_tool) + an HTTP client span. */
+/**
+ * One agent run of 8 spans mixing the conventions runledger maps: invoke_agent → an OTel GenAI chat,
+ * an OpenInference LLM span, a Vercel AI doGenerate, three tool calls, and an HTTP client span.
+ */
 function agentRun(): Record<string, unknown>[] {
   const traceId = randomBytes(16);
   const root = randomBytes(8);
@@ -36,29 +81,31 @@ function agentRun(): Record<string, unknown>[] {
     return id;
   };
   add('invoke_agent researcher', null, 0, 9000, [
-    str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'researcher'), str('gen_ai.conversation.id', 'conv-' + traceId.toString('hex').slice(0, 6)),
-    str('user.id', 'user-42'),
+    str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'researcher'), str('gen_ai.agent.id', 'agent-7'),
+    str('gen_ai.conversation.id', 'conv-' + traceId.toString('hex').slice(0, 6)), str('user.id', 'user-42'),
+    str('gen_ai.agent.description', 'Answers research questions by searching, reading and citing primary sources.'),
+    str('gen_ai.system_instructions', '[{"type":"text","content":"Plan, search, read, then answer with citations. Stop after three searches."}]'),
   ]);
-  for (let i = 0; i < 3; i++) {
-    add('chat gpt-4o-mini', root, 10 + i * 3000, 1500, [
-      str('gen_ai.operation.name', 'chat'), str('gen_ai.provider.name', 'openai'), str('gen_ai.request.model', 'gpt-4o-mini'),
-      str('gen_ai.response.model', 'gpt-4o-mini-2024-07-18'), str('gen_ai.response.id', 'chatcmpl-' + randomBytes(6).toString('hex')),
-      int('gen_ai.usage.input_tokens', 420 + i), int('gen_ai.usage.output_tokens', 96), dbl('gen_ai.request.temperature', 0.2),
-      str('gen_ai.input.messages', PROMPT), str('gen_ai.output.messages', COMPLETION),
-      { key: 'gen_ai.response.finish_reasons', value: { arrayValue: { values: [{ stringValue: 'stop' }] } } },
-    ], 3);
+  const chats: [string, (i: number) => Attr[], number][] = [
+    ['chat gpt-4o-mini', otelChat, 3], ['ChatCompletion', openInferenceChat, 1], ['ai.generateText.doGenerate', vercelDoGenerate, 3],
+  ];
+  chats.forEach(([name, attrs, kind], i) => {
+    add(name, root, 10 + i * 3000, 1500, attrs(i), kind);
     add('execute_tool web_search', root, 1600 + i * 3000, 900, [
       str('gen_ai.operation.name', 'execute_tool'), str('gen_ai.tool.name', 'web_search'), str('gen_ai.tool.call.id', 'call_' + i),
-      str('gen_ai.tool.call.arguments', '{"query":"rag evaluation 2026","top_k":5}'),
+      str('gen_ai.tool.type', 'function'), str('gen_ai.tool.call.arguments', '{"query":"rag evaluation 2026","top_k":5}'),
+      str('gen_ai.tool.description', 'Searches the web and returns the top results with title, URL and a relevance score.'),
       str('gen_ai.tool.call.result', JSON.stringify([
         { title: 'Evaluating retrieval-augmented generation: a survey', url: 'https://example.org/papers/rag-eval-survey', score: 0.91 },
         { title: 'Faithfulness metrics for grounded generation', url: 'https://example.org/papers/faithfulness', score: 0.87 },
         { title: 'Long-context benchmarks for RAG systems', url: 'https://example.org/papers/long-context-rag', score: 0.82 },
       ])),
     ]);
-  }
-  add('GET https://search.example/api', root, 1700, 400, [
-    str('http.request.method', 'GET'), str('url.full', 'https://search.example/api?q=rag+evaluation'), int('http.response.status_code', 200),
+  });
+  add('GET', root, 1700, 400, [
+    str('http.request.method', 'GET'), str('url.full', 'https://search.example/api?q=rag+evaluation'), str('url.scheme', 'https'),
+    str('server.address', 'search.example'), int('server.port', 443), int('http.response.status_code', 200),
+    str('network.protocol.version', '1.1'), str('user_agent.original', 'runledger-bench/1.0'),
   ], 3);
   return spans;
 }

@@ -49,11 +49,23 @@ export async function startEmbedded(opts: {
     // Write-heavy defaults: fewer checkpoints during bursts of COPY, WAL buffered; durability unchanged.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'shared_buffers=256MB',
       '-c', 'max_wal_size=4GB', '-c', 'wal_buffers=16MB', '-c', 'checkpoint_completion_target=0.9'],
-    onLog: (m: unknown) => opts.log?.(String(m)),
-    onError: (m: unknown) => opts.log?.(String(m)),
+    onLog: (m: unknown) => remember(String(m)),
+    onError: (m: unknown) => remember(String(m)),
   });
-  if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  // The package rejects with little or nothing on failure: keep the server's last words for the error.
+  const recent: string[] = [];
+  function remember(line: string): void {
+    opts.log?.(line);
+    recent.push(line.trim());
+    if (recent.length > 15) recent.shift();
+  }
+  try {
+    if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
+    await pg.start();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : e === undefined ? '' : String(e);
+    throw new Error(`embedded PostgreSQL failed to start in ${dir} on port ${port}${why ? `: ${why}` : ''} (is the port free? RUNLEDGER_EMBEDDED_PG_PORT chooses another; is another server using this data directory?)\n${recent.join('\n')}`);
+  }
   const database = opts.database ?? 'runledger';
   const admin = pg.getPgClient();
   await admin.connect();
