@@ -20,11 +20,8 @@ import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/db/paths.js';
 import { decodeTraceRequestProto } from '../src/otlp/decode-proto.js';
 import { NODE_COLUMNS, SPAN_COLUMNS } from '../src/sink/encoder.js';
-import { prepareSpan } from '../src/sink/prepare.js';
-import { createMapper } from '../src/mapping/index.js';
-import { loadPriceTable } from '../src/mapping/prices.js';
-import { from as copyFrom } from 'pg-copy-streams';
-import { createReadStream } from 'node:fs';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { encodedRequest, SPANS_PER_RUN } from './genai-spans.js';
 
@@ -73,15 +70,16 @@ async function main(): Promise<void> {
     await counter.connect();
     const count = await counter.query('SELECT count(*)::int AS n FROM runledger.spans');
     await counter.end();
-    const copy = await copyCeiling(databaseUrl, bodies, dir);
+    const copy = await copyCeiling(databaseUrl, count.rows[0].n, dir);
     const out = [
       `runledger ingest benchmark (${new Date().toISOString()})`,
       `  requests: ${requests} × ${SPANS_PER_REQUEST} spans, ${CLIENTS} concurrent clients, ~${avgSpanBytes.toFixed(0)} B/span (protobuf)`,
       `  end-to-end OTLP/HTTP protobuf → committed ledger: ${e2e.toFixed(0)} spans/s (${secs.toFixed(2)} s, ${count.rows[0].n} spans stored)`,
-      `  COPY ceiling (${copy.how}), same span rows into a table like runledger.spans: ${copy.spans.toFixed(0)} rows/s`,
-      `  ratio end-to-end / COPY of the span rows: ${(e2e / copy.spans).toFixed(2)}`,
-      `  COPY of the span rows and their node rows (the raw rows the ledger stores): ${copy.spansAndNodes.toFixed(0)} spans/s`,
-      `  ratio end-to-end / COPY of span and node rows: ${(e2e / copy.spansAndNodes).toFixed(2)}`,
+      `  COPY ceiling (${copy.how}, best of 2) of the same span rows into a table like runledger.spans:`,
+      `    text format ${copy.text.spans.toFixed(0)} rows/s, binary ${copy.binary.spans.toFixed(0)} rows/s`,
+      `  ratio end-to-end / COPY of the span rows: ${(e2e / copy.text.spans).toFixed(2)} (text), ${(e2e / copy.binary.spans).toFixed(2)} (binary)`,
+      `  COPY of the span rows plus their node rows (the raw rows the ledger stores): text ${copy.text.spansAndNodes.toFixed(0)} spans/s, binary ${copy.binary.spansAndNodes.toFixed(0)} spans/s`,
+      `  ratio end-to-end / COPY of span and node rows: ${(e2e / copy.text.spansAndNodes).toFixed(2)} (text), ${(e2e / copy.binary.spansAndNodes).toFixed(2)} (binary)`,
       `  CPU during the end-to-end run (cores busy): gateway ${(used.gw / secs).toFixed(2)}, PostgreSQL ${(used.pg / secs).toFixed(2)}, bench clients ${(used.clients / secs).toFixed(2)}`,
       `  gateway process: RSS ${rss.toFixed(0)} MB after the run, ${cpu.toFixed(1)} s CPU in all`,
     ].join('\n');
@@ -153,46 +151,51 @@ async function post(base: string, body: Uint8Array): Promise<void> {
   }
 }
 
-interface Ceiling { spans: number; spansAndNodes: number; how: string }
+interface Ceiling { text: { spans: number; spansAndNodes: number }; binary: { spans: number; spansAndNodes: number }; how: string }
 
 /**
- * COPY ceilings on the same PostgreSQL: the same span rows (as the gateway encodes them) into a fresh
- * table like runledger.spans; and the spans plus their node rows (the raw rows the ledger writes).
+ * COPY ceilings on the same PostgreSQL for the very rows the run stored: runledger.spans (and
+ * runledger.nodes) exported to files, then loaded into fresh tables like them, in text and in binary
+ * format (the gateway writes binary). Best of 2 each, after a checkpoint.
  */
-async function copyCeiling(url: string, bodies: Uint8Array[], dir: string): Promise<Ceiling> {
-  const mapper = createMapper({ maxContentChars: 16_384, captureContent: true, prices: loadPriceTable() });
-  const prepared = bodies.flatMap((b) => decodeTraceRequestProto(b, 'default').spans.map((s) => prepareSpan(mapper(s))));
-  const spanFile = join(dir, 'spans.copy');
-  const nodeFile = join(dir, 'nodes.copy');
-  writeFileSync(spanFile, prepared.map((p) => p.spanRow).join(''));
-  writeFileSync(nodeFile, prepared.filter((p) => p.nodeRow !== null).map((p) => p.nodeRow + 't\n').join(''));
+async function copyCeiling(url: string, spanCount: number, dir: string): Promise<Ceiling> {
   const psql = spawnSync('psql', ['--version'], { encoding: 'utf8' }).status === 0;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const copy = async (table: string, columns: readonly string[], file: string): Promise<number> => {
-    await client.query(`DROP TABLE IF EXISTS public.${table}; CREATE TABLE public.${table} (LIKE runledger.${table.replace('bench_', '')} INCLUDING ALL)`);
+  const fmt = (binary: boolean) => (binary ? ' (FORMAT binary)' : '');
+  const file = (t: string, binary: boolean) => join(dir, `${t}.${binary ? 'bin' : 'txt'}`);
+  const exportRows = async (t: string, cols: readonly string[], binary: boolean) => {
+    const q = `COPY (SELECT ${cols.join(', ')} FROM runledger.${t}) TO STDOUT${fmt(binary)}`;
+    await pipeline(client.query(copyTo(q)), createWriteStream(file(t, binary)));
+  };
+  const load = async (t: string, cols: readonly string[], binary: boolean): Promise<number> => {
+    await client.query(`DROP TABLE IF EXISTS public.bench_${t}; CREATE TABLE public.bench_${t} (LIKE runledger.${t} INCLUDING ALL)`);
     await client.query('CHECKPOINT');
+    const target = `public.bench_${t} (${cols.join(', ')})`;
     const t0 = performance.now();
-    const cols = columns.join(', ');
     if (psql) {
-      execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy public.${table} (${cols}) FROM '${file}'`], { stdio: 'pipe' });
+      execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${target} FROM '${file(t, binary)}'${fmt(binary)}`], { stdio: 'pipe' });
     } else {
-      await pipeline(createReadStream(file), client.query(copyFrom(`COPY public.${table} (${cols}) FROM STDIN`)));
+      await pipeline(createReadStream(file(t, binary)), client.query(copyFrom(`COPY ${target} FROM STDIN${fmt(binary)}`)));
     }
     const secs = (performance.now() - t0) / 1000;
-    await client.query(`DROP TABLE public.${table}`);
+    await client.query(`DROP TABLE public.bench_${t}`);
     return secs;
   };
   try {
-    let spans = 0;
-    let spansAndNodes = 0;
-    for (let round = 0; round < 2; round++) { // best of 2
-      const ts = await copy('bench_spans', SPAN_COLUMNS, spanFile);
-      const tn = await copy('bench_nodes', NODE_COLUMNS, nodeFile);
-      spans = Math.max(spans, prepared.length / ts);
-      spansAndNodes = Math.max(spansAndNodes, prepared.length / (ts + tn));
+    const result = { text: { spans: 0, spansAndNodes: 0 }, binary: { spans: 0, spansAndNodes: 0 } };
+    for (const binary of [false, true]) {
+      await exportRows('spans', SPAN_COLUMNS, binary);
+      await exportRows('nodes', NODE_COLUMNS, binary);
+      const r = binary ? result.binary : result.text;
+      for (let round = 0; round < 2; round++) {
+        const ts = await load('spans', SPAN_COLUMNS, binary);
+        const tn = await load('nodes', NODE_COLUMNS, binary);
+        r.spans = Math.max(r.spans, spanCount / ts);
+        r.spansAndNodes = Math.max(r.spansAndNodes, spanCount / (ts + tn));
+      }
     }
-    return { spans, spansAndNodes, how: psql ? 'psql \\copy, best of 2' : 'COPY FROM STDIN of the same file from Node (psql not installed), best of 2' };
+    return { ...result, how: psql ? 'psql \\copy' : 'COPY FROM STDIN from Node (psql not installed)' };
   } finally {
     await client.end();
   }

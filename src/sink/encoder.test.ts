@@ -1,30 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { copyJson, copyText, textArray, unitsToDecimal, costUnits, usToTimestamp } from './encoder.js';
+import { costUnits, unitsToDecimal, usToTimestamp } from './encoder.js';
 
-describe('COPY encoder', () => {
+describe('ledger value helpers', () => {
   it('formats microsecond timestamps exactly, across seconds and cached prefixes', () => {
     expect(usToTimestamp(1_700_000_000_123_456)).toBe('2023-11-14T22:13:20.123456Z');
     expect(usToTimestamp(1_700_000_000_000_001)).toBe('2023-11-14T22:13:20.000001Z');
     expect(usToTimestamp(1_700_000_001_999_999)).toBe('2023-11-14T22:13:21.999999Z');
     expect(usToTimestamp(1_700_000_000_123_456)).toBe('2023-11-14T22:13:20.123456Z');
     expect(usToTimestamp(0)).toBe('1970-01-01T00:00:00.000000Z');
-  });
-
-  it('escapes the COPY text specials', () => {
-    expect(copyText('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
-    expect(copyText('plain')).toBe('plain');
-  });
-
-  it('escapes JSON text like copyText does (JSON has no raw newlines or tabs)', () => {
-    for (const v of [{ a: 'x\\y', b: 'line\nbreak\ttab\r', c: '"q"' }, ['\\\\'], 'plain']) {
-      const json = JSON.stringify(v);
-      expect(copyJson(json)).toBe(copyText(json));
-    }
-  });
-
-  it('writes text[] literals with quoting', () => {
-    expect(textArray(['stop', 'a"b', 'c\\d'])).toBe('{"stop","a\\\\"b","c\\\\\\\\d"}');
-    expect(textArray([])).toBe('\\N');
   });
 
   it('keeps costs exact at numeric(20,10) scale', () => {

@@ -1,9 +1,10 @@
 /**
- * COPY text-format encoding of ledger rows: pure functions, no I/O.
- * https://www.postgresql.org/docs/current/sql-copy.html (text format)
+ * Ledger rows for COPY (binary format): pure functions from decoded/mapped spans to row bytes.
+ * Column order here is the COPY column list.
  */
 import { SPAN_KINDS, STATUS_CODES, type Attributes, type SpanRecord } from '../otlp/types.js';
 import type { MappedSpan, NodeRecord } from '../mapping/types.js';
+import type { RowWriter } from './binary.js';
 
 export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
@@ -18,31 +19,6 @@ export const NODE_COLUMNS = [
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
   'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'usage_counted',
 ] as const;
-
-const NULL = '\\N';
-const NEEDS_ESCAPE = /[\\\n\r\t]/;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** Escape one value for the COPY text format. */
-export function copyText(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? s.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]!) : s;
-}
-
-/**
- * Escape JSON text for COPY: JSON.stringify never emits raw newlines, carriage returns or tabs (it
- * escapes them), so only backslashes need doubling.
- */
-export function copyJson(json: string): string {
-  return json.indexOf('\\') === -1 ? json : json.replaceAll('\\', '\\\\');
-}
-
-function optText(s: string | null | undefined): string {
-  return s === null || s === undefined || s === '' ? NULL : copyText(s);
-}
-
-function optNum(n: number | null | undefined): string {
-  return n === null || n === undefined || !Number.isFinite(n) ? NULL : String(n);
-}
 
 /** Microseconds since the epoch → ISO-8601 timestamp with microsecond precision (UTC). */
 const secondPrefix = new Map<number, string>(); // spans of a batch cluster in a few seconds
@@ -70,41 +46,37 @@ export function unitsToDecimal(units: number): string {
   const s = String(Math.abs(units)).padStart(11, '0');
   return (neg ? '-' : '') + s.slice(0, -10) + '.' + s.slice(-10);
 }
-function optCost(usd: number | null): string {
-  const u = costUnits(usd);
-  return u === null ? NULL : unitsToDecimal(u);
-}
-
-/** text[] literal, e.g. {"stop","length"} */
-export function textArray(items: string[] | null): string {
-  if (!items || items.length === 0) return NULL;
-  return copyText('{' + items.map((s) => '"' + s.replace(/["\\]/g, (c) => '\\' + c) + '"').join(',') + '}');
-}
-
 const resourceJson = new WeakMap<Attributes, string>();
 function resourceText(r: Attributes): string {
   let s = resourceJson.get(r);
   if (s === undefined) {
-    s = copyJson(JSON.stringify(r));
+    s = JSON.stringify(r);
     resourceJson.set(r, s);
   }
   return s;
 }
 
-function jsonOrNull(v: unknown[]): string {
-  return v.length === 0 ? NULL : copyJson(JSON.stringify(v));
-}
+const jsonOrNull = (v: unknown[]) => (v.length === 0 ? null : JSON.stringify(v));
 
-export function encodeSpanRow(s: SpanRecord): string {
-  return (
-    s.traceId + '\t' + s.spanId + '\t' + (s.parentSpanId ?? NULL) + '\t' + copyText(s.tenantId) + '\t' +
-    copyText(s.name) + '\t' + (SPAN_KINDS[s.kind] ?? 'UNSPECIFIED') + '\t' +
-    usToTimestamp(s.startUs) + '\t' + usToTimestamp(s.endUs) + '\t' +
-    (STATUS_CODES[s.statusCode] ?? 'UNSET') + '\t' + optText(s.statusMessage) + '\t' +
-    optText(s.serviceName) + '\t' + optText(s.scopeName) + '\t' +
-    copyJson(JSON.stringify(s.attributes)) + '\t' + resourceText(s.resource) + '\t' +
-    jsonOrNull(s.events) + '\t' + jsonOrNull(s.links) + '\n'
-  );
+export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
+  w.beginRow(SPAN_COLUMNS.length);
+  w.uuidHex(s.traceId);
+  w.text(s.spanId);
+  w.text(s.parentSpanId);
+  w.text(s.tenantId);
+  w.text(s.name);
+  w.text(SPAN_KINDS[s.kind] ?? 'UNSPECIFIED');
+  w.timestamptz(s.startUs);
+  w.timestamptz(s.endUs);
+  w.text(STATUS_CODES[s.statusCode] ?? 'UNSET');
+  w.optText(s.statusMessage);
+  w.optText(s.serviceName);
+  w.optText(s.scopeName);
+  w.jsonb(JSON.stringify(s.attributes));
+  w.jsonb(resourceText(s.resource));
+  w.jsonb(jsonOrNull(s.events));
+  w.jsonb(jsonOrNull(s.links));
+  w.endRow();
 }
 
 /** True when the node carries usage (tokens or cost) that can count toward run totals. */
@@ -115,30 +87,58 @@ export function hasUsage(n: Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 't
 }
 
 /**
- * A node row up to the usage_counted column, which the writer appends (usageCountedColumn) once it
- * knows whether the node is an aggregate.
+ * A node row. Its last column, usage_counted, is written false; the writer sets the row's last byte
+ * (setUsageCounted) once it knows whether the node is an aggregate.
  */
-export function encodeNodeRow(m: MappedSpan): string {
+export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
   const s = m.span;
   const n = m.node!;
-  return (
-    s.traceId + '\t' + s.spanId + '\t' + (s.parentSpanId ?? NULL) + '\t' + copyText(s.tenantId) + '\t' +
-    n.nodeType + '\t' + optText(n.operation) + '\t' + copyText(n.name) + '\t' + n.status + '\t' +
-    optText(n.errorType) + '\t' + optText(n.errorMessage) + '\t' +
-    usToTimestamp(s.startUs) + '\t' + usToTimestamp(s.endUs) + '\t' + String((s.endUs - s.startUs) / 1000) + '\t' +
-    optText(n.provider) + '\t' + optText(n.requestModel) + '\t' + optText(n.responseModel) + '\t' +
-    optText(n.modelName) + '\t' + optNum(n.inputTokens) + '\t' + optNum(n.outputTokens) + '\t' +
-    optNum(n.cacheReadTokens) + '\t' + optNum(n.cacheWriteTokens) + '\t' + optNum(n.reasoningTokens) + '\t' +
-    optNum(n.totalTokens) + '\t' + optCost(n.inputCost) + '\t' + optCost(n.outputCost) + '\t' +
-    optCost(n.totalCost) + '\t' + optText(n.costSource) + '\t' + optNum(n.temperature) + '\t' +
-    optNum(n.topP) + '\t' + optNum(n.maxTokens) + '\t' + textArray(n.finishReasons) + '\t' +
-    optText(n.responseId) + '\t' + optText(n.toolName) + '\t' + optText(n.toolCallId) + '\t' +
-    optText(n.agentName) + '\t' + optText(n.sessionId) + '\t' + optText(n.userId) + '\t' +
-    optText(n.promptHash) + '\t' + optText(n.input) + '\t' + optText(n.output) + '\t'
-  );
+  w.beginRow(NODE_COLUMNS.length);
+  w.uuidHex(s.traceId);
+  w.text(s.spanId);
+  w.text(s.parentSpanId);
+  w.text(s.tenantId);
+  w.text(n.nodeType);
+  w.optText(n.operation);
+  w.text(n.name);
+  w.text(n.status);
+  w.optText(n.errorType);
+  w.optText(n.errorMessage);
+  w.timestamptz(s.startUs);
+  w.timestamptz(s.endUs);
+  w.float8((s.endUs - s.startUs) / 1000);
+  w.optText(n.provider);
+  w.optText(n.requestModel);
+  w.optText(n.responseModel);
+  w.optText(n.modelName);
+  w.int8(n.inputTokens);
+  w.int8(n.outputTokens);
+  w.int8(n.cacheReadTokens);
+  w.int8(n.cacheWriteTokens);
+  w.int8(n.reasoningTokens);
+  w.int8(n.totalTokens);
+  w.numericUnits(costUnits(n.inputCost));
+  w.numericUnits(costUnits(n.outputCost));
+  w.numericUnits(costUnits(n.totalCost));
+  w.optText(n.costSource);
+  w.float8(n.temperature);
+  w.float8(n.topP);
+  w.int8(n.maxTokens);
+  w.textArray(n.finishReasons);
+  w.optText(n.responseId);
+  w.optText(n.toolName);
+  w.optText(n.toolCallId);
+  w.optText(n.agentName);
+  w.optText(n.sessionId);
+  w.optText(n.userId);
+  w.optText(n.promptHash);
+  w.jsonb(n.input);
+  w.jsonb(n.output);
+  w.bool(false);
+  w.endRow();
 }
 
-/** The final usage_counted column: true when the node carries usage and is not an aggregate. */
-export function usageCountedColumn(node: Parameters<typeof hasUsage>[0], aggregate: boolean): string {
-  return !aggregate && hasUsage(node) ? 't\n' : 'f\n';
+/** Set a node row's usage_counted: true when the node carries usage and is not an aggregate. */
+export function setUsageCounted(row: Uint8Array, node: Parameters<typeof hasUsage>[0], aggregate: boolean): void {
+  row[row.length - 1] = !aggregate && hasUsage(node) ? 1 : 0;
 }

@@ -1,11 +1,12 @@
 /**
- * A span made ready for the writer: its COPY rows already encoded, plus the few fields the rollups
- * need. Light to pass between threads (no attribute maps, no content), so decode → map → encode can
- * run off the main thread while the main thread keeps the database busy.
+ * A span made ready for the writer: its COPY rows already encoded (binary), plus the few fields the
+ * rollups need. Light to pass between threads (no attribute maps, no content; the row buffers are
+ * transferred), so decode → map → encode can run off the main thread while it keeps the database busy.
  */
 import type { SpanRecord } from '../otlp/types.js';
 import type { MappedSpan, NodeRecord, RunHints } from '../mapping/types.js';
-import { encodeNodeRow, encodeSpanRow } from './encoder.js';
+import { writeNodeRow, writeSpanRow } from './encoder.js';
+import { RowWriter } from './binary.js';
 
 export type SpanLite = Pick<SpanRecord,
   'traceId' | 'spanId' | 'parentSpanId' | 'name' | 'startUs' | 'endUs' | 'statusCode' | 'statusMessage' | 'serviceName' | 'tenantId'>;
@@ -18,13 +19,41 @@ export interface PreparedSpan {
   span: SpanLite;
   node: NodeLite | null;
   hints: RunHints;
-  /** the spans COPY line */
-  spanRow: string;
-  /** the nodes COPY line up to (excluding) the usage_counted column, decided at write time */
-  nodeRow: string | null;
+  /** the spans row (binary COPY) */
+  spanRow: Uint8Array;
+  /** the nodes row (binary COPY); its usage_counted byte is set at write time */
+  nodeRow: Uint8Array | null;
+}
+
+/** Prepared spans of one request; rows are views on two buffers (transferable as a whole). */
+export interface PreparedRows {
+  items: PreparedSpan[];
+  buffers: ArrayBuffer[];
+}
+
+export function prepareSpans(mapped: readonly MappedSpan[]): PreparedRows {
+  const spans = new RowWriter();
+  const nodes = new RowWriter();
+  for (const m of mapped) {
+    writeSpanRow(spans, m.span);
+    if (m.node) writeNodeRow(nodes, m);
+  }
+  const spanRows = spans.rows();
+  const nodeRows = nodes.rows();
+  const items = new Array<PreparedSpan>(mapped.length);
+  let n = 0;
+  for (let i = 0; i < mapped.length; i++) {
+    const m = mapped[i]!;
+    items[i] = lite(m, spanRows[i]!, m.node ? nodeRows[n++]! : null);
+  }
+  return { items, buffers: [spans.arrayBuffer, nodes.arrayBuffer] };
 }
 
 export function prepareSpan(m: MappedSpan): PreparedSpan {
+  return prepareSpans([m]).items[0]!;
+}
+
+function lite(m: MappedSpan, spanRow: Uint8Array, nodeRow: Uint8Array | null): PreparedSpan {
   const s = m.span;
   const n = m.node;
   return {
@@ -40,7 +69,7 @@ export function prepareSpan(m: MappedSpan): PreparedSpan {
       totalCost: n.totalCost,
     },
     hints: m.hints,
-    spanRow: encodeSpanRow(s),
-    nodeRow: n === null ? null : encodeNodeRow(m),
+    spanRow,
+    nodeRow,
   };
 }

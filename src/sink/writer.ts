@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { PreparedSpan } from './prepare.js';
-import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, usageCountedColumn } from './encoder.js';
+import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, setUsageCounted } from './encoder.js';
 import { copyRows } from './copy.js';
 import { addUsage, computeDeltas, deltaRows } from '../rollup/deltas.js';
 import {
@@ -115,8 +115,8 @@ async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[]): Promise
 
   const nodes = fresh.filter((m) => m.node !== null);
   if (nodes.length > 0) {
-    await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes,
-      (m) => m.nodeRow! + usageCountedColumn(m.node!, plan.aggregates.has(spanKey(m.span.traceId, m.span.spanId))));
+    for (const m of nodes) setUsageCounted(m.nodeRow!, m.node!, plan.aggregates.has(spanKey(m.span.traceId, m.span.spanId)));
+    await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes, (m) => m.nodeRow!);
   }
   const deltas = computeDeltas(fresh, plan.aggregates);
 

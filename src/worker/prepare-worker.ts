@@ -20,5 +20,5 @@ parentPort!.on('message', (req: WorkerRequest) => {
   } catch (e) {
     res = { id: req.id, ok: false, malformed: e instanceof OtlpDecodeError, message: (e as Error)?.message ?? String(e) };
   }
-  parentPort!.postMessage(res);
+  parentPort!.postMessage(res, res.ok ? res.result.buffers : []); // rows move, not copied
 });

@@ -3,21 +3,24 @@ import { decodeTraceRequestProto } from '../otlp/decode-proto.js';
 import { decodeTraceRequestJson } from '../otlp/decode-json.js';
 import type { DecodeResult } from '../otlp/types.js';
 import type { SpanMapper } from '../mapping/index.js';
-import { prepareSpan, type PreparedSpan } from '../sink/prepare.js';
+import { prepareSpans, type PreparedSpan } from '../sink/prepare.js';
 
 export type Encoding = 'proto' | 'json';
 
 export interface PreparedRequest {
   items: PreparedSpan[];
+  /** the buffers the items' rows live in (transferred, not copied, between threads) */
+  buffers: ArrayBuffer[];
   /** spans rejected while decoding (invalid ids, ...) */
   rejected: number;
   errors: string[];
 }
 
 export function prepareDecoded(decoded: DecodeResult, mapper: SpanMapper): PreparedRequest {
-  const items = new Array<PreparedSpan>(decoded.spans.length);
-  for (let i = 0; i < items.length; i++) items[i] = prepareSpan(mapper(decoded.spans[i]!));
-  return { items, rejected: decoded.rejected, errors: decoded.errors };
+  const mapped = new Array<ReturnType<SpanMapper>>(decoded.spans.length);
+  for (let i = 0; i < mapped.length; i++) mapped[i] = mapper(decoded.spans[i]!);
+  const { items, buffers } = prepareSpans(mapped);
+  return { items, buffers, rejected: decoded.rejected, errors: decoded.errors };
 }
 
 /** Throws OtlpDecodeError on a malformed body. */
