@@ -13,14 +13,19 @@ import { createLogger, type Logger } from './log.js';
 import type { Pipeline } from './pipeline.js';
 import type { Batcher } from './sink/batcher.js';
 import type { Attributes, DecodeResult, SpanRecord } from './otlp/types.js';
+import { optionalString, sanitize, setAttr } from './otlp/values.js';
 
+type Scalar = string | number | boolean | null;
+const scalar = (x: unknown): Scalar => (typeof x === 'string' ? sanitize(x) : x === undefined ? null : (x as Scalar));
+
+/** OTel attributes → ledger attributes, sanitised like the OTLP decoders do (NUL, lone surrogates). */
 function attrs(a: OtelAttributes | undefined): Attributes {
   const out: Attributes = {};
   if (!a) return out;
   for (const k of Object.keys(a)) {
     const v = a[k] as AttributeValue | undefined;
     if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? (v as unknown[]).map((x) => (x === undefined ? null : (x as string | number | boolean | null))) : v;
+    setAttr(out, k, Array.isArray(v) ? (v as unknown[]).map(scalar) : scalar(v));
   }
   return out;
 }
@@ -39,19 +44,19 @@ export function toSpanRecord(s: ReadableSpan, tenantId: string): SpanRecord {
     traceId: ctx.traceId,
     spanId: ctx.spanId,
     parentSpanId: parent && !ZERO_SPAN.test(parent) ? parent : null,
-    name: s.name,
+    name: sanitize(s.name),
     kind: s.kind + 1, // api SpanKind INTERNAL=0 → OTLP SPAN_KIND_INTERNAL=1
     startUs: micros(s.startTime),
     endUs: micros(s.endTime),
     statusCode: s.status.code,
-    statusMessage: s.status.message ?? '',
+    statusMessage: sanitize(s.status.message ?? ''),
     attributes: attrs(s.attributes),
-    events: s.events.map((e) => ({ name: e.name, timeUs: micros(e.time), attributes: attrs(e.attributes) })),
+    events: s.events.map((e) => ({ name: sanitize(e.name), timeUs: micros(e.time), attributes: attrs(e.attributes) })),
     links: s.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: attrs(l.attributes) })),
     resource,
     serviceName: typeof resource['service.name'] === 'string' ? (resource['service.name'] as string) : null,
-    scopeName: s.instrumentationScope.name || null,
-    scopeVersion: s.instrumentationScope.version || null,
+    scopeName: optionalString(s.instrumentationScope.name),
+    scopeVersion: optionalString(s.instrumentationScope.version),
     tenantId,
   };
 }

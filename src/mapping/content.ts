@@ -17,7 +17,7 @@
  * - gen_ai.system_instructions is prepended to gen_ai.input.messages as `{"role":"system","parts":[...]}`.
  * - longer than maxContentChars: `{"truncated":true,"length":L,"text":"<first maxContentChars chars>"}` where
  *   text/length refer to the source text (the raw string attribute, or the JSON serialisation).
- * - `\u0000` escapes (rejected by Postgres jsonb) are replaced by `\ufffd`.
+ * - `\u0000` and lone surrogate escapes (rejected by Postgres jsonb) are replaced by `\ufffd`.
  * prompt_hash = sha256 hex of the full source text of the input (computed even when content capture is off).
  */
 import * as crypto from 'node:crypto';
@@ -164,10 +164,16 @@ function outputSource(f: Flattened, isTool: boolean): Source | null {
     fromKeys(a, OUTPUT_TAIL_VERCEL_JSON, true);
 }
 
-const NUL_ESCAPE = /\\u0000/g;
+/**
+ * One JSON escape from its backslash: a surrogate pair, `\u0000`, a lone surrogate, or any other escape
+ * (consumed whole, so an escaped backslash followed by the text "u0000" is not mistaken for an escape).
+ */
+const ESCAPE = /\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u0000|u[dD][89a-fA-F][0-9a-fA-F]{2}|[^])/g;
 
+/** jsonb refuses `\u0000` and lone surrogate escapes (`\ud800` alone): they become `\ufffd`. */
 function jsonSafe(json: string): string {
-  return json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '\\ufffd') : json;
+  if (!json.includes('\\u')) return json;
+  return json.replace(ESCAPE, (e) => (e.length === 6 ? '\\ufffd' : e)); // 6: \u0000 or a lone \udXXX
 }
 
 /** The stored JSON text of a source, truncated to maxChars (see module doc). */

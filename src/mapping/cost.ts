@@ -74,5 +74,6 @@ export function resolveCost(
   const price = prices.price(modelName) ?? (requestModel !== modelName ? prices.price(requestModel) : null);
   if (price === null) return NO_COST;
   const c = priceUsage(usage, price);
+  if (!(c.totalCost < MAX_REPORTED_COST)) return NO_COST; // as implausible as a reported one: unknown
   return { inputCost: c.inputCost, outputCost: c.outputCost, totalCost: c.totalCost, costSource: 'price_table' };
 }

@@ -11,7 +11,24 @@ import { asString } from './attrs.js';
 
 const SPAN_PIPELINE_KEYS = ['gen_ai.workflow.name', 'traceloop.workflow.name', 'ai.telemetry.functionId'] as const;
 
+/**
+ * runs.pipeline is indexed (runs_pipeline_start): a B-tree entry must fit in ~2.7 kB, so a longer value
+ * (a multi-MB root span name) would make PostgreSQL refuse the span. Pipelines are cut to this many
+ * UTF-16 units (at most 3 bytes of UTF-8 each), without splitting a surrogate pair.
+ */
+export const MAX_PIPELINE_CHARS = 512;
+
+function bounded(value: string): string {
+  const last = value.charCodeAt(MAX_PIPELINE_CHARS - 1);
+  return value.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_PIPELINE_CHARS - 1 : MAX_PIPELINE_CHARS);
+}
+
 function pipeline(span: SpanRecord): RunHints['pipeline'] {
+  const p = candidate(span);
+  return p === null || p.value.length <= MAX_PIPELINE_CHARS ? p : { rank: p.rank, value: bounded(p.value) };
+}
+
+function candidate(span: SpanRecord): RunHints['pipeline'] {
   const a = span.attributes;
   for (let rank = 0; rank < SPAN_PIPELINE_KEYS.length; rank++) {
     const value = asString(a[SPAN_PIPELINE_KEYS[rank]!]);

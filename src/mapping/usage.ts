@@ -1,13 +1,13 @@
 /**
- * Token usage (DESIGN-mapping.md key order, first valid value wins). Values must be non-negative safe
- * integers (numbers or decimal strings); anything else is ignored and the next key is tried.
+ * Token usage (DESIGN-mapping.md key order, first valid value wins). Values must be non-negative integers
+ * up to MAX_TOKENS (numbers or decimal strings); anything else is ignored and the next key is tried.
  *
  * Per the OTel GenAI conventions input_tokens INCLUDES cache reads/writes and output_tokens INCLUDES
  * reasoning tokens; the counts are stored as reported and the price math (cost.ts) splits them.
  */
 import type { NodeRecord } from './types.js';
 import type { Attributes } from '../otlp/types.js';
-import { firstCount } from './attrs.js';
+import { asCount } from './attrs.js';
 
 export const INPUT_TOKEN_KEYS = [
   'gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.inputTokens',
@@ -38,19 +38,37 @@ export const TOTAL_TOKEN_KEYS = [
 export type Usage = Pick<NodeRecord,
   'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens'>;
 
+/**
+ * A token count above this (one call) is not a count but a bug in the reporter; it is ignored like an
+ * invalid value. Bounded counts keep run totals exact: JS sums of the batch's nodes stay below 2^53 and the
+ * bigint totals cannot overflow (which would make PostgreSQL refuse every further span of the run).
+ */
+export const MAX_TOKENS = 1e12;
+
+function firstTokens(attrs: Attributes, keys: readonly string[]): number | null {
+  for (let i = 0; i < keys.length; i++) {
+    const v = attrs[keys[i]!];
+    if (v !== undefined) {
+      const n = asCount(v);
+      if (n !== null && n <= MAX_TOKENS) return n;
+    }
+  }
+  return null;
+}
+
 export function resolveUsage(a: Attributes): Usage {
-  const inputTokens = firstCount(a, INPUT_TOKEN_KEYS);
-  const outputTokens = firstCount(a, OUTPUT_TOKEN_KEYS);
-  let totalTokens = firstCount(a, TOTAL_TOKEN_KEYS);
+  const inputTokens = firstTokens(a, INPUT_TOKEN_KEYS);
+  const outputTokens = firstTokens(a, OUTPUT_TOKEN_KEYS);
+  let totalTokens = firstTokens(a, TOTAL_TOKEN_KEYS);
   if (totalTokens === null && (inputTokens !== null || outputTokens !== null)) {
     totalTokens = (inputTokens ?? 0) + (outputTokens ?? 0);
   }
   return {
     inputTokens,
     outputTokens,
-    cacheReadTokens: firstCount(a, CACHE_READ_KEYS),
-    cacheWriteTokens: firstCount(a, CACHE_WRITE_KEYS),
-    reasoningTokens: firstCount(a, REASONING_KEYS),
+    cacheReadTokens: firstTokens(a, CACHE_READ_KEYS),
+    cacheWriteTokens: firstTokens(a, CACHE_WRITE_KEYS),
+    reasoningTokens: firstTokens(a, REASONING_KEYS),
     totalTokens,
   };
 }

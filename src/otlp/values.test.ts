@@ -16,6 +16,18 @@ describe('values', () => {
     expect(sanitize('\0a\0\0b\0')).toBe('\uFFFDa\uFFFD\uFFFDb\uFFFD');
   });
 
+  it('sanitize replaces lone surrogates (jsonb refuses their \\udXXX escapes) and keeps pairs', () => {
+    expect(sanitize('a\ud800b')).toBe('a\uFFFDb');
+    expect(sanitize('\udc00')).toBe('\uFFFD');
+    expect(sanitize('x\ud83d')).toBe('x\uFFFD');
+    expect(sanitize('\ude00\ud83d')).toBe('\uFFFD\uFFFD');
+    expect(sanitize('\0\ud800')).toBe('\uFFFD\uFFFD');
+    const pair = 'ok 😀 日本語';
+    expect(sanitize(pair)).toBe(pair);
+    // what PostgreSQL receives is well-formed JSON text without \u0000 or lone surrogate escapes
+    expect(JSON.stringify(sanitize('\ud800\0\udfff'))).toBe('"\uFFFD\uFFFD\uFFFD"');
+  });
+
   it('int64 from protobuf halves: safe → number, else exact decimal', () => {
     expect(int64Value({ low: -1, high: 0x1fffff })).toBe(9007199254740991);
     expect(int64Value({ low: 0, high: 0x200000 })).toBe('9007199254740992');

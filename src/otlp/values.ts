@@ -20,9 +20,17 @@ const ZERO_TRACE_ID = '0'.repeat(TRACE_ID_BYTES * 2);
 const ZERO_SPAN_ID = '0'.repeat(SPAN_ID_BYTES * 2);
 const TWO_POW_32 = 4294967296;
 
-/** PostgreSQL text/jsonb reject NUL: replace it with U+FFFD (cheap when absent, the usual case). */
+/** String.prototype.isWellFormed / toWellFormed (ES2024; Node >= 20). */
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+
+/**
+ * PostgreSQL text/jsonb reject NUL, and jsonb rejects the `\udXXX` escapes JSON.stringify writes for lone
+ * surrogates (OTLP/JSON `"\ud800"` decodes to one): replace both with U+FFFD. Cheap when absent, the
+ * usual case (isWellFormed returns at once for one-byte strings).
+ */
 export function sanitize(s: string): string {
-  return s.indexOf('\u0000') === -1 ? s : s.replaceAll('\u0000', '\uFFFD');
+  if (s.indexOf('\u0000') !== -1) s = s.replaceAll('\u0000', '\uFFFD');
+  return (s as unknown as WellFormed).isWellFormed() ? s : (s as unknown as WellFormed).toWellFormed();
 }
 
 /** Scope name/version: empty → null. */

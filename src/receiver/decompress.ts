@@ -1,7 +1,7 @@
 /** Content-Encoding handling with the body limit applied to the decompressed size. */
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import { Decompress as ZstdDecompress, decompress as zstdDecompressFrame } from 'fzstd';
 import { GatewayError } from '../errors.js';
 
 const gunzip = promisify(zlib.gunzip);
@@ -14,15 +14,116 @@ function tooLarge(limit: number): GatewayError {
   return new GatewayError('payload_too_large', `request body exceeds ${limit} bytes after decompression`);
 }
 
+/**
+ * zstd frames without a content size are decoded by fzstd's streaming decoder, which allocates the window
+ * the frame declares (up to ~2 GiB) and moves the whole window after every block: its work is
+ * blocks × window. So such frames may declare at most ZSTD_MAX_WINDOW (8 MiB, the window zstd recommends
+ * every decoder support), and blocks × window must stay within a budget a full-size request with 128 KiB
+ * blocks needs (ZSTD_WORK_PER_BYTE × limit). Frames with a content size are decoded in one piece into a
+ * buffer of that size (no window moves), after checking the declared sizes against the limit.
+ */
+export const ZSTD_MAX_WINDOW = 8 * 1024 * 1024;
+const ZSTD_WORK_PER_BYTE = ZSTD_MAX_WINDOW / (128 * 1024);
+const ZSTD_MIN_WORK = 256 * 1024 * 1024; // floor, so that small limits still take ordinary streams
+
+interface ZstdFrame {
+  start: number;
+  end: number;
+  /** declared content size, null when absent */
+  contentSize: number | null;
+  window: number;
+  blocks: number;
+}
+
+const le = (b: Uint8Array, at: number, n: number): number => {
+  let v = 0;
+  for (let i = n - 1; i >= 0; i--) v = v * 256 + b[at + i]!;
+  return v;
+};
+
+/** Walk the frames (headers and block headers only) without decoding anything. */
+function zstdFrames(buf: Uint8Array): ZstdFrame[] {
+  const frames: ZstdFrame[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    if (pos + 8 > buf.length) throw new Error('truncated zstd frame');
+    const magic = le(buf, pos, 4);
+    if (magic >= 0x184d2a50 && magic <= 0x184d2a5f) { // skippable frame
+      pos += 8 + le(buf, pos + 4, 4);
+      if (pos > buf.length) throw new Error('truncated skippable frame');
+      continue;
+    }
+    if (magic !== 0xfd2fb528) throw new Error('not a zstd frame');
+    const start = pos;
+    const fhd = buf[pos + 4]!;
+    const singleSegment = (fhd >> 5) & 1;
+    const fcsFlag = fhd >> 6;
+    if (fhd & 8) throw new Error('reserved bit set in zstd frame header');
+    pos += 5;
+    let window = 0;
+    if (!singleSegment) {
+      const wd = buf[pos++]!;
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    pos += [0, 1, 2, 4][fhd & 3]!; // dictionary id
+    const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+    if (pos + fcsBytes > buf.length) throw new Error('truncated zstd frame header');
+    const contentSize = fcsBytes === 0 ? null : le(buf, pos, fcsBytes) + (fcsBytes === 2 ? 256 : 0);
+    if (singleSegment) window = contentSize!;
+    pos += fcsBytes;
+    let blocks = 0;
+    for (let last = 0; !last; blocks++) {
+      if (pos + 3 > buf.length) throw new Error('truncated zstd block');
+      const h = le(buf, pos, 3);
+      last = h & 1;
+      const type = (h >> 1) & 3;
+      if (type === 3) throw new Error('reserved zstd block type');
+      pos += 3 + (type === 1 ? 1 : h >>> 3);
+      if (pos > buf.length) throw new Error('truncated zstd block');
+    }
+    if (fhd & 4) pos += 4; // content checksum
+    if (pos > buf.length) throw new Error('truncated zstd frame');
+    frames.push({ start, end: pos, contentSize, window, blocks });
+  }
+  return frames;
+}
+
 function zstd(buf: Uint8Array, limit: number): Uint8Array {
+  const frames = zstdFrames(buf);
+  let declared = 0;
+  let work = 0;
+  for (const f of frames) {
+    if (f.contentSize !== null && f.contentSize > 0) {
+      declared += f.contentSize;
+    } else {
+      if (f.window > ZSTD_MAX_WINDOW) {
+        throw new GatewayError('payload_too_large', `zstd window of ${f.window} bytes exceeds the ${ZSTD_MAX_WINDOW} bytes the gateway decodes`);
+      }
+      work += f.blocks * f.window;
+    }
+  }
+  if (declared > limit) throw tooLarge(limit);
+  if (work > Math.max(ZSTD_MIN_WORK, ZSTD_WORK_PER_BYTE * limit)) {
+    throw new GatewayError('payload_too_large', 'zstd body exceeds the decoding work the gateway allows (too many blocks for its window)');
+  }
   const parts: Uint8Array[] = [];
   let size = 0;
-  const d = new ZstdDecompress((chunk) => {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    parts.push(chunk);
-  });
-  d.push(buf, true);
+  for (const f of frames) {
+    const frame = buf.subarray(f.start, f.end);
+    if (f.contentSize !== null && f.contentSize > 0) {
+      const out = zstdDecompressFrame(frame); // exactly contentSize bytes: the output is its own window
+      size += out.length;
+      if (size > limit) throw tooLarge(limit);
+      parts.push(out);
+    } else {
+      new ZstdDecompress((chunk) => {
+        size += chunk.length;
+        if (size > limit) throw tooLarge(limit);
+        if (chunk.length > 0) parts.push(chunk);
+      }).push(frame, true);
+    }
+  }
   return Buffer.concat(parts, size);
 }
 

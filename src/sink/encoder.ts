@@ -35,10 +35,15 @@ export function usToTimestamp(us: number): string {
   return prefix + String(us - sec * 1e6).padStart(6, '0') + 'Z';
 }
 
-/** Cost in USD rounded to the ledger's numeric(20,10) scale, as integer units of 1e-10 USD. */
+/**
+ * Cost in USD rounded to the ledger's numeric(20,10) scale, as integer units of 1e-10 USD; null (unknown)
+ * when that is not an exact (safe) integer, so the node row (NULL) and the run rollup (adds nothing) agree.
+ */
 export const COST_SCALE = 1e10;
 export function costUnits(usd: number | null): number | null {
-  return usd === null || !Number.isFinite(usd) ? null : Math.round(usd * COST_SCALE);
+  if (usd === null) return null;
+  const units = Math.round(usd * COST_SCALE);
+  return Number.isSafeInteger(units) ? units : null;
 }
 /** Integer cost units → exact decimal text (numeric input). */
 export function unitsToDecimal(units: number): string {
