@@ -26,7 +26,12 @@ export interface Config {
   pricesFile: string | null;
   /** apply sql/ migrations at start-up */
   migrate: boolean;
+  /** tenant_id of ingested rows while API keys are off */
   defaultTenant: string;
+  /** API key → tenant (RUNLEDGER_API_KEYS); with rows in runledger.api_keys, any key turns authentication on */
+  apiKeys: Record<string, string>;
+  /** seconds between reloads of runledger.api_keys */
+  apiKeysRefreshSeconds: number;
 }
 
 export const defaults: Config = {
@@ -48,6 +53,8 @@ export const defaults: Config = {
   pricesFile: null,
   migrate: true,
   defaultTenant: 'default',
+  apiKeys: {},
+  apiKeysRefreshSeconds: 30,
 };
 
 type Env = Record<string, string | undefined>;
@@ -70,6 +77,22 @@ function bool(env: Env, key: string, fallback: boolean): boolean {
 
 export class ConfigError extends Error {}
 
+/** "key1=tenantA,key2=tenantB" → { key1: 'tenantA', key2: 'tenantB' } (a key may contain '=': the last one splits). */
+export function parseApiKeys(raw: string | undefined, name = 'RUNLEDGER_API_KEYS'): Record<string, string> {
+  const keys = new Map<string, string>();
+  for (const item of (raw ?? '').split(',')) {
+    const entry = item.trim();
+    if (!entry) continue;
+    const eq = entry.lastIndexOf('=');
+    const key = entry.slice(0, Math.max(eq, 0)).trim();
+    const tenant = entry.slice(eq + 1).trim();
+    if (eq <= 0 || !key || !tenant) throw new ConfigError(`${name}: expected key=tenant pairs separated by commas`);
+    if (keys.has(key)) throw new ConfigError(`${name}: a key is listed twice`);
+    keys.set(key, tenant);
+  }
+  return Object.fromEntries(keys);
+}
+
 export function configFromEnv(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const c: Config = {
     databaseUrl: env.DATABASE_URL || defaults.databaseUrl,
@@ -90,6 +113,8 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     pricesFile: env.RUNLEDGER_PRICES_FILE || defaults.pricesFile,
     migrate: bool(env, 'RUNLEDGER_MIGRATE', defaults.migrate),
     defaultTenant: env.RUNLEDGER_DEFAULT_TENANT || defaults.defaultTenant,
+    apiKeys: parseApiKeys(env.RUNLEDGER_API_KEYS),
+    apiKeysRefreshSeconds: int(env, 'RUNLEDGER_API_KEYS_REFRESH_SECONDS', defaults.apiKeysRefreshSeconds),
     ...overrides,
   };
   return validate(c);
@@ -113,6 +138,10 @@ export function validate(c: Config): Config {
   if (c.batchMaxSpans > c.queueMaxSpans) problems.push('batchMaxSpans must not exceed queueMaxSpans');
   if (c.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
   if (!c.defaultTenant) problems.push('defaultTenant must not be empty');
+  for (const [key, tenant] of Object.entries(c.apiKeys ?? {})) {
+    if (!key || /\s/.test(key) || !tenant) { problems.push('apiKeys must map keys without whitespace to non-empty tenants'); break; }
+  }
+  if (!(c.apiKeysRefreshSeconds > 0) || c.apiKeysRefreshSeconds > 86_400) problems.push('apiKeysRefreshSeconds must be a positive number of seconds, at most 86400');
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return c;
 }

@@ -18,6 +18,9 @@ import { bindGrpc, createGrpcServer } from './receiver/grpc.js';
 import type { Logger } from './log.js';
 import type { PreparedSpan } from './sink/prepare.js';
 import { PreparePool } from './worker/pool.js';
+import type { Context } from 'hono';
+import { ApiKeyAuth, metadataReader } from './auth.js';
+import { Metrics } from './metrics.js';
 
 export interface Gateway {
   httpUrl: string;
@@ -26,6 +29,10 @@ export interface Gateway {
   pool: pg.Pool;
   pipeline: Pipeline;
   batcher: Batcher;
+  /** this gateway's Prometheus registry and metrics (GET /metrics) */
+  metrics: Metrics;
+  /** API keys → tenants (refresh() reloads runledger.api_keys now) */
+  auth: ApiKeyAuth;
   stop(): Promise<void>;
 }
 
@@ -40,14 +47,20 @@ export interface Sink {
  * The write side (pool + batcher + pipeline), usable without any receiver (in-process exporter).
  * `workers` overrides cfg.prepareWorkers (the in-process exporter prepares on the calling thread).
  */
-export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers): Sink {
+export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers, metrics: Metrics | null = null): Sink {
   const write = async (items: PreparedSpan[]) => {
-    const client = await pool.connect();
+    const client = await pool.connect().catch((e) => { metrics?.databaseUp(false); throw e; });
     let broken: Error | undefined;
+    const t0 = performance.now();
     try {
-      return await writeBatch(client, items);
+      const out = await writeBatch(client, items);
+      metrics?.written(items.length, out, (performance.now() - t0) / 1000);
+      return out;
     } catch (e) {
-      if (classifyPgError(e) === 'unavailable') broken = e as Error;
+      if (classifyPgError(e) === 'unavailable') {
+        broken = e as Error;
+        metrics?.databaseUp(false);
+      }
       throw e;
     } finally {
       client.release(broken);
@@ -70,7 +83,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     ? new PreparePool(workers, { maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, pricesFile: cfg.pricesFile },
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
-  return { batcher, pipeline: new Pipeline(mapper, batcher, prepare), close: async () => { await prepare?.close(); } };
+  return { batcher, pipeline: new Pipeline(mapper, batcher, prepare, metrics), close: async () => { await prepare?.close(); } };
 }
 
 export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Pool {
@@ -83,7 +96,30 @@ export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Po
   });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', (e) => log.warn('idle database connection lost', { error: e.message }));
+  // Neither may a checked-out one: pg-pool removes its listener while a client is lent out, and pg's
+  // Client emits 'error' when its connection ends (even with a query active, which is rejected as
+  // well) — without a listener that is an uncaught exception. The writer sees the failed query and
+  // releases the client as broken.
+  pool.on('connect', (client) => {
+    client.on('error', (e) => log.warn('database connection lost', { error: e.message }));
+  });
   return pool;
+}
+
+/** Readiness of the database: null when `SELECT 1` answers within `ms`, else the reason. */
+export async function pingDatabase(pool: pg.Pool, ms = 1000): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to SELECT 1 within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([pool.query('SELECT 1'), late]);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
@@ -99,25 +135,46 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     if (applied.length) log.info('migrations applied', { applied });
   }
   const pool = createPool(databaseUrl, cfg, log);
-  const sink = createSink(cfg, pool, log);
+  const metrics = new Metrics({ defaultMetrics: true });
+  const sink = createSink(cfg, pool, log, cfg.prepareWorkers, metrics);
   const { batcher, pipeline } = sink;
+  metrics.queueDepth = () => batcher.depth;
+  let draining = false;
+  const checkDatabase = async () => {
+    const problem = await pingDatabase(pool);
+    metrics.databaseUp(problem === null);
+    return problem;
+  };
+  const dbProblem = await checkDatabase();
+  if (dbProblem) log.warn('database not ready at start-up', { error: dbProblem });
   const onError = (e: unknown) => log.error('request failed', { error: (e as Error)?.stack ?? String(e) });
-  const tenant = () => cfg.defaultTenant;
+  const auth = new ApiKeyAuth({
+    apiKeys: cfg.apiKeys, defaultTenant: cfg.defaultTenant, refreshSeconds: cfg.apiKeysRefreshSeconds,
+    retryAfterSeconds: cfg.retryAfterSeconds, pool, log,
+  });
+  await auth.start();
+  const tenant = (from: Context | grpc.Metadata) =>
+    auth.tenantOf('req' in from ? (name) => from.req.header(name) : metadataReader(from));
 
   const app = createHttpApp({
     pipeline,
     maxBodyBytes: cfg.maxBodyBytes,
     tenant,
     onError,
+    onRequest: (status, seconds) => metrics.request('http', status, seconds),
     extra: (a) => {
       a.get('/healthz', (c) => c.json({ status: 'ok' }));
       a.get('/readyz', async (c) => {
-        try {
-          await pool.query('SELECT 1');
-          return c.json({ status: 'ready', queued_spans: batcher.depth });
-        } catch (e) {
-          return c.json({ status: 'unavailable', error: (e as Error).message }, 503);
-        }
+        const notReady = (reason: string) => c.json({ status: 'unavailable', reason }, 503);
+        if (draining) return notReady('draining: the gateway is shutting down');
+        const problem = await checkDatabase();
+        if (problem) return notReady(`database: ${problem}`);
+        if (draining) return notReady('draining: the gateway is shutting down');
+        return c.json({ status: 'ready', queued_spans: batcher.depth });
+      });
+      a.get('/metrics', async (c) => {
+        const { contentType, body } = await metrics.expose();
+        return c.body(body, 200, { 'content-type': contentType });
       });
     },
   });
@@ -126,13 +183,17 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   });
   const httpPort = (http.address() as AddressInfo).port;
 
-  const grpcServer: grpc.Server = createGrpcServer({ pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError });
+  const grpcServer: grpc.Server = createGrpcServer({
+    pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError,
+    onRequest: (code, seconds) => metrics.request('grpc', code, seconds),
+  });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);
 
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
-      // Stop taking new requests, commit everything already accepted, then close.
+      // Stop taking new requests (not ready any more), commit everything already accepted, then close.
+      draining = true;
       const httpClosed = new Promise<void>((r) => http.close(() => r()));
       const grpcClosed = new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
       await batcher.drain();
@@ -143,6 +204,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       await Promise.all([httpClosed, grpcClosed]);
       clearTimeout(grace);
       await sink.close();
+      await auth.close();
       await pool.end();
       if (embedded) await embedded.stop();
     })());
@@ -154,6 +216,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     pool,
     pipeline,
     batcher,
+    metrics,
+    auth,
     stop,
   };
 }

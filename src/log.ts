@@ -1,6 +1,13 @@
-/** Minimal structured (JSON lines) logger on stderr. */
+/**
+ * Structured logs: pino, one JSON object per line on stderr (stdout is kept for the CLI banner).
+ * Every line carries `level` (label), `time` (ISO 8601) and `msg`, plus the caller's fields.
+ */
+import pino from 'pino';
+
+type PinoLogger = pino.Logger;
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -9,13 +16,32 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: Level = (process.env.RUNLEDGER_LOG_LEVEL as Level) || 'info'): Logger {
-  const min = ORDER[level] ?? ORDER.info;
+function levelOf(raw: string | undefined): Level {
+  const l = (raw ?? '').trim().toLowerCase() as Level;
+  return LEVELS.includes(l) ? l : 'info';
+}
+
+/** A pino logger writing to `dest` (default: stderr, synchronously, so nothing is lost on exit). */
+export function createPino(level: Level, dest: pino.DestinationStream = pino.destination({ dest: 2, sync: true })): PinoLogger {
+  return pino({
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  }, dest);
+}
+
+/** Adapts pino's (fields, msg) call shape to the gateway's (msg, fields). */
+export function wrap(p: PinoLogger): Logger {
   const emit = (lvl: Level) => (msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < min) return;
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }) + '\n');
+    if (fields) p[lvl](fields, msg);
+    else p[lvl](msg);
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
+export function createLogger(level: Level = levelOf(process.env.RUNLEDGER_LOG_LEVEL)): Logger {
+  return wrap(createPino(levelOf(level)));
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -5,10 +5,11 @@
  */
 import type { DecodeResult } from './otlp/types.js';
 import type { SpanMapper } from './mapping/index.js';
-import type { Batcher } from './sink/batcher.js';
+import type { Admission, Batcher } from './sink/batcher.js';
 import { OtlpDecodeError } from './otlp/errors.js';
 import { GatewayError } from './errors.js';
 import type { PreparePool } from './worker/pool.js';
+import type { Metrics, Transport } from './metrics.js';
 import { prepareBody, prepareDecoded, type Encoding, type PreparedRequest } from './worker/prepare.js';
 
 export type { Encoding } from './worker/prepare.js';
@@ -25,11 +26,15 @@ export class Pipeline {
     private readonly mapper: SpanMapper,
     private readonly batcher: Batcher,
     private readonly pool: PreparePool | null = null,
+    private readonly metrics: Metrics | null = null,
   ) {}
 
   /** Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. */
-  async exportBody(body: Uint8Array, encoding: Encoding, tenantId: string): Promise<ExportOutcome> {
+  async exportBody(body: Uint8Array, encoding: Encoding, tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
     let prepared: PreparedRequest;
+    // Bounded before decoding (the HTTP receiver admits before reading the body and passes its admission).
+    const admitted = admission ?? this.batcher.admit(body.length);
+    admitted.resize(body.length);
     try {
       prepared = this.pool
         ? await this.pool.run(body, encoding, tenantId)
@@ -39,8 +44,16 @@ export class Pipeline {
         throw new GatewayError('invalid_argument', `malformed ${encoding === 'proto' ? 'protobuf' : 'JSON'} ExportTraceServiceRequest: ${e.message}`);
       }
       throw e;
+    } finally {
+      admitted.release();
     }
+    if (transport) this.metrics?.spansReceived(transport, prepared.items.length + prepared.rejected);
     return this.store(prepared);
+  }
+
+  /** Admit a body of (about) `bytes` before reading it; throws queue_full / unavailable when overloaded. */
+  admit(bytes: number): Admission {
+    return this.batcher.admit(bytes);
   }
 
   /** Store already decoded spans (the in-process exporter joins here). */
@@ -50,6 +63,9 @@ export class Pipeline {
 
   private async store(p: PreparedRequest): Promise<ExportOutcome> {
     const stored = await this.batcher.submit(p.items);
+    // Counted as the client is told (partial_success): a failed request is retried whole.
+    this.metrics?.spansRejected('invalid', p.rejected);
+    this.metrics?.spansRejected('database', stored.rejected);
     const rejected = p.rejected + stored.rejected;
     const errors = [...p.errors, ...stored.errors];
     return {

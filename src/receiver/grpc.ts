@@ -29,6 +29,8 @@ export interface GrpcReceiverOptions {
   /** resolves the tenant from call metadata (API keys); null → UNAUTHENTICATED */
   tenant: (md: grpc.Metadata) => string | null;
   onError?: (e: unknown) => void;
+  /** called once per Export call with its status code name (OK, UNAVAILABLE, ...) and duration (metrics) */
+  onRequest?: (code: string, seconds: number) => void;
 }
 
 function toServiceError(e: unknown): Partial<grpc.StatusObject> {
@@ -48,13 +50,24 @@ export function createGrpcServer(opts: GrpcReceiverOptions): grpc.Server {
     'grpc.max_send_message_length': 4 * 1024 * 1024,
   });
   server.addService(traceServiceDefinition, {
-    Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-      const tenantId = opts.tenant(call.metadata);
+    Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, answer: grpc.sendUnaryData<Buffer>) => {
+      const t0 = performance.now();
+      const callback: grpc.sendUnaryData<Buffer> = (err, value) => {
+        opts.onRequest?.(grpc.status[err?.code ?? grpc.status.OK] ?? String(err?.code), (performance.now() - t0) / 1000);
+        answer(err, value);
+      };
+      let tenantId: string | null;
+      try {
+        tenantId = opts.tenant(call.metadata);
+      } catch (e) {
+        callback(toServiceError(e)); // API keys not loaded yet: UNAVAILABLE
+        return;
+      }
       if (tenantId === null) {
         callback(toServiceError(new GatewayError('unauthenticated', 'missing or invalid API key')));
         return;
       }
-      opts.pipeline.exportBody(call.request, 'proto', tenantId).then(
+      opts.pipeline.exportBody(call.request, 'proto', tenantId, 'grpc').then(
         (out) => callback(null, Buffer.from(encodeExportResponse(out.rejected, out.message, 'proto') as Uint8Array)),
         (e) => {
           if (!(e instanceof GatewayError)) opts.onError?.(e);

@@ -4,7 +4,8 @@
  */
 import { Hono, type Context } from 'hono';
 import { GatewayError } from '../errors.js';
-import type { Encoding, Pipeline } from '../pipeline.js';
+import type { Encoding, ExportOutcome, Pipeline } from '../pipeline.js';
+import type { Admission } from '../sink/batcher.js';
 import { encodeExportResponse, encodeRpcStatus } from '../otlp/response.js';
 import { decompress } from './decompress.js';
 
@@ -16,6 +17,8 @@ export interface HttpReceiverOptions {
   /** extra routes (health, metrics) mounted beside /v1/traces */
   extra?: (app: Hono) => void;
   onError?: (e: unknown) => void;
+  /** called once per /v1/traces request with its HTTP status and duration (metrics) */
+  onRequest?: (status: number, seconds: number) => void;
 }
 
 const CONTENT_TYPES: Record<string, Encoding> = {
@@ -54,17 +57,44 @@ async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
 }
 
+/**
+ * Read and drop the body of a request refused before reading it (nothing is kept): answering with the
+ * body unread would leave it to a short drain that resets busy connections, and the client's retry
+ * should find its keep-alive connection usable.
+ */
+async function discardBody(c: Context, limit: number): Promise<void> {
+  const stream = c.req.raw.body;
+  if (!stream) return;
+  const reader = stream.getReader();
+  for (let size = 0; ;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    size += value.length;
+    if (size > limit) return void (await reader.cancel().catch(() => {}));
+  }
+}
+
 export function errorResponse(c: Context, e: unknown, enc: Encoding): Response {
   const err = e instanceof GatewayError ? e : new GatewayError('internal', (e as Error)?.message ?? String(e));
   const headers: Record<string, string> = { 'content-type': contentTypeOf(enc) };
   if (err.retryable && err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
   if (err.kind === 'method_not_allowed') headers['allow'] = 'POST';
+  if (err.kind === 'unauthenticated') headers['www-authenticate'] = 'Bearer';
   const body = encodeRpcStatus(err.grpcCode, err.message, enc, err.retryable ? err.retryAfterSeconds : undefined);
   return c.body(body as never, err.httpStatus as never, headers);
 }
 
 export function createHttpApp(opts: HttpReceiverOptions): Hono {
   const app = new Hono();
+
+  if (opts.onRequest) {
+    const onRequest = opts.onRequest;
+    app.use('/v1/traces', async (c, next) => {
+      const t0 = performance.now();
+      await next();
+      onRequest(c.res.status, (performance.now() - t0) / 1000);
+    });
+  }
 
   app.post('/v1/traces', async (c) => {
     const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))];
@@ -75,9 +105,23 @@ export function createHttpApp(opts: HttpReceiverOptions): Hono {
     try {
       const tenantId = opts.tenant(c);
       if (tenantId === null) throw new GatewayError('unauthenticated', 'missing or invalid API key');
-      const raw = await readBody(c, opts.maxBodyBytes);
-      const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes);
-      const out = await opts.pipeline.exportBody(body, enc, tenantId);
+      // Overloaded: refused before the body is stored (it is read and dropped). The admission covers
+      // reading, decompressing and decoding: bodies in memory stay bounded however many clients send.
+      let admission: Admission;
+      try {
+        admission = opts.pipeline.admit(Number(c.req.header('content-length')) || 0);
+      } catch (e) {
+        await discardBody(c, opts.maxBodyBytes).catch(() => {});
+        throw e;
+      }
+      let out: ExportOutcome;
+      try {
+        const raw = await readBody(c, opts.maxBodyBytes);
+        const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes);
+        out = await opts.pipeline.exportBody(body, enc, tenantId, 'http', admission);
+      } finally {
+        admission.release();
+      }
       const resBody = encodeExportResponse(out.rejected, out.message, enc);
       return c.body(resBody as never, 200, { 'content-type': contentTypeOf(enc) });
     } catch (e) {
