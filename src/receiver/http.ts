@@ -3,6 +3,7 @@
  * The response is encoded like the request; errors carry a google.rpc.Status body.
  */
 import { Hono, type Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Encoding, ExportOutcome, Pipeline } from '../pipeline.js';
 import type { Admission } from '../sink/batcher.js';
@@ -63,6 +64,20 @@ async function readBody(c: Context, limit: number): Promise<Uint8Array> {
  * should find its keep-alive connection usable.
  */
 async function discardBody(c: Context, limit: number): Promise<void> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming?.readable) {
+    // Under @hono/node-server: drop the chunks at the socket, without a web stream in between.
+    await new Promise<void>((resolve) => {
+      let size = 0;
+      const done = () => { incoming.off('data', onData); resolve(); };
+      // beyond the limit: answer now, the server's own drain deals with the rest
+      const onData = (d: Buffer) => { if ((size += d.length) > limit) { incoming.pause(); done(); } };
+      incoming.on('data', onData);
+      incoming.once('end', done).once('close', done).once('error', done);
+      incoming.resume();
+    });
+    return;
+  }
   const stream = c.req.raw.body;
   if (!stream) return;
   const reader = stream.getReader();

@@ -5,7 +5,7 @@
  *   npm run build && npx tsc -p test/soak/tsconfig.json && node dist/test/soak/db-restart.js
  *
  * Environment (defaults): SOAK_SECONDS (180), SOAK_UP_SECONDS (15, mean time between crashes, jittered),
- * SOAK_DOWN_SECONDS (3), SOAK_CLIENTS (8), SOAK_SPANS_PER_REQUEST (64), SOAK_RSS_BOUND_MB (300),
+ * SOAK_DOWN_SECONDS (3), SOAK_CLIENTS (8), SOAK_SPANS_PER_REQUEST (64), SOAK_RSS_BOUND_MB (340),
  * SOAK_RECOVERY_BOUND_SECONDS (15). Runs its own embedded PostgreSQL in a temp dir (it has to crash it).
  * Prints a line per crash and a summary; exits 1 when a promise is broken: the gateway died, an
  * outage answered with something else than 503 + Retry-After, no recovery within the bound, RSS over
@@ -24,7 +24,7 @@ const UP_S = num('SOAK_UP_SECONDS', 15);
 const DOWN_S = num('SOAK_DOWN_SECONDS', 3);
 const CLIENTS = num('SOAK_CLIENTS', 8);
 const SPANS_PER_REQUEST = Math.max(8, Math.round(num('SOAK_SPANS_PER_REQUEST', 64) / 8) * 8);
-const RSS_BOUND_MB = num('SOAK_RSS_BOUND_MB', 300);
+const RSS_BOUND_MB = num('SOAK_RSS_BOUND_MB', 340);
 const RECOVERY_BOUND_S = num('SOAK_RECOVERY_BOUND_SECONDS', 15);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@
  *   npm run build && npx tsc -p test/soak/tsconfig.json && node dist/test/soak/overload.js
  *
  * Environment (defaults): SOAK_SECONDS (120), SOAK_CLIENTS (64), SOAK_SPANS_PER_REQUEST (512),
- * SOAK_QUEUE_MAX_SPANS (4096), SOAK_RSS_BOUND_MB (300), DATABASE_URL (unset: embedded PostgreSQL in a
+ * SOAK_QUEUE_MAX_SPANS (4096), SOAK_RSS_BOUND_MB (340), DATABASE_URL (unset: embedded PostgreSQL in a
  * temp dir). Prints a summary; exits 1 when a promise is broken: the gateway died, a 429 / 503 came
  * without Retry-After, an unexpected status, RSS above the bound, or an acknowledged span missing /
  * stored twice / miscounted in its run.
@@ -23,7 +23,7 @@ const SECONDS = num('SOAK_SECONDS', 120);
 const CLIENTS = num('SOAK_CLIENTS', 64);
 const SPANS_PER_REQUEST = Math.max(8, Math.round(num('SOAK_SPANS_PER_REQUEST', 512) / 8) * 8);
 const QUEUE = num('SOAK_QUEUE_MAX_SPANS', 4096);
-const RSS_BOUND_MB = num('SOAK_RSS_BOUND_MB', 300);
+const RSS_BOUND_MB = num('SOAK_RSS_BOUND_MB', 340);
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'runledger-soak-'));
