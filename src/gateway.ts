@@ -80,10 +80,12 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     prices: loadPriceTable(cfg.pricesFile ?? undefined),
   });
   const prepare = workers > 0
-    ? new PreparePool(workers, { maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, pricesFile: cfg.pricesFile },
+    ? new PreparePool(workers, {
+      maxSpans: cfg.queueMaxSpans, maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, pricesFile: cfg.pricesFile,
+    },
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
-  return { batcher, pipeline: new Pipeline(mapper, batcher, prepare, metrics), close: async () => { await prepare?.close(); } };
+  return { batcher, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans), close: async () => { await prepare?.close(); } };
 }
 
 export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Pool {

@@ -27,6 +27,8 @@ export class Pipeline {
     private readonly batcher: Batcher,
     private readonly pool: PreparePool | null = null,
     private readonly metrics: Metrics | null = null,
+    /** spans one request may carry (protobuf requests beyond it are refused before decoding) */
+    private readonly maxSpans = Infinity,
   ) {}
 
   /** Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. */
@@ -38,7 +40,7 @@ export class Pipeline {
     try {
       prepared = this.pool
         ? await this.pool.run(body, encoding, tenantId)
-        : prepareBody(body, encoding, tenantId, this.mapper);
+        : prepareBody(body, encoding, tenantId, this.mapper, this.maxSpans);
     } catch (e) {
       if (e instanceof OtlpDecodeError) {
         throw new GatewayError('invalid_argument', `malformed ${encoding === 'proto' ? 'protobuf' : 'JSON'} ExportTraceServiceRequest: ${e.message}`);

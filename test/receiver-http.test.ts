@@ -85,6 +85,21 @@ describe('OTLP/HTTP receiver', () => {
     expect(decodeStatus(new Uint8Array(await res.arrayBuffer())).message).toMatch(/exceeds/);
   });
 
+  it('refuses (413) a protobuf request carrying more spans than the queue holds, before decoding it', async () => {
+    const small = await startTestGateway({ queueMaxSpans: 100, batchMaxSpans: 100 }, gw.db);
+    try {
+      const spans = miniSpans(150);
+      const res = await fetch(small.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(spans) });
+      expect(res.status).toBe(413);
+      expect(decodeStatus(new Uint8Array(await res.arrayBuffer())).message).toMatch(/150 spans, more than the 100/);
+      expect(await stored(spans[0]!.traceId)).toBe(0);
+      const ok = miniSpans(100);
+      expect((await fetch(small.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(ok) })).status).toBe(200);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('answers 400 with a protobuf Status for malformed protobuf, JSON Status for malformed JSON', async () => {
     const res = await post(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), { 'content-type': 'application/x-protobuf' });
     expect(res.status).toBe(400);

@@ -8,9 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../db/paths.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
+import { GatewayError, type ErrorKind } from '../errors.js';
 import type { Encoding, PreparedRequest } from './prepare.js';
 
 export interface WorkerSetup {
+  /** spans one request may carry (larger protobuf requests are refused before decoding) */
+  maxSpans: number;
   maxContentChars: number;
   captureContent: boolean;
   pricesFile: string | null;
@@ -18,7 +21,7 @@ export interface WorkerSetup {
 export interface WorkerRequest { id: number; body: Uint8Array; encoding: Encoding; tenantId: string }
 export type WorkerResponse =
   | { id: number; ok: true; result: PreparedRequest }
-  | { id: number; ok: false; malformed: boolean; message: string };
+  | { id: number; ok: false; malformed: boolean; kind?: ErrorKind; message: string };
 
 interface Task { resolve: (r: PreparedRequest) => void; reject: (e: Error) => void }
 interface Slot { worker: Worker; tasks: Map<number, Task> }
@@ -49,7 +52,8 @@ export class PreparePool {
       if (!task) return;
       slot.tasks.delete(res.id);
       if (res.ok) task.resolve(res.result);
-      else task.reject(res.malformed ? new OtlpDecodeError(res.message) : new Error(res.message));
+      else if (res.malformed) task.reject(new OtlpDecodeError(res.message));
+      else task.reject(res.kind ? new GatewayError(res.kind, res.message) : new Error(res.message));
     });
     const fail = (e: unknown) => {
       // A crashed worker fails only its own tasks; a fresh one takes its place.

@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createMapper } from '../mapping/index.js';
 import { loadPriceTable } from '../mapping/prices.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
+import { GatewayError } from '../errors.js';
 import { prepareBody } from './prepare.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './pool.js';
 
@@ -16,9 +17,12 @@ const mapper = createMapper({
 parentPort!.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
-    res = { id: req.id, ok: true, result: prepareBody(req.body, req.encoding, req.tenantId, mapper) };
+    res = { id: req.id, ok: true, result: prepareBody(req.body, req.encoding, req.tenantId, mapper, setup.maxSpans) };
   } catch (e) {
-    res = { id: req.id, ok: false, malformed: e instanceof OtlpDecodeError, message: (e as Error)?.message ?? String(e) };
+    res = {
+      id: req.id, ok: false, malformed: e instanceof OtlpDecodeError,
+      kind: e instanceof GatewayError ? e.kind : undefined, message: (e as Error)?.message ?? String(e),
+    };
   }
   parentPort!.postMessage(res, res.ok ? res.result.buffers : []); // rows move, not copied
 });

@@ -4,6 +4,8 @@ import { decodeTraceRequestJson } from '../otlp/decode-json.js';
 import type { DecodeResult } from '../otlp/types.js';
 import type { SpanMapper } from '../mapping/index.js';
 import { prepareSpans, type PreparedSpan } from '../sink/prepare.js';
+import { countProtoSpans } from '../otlp/span-count.js';
+import { GatewayError } from '../errors.js';
 
 export type Encoding = 'proto' | 'json';
 
@@ -23,8 +25,20 @@ export function prepareDecoded(decoded: DecodeResult, mapper: SpanMapper): Prepa
   return { items, buffers, rejected: decoded.rejected, errors: decoded.errors };
 }
 
-/** Throws OtlpDecodeError on a malformed body. */
-export function prepareBody(body: Uint8Array, encoding: Encoding, tenantId: string, mapper: SpanMapper): PreparedRequest {
+/**
+ * Throws OtlpDecodeError on a malformed body, and payload_too_large when a protobuf body holds more
+ * than maxSpans spans (counted on the wire, before decoding: millions of tiny spans would expand far
+ * beyond the body size in memory).
+ */
+export function prepareBody(
+  body: Uint8Array, encoding: Encoding, tenantId: string, mapper: SpanMapper, maxSpans = Infinity,
+): PreparedRequest {
+  if (encoding === 'proto' && body.length > maxSpans) { // a span takes at least 1 byte on the wire
+    const n = countProtoSpans(body);
+    if (n > maxSpans) {
+      throw new GatewayError('payload_too_large', `request holds ${n} spans, more than the ${maxSpans} one request may carry; send smaller batches`);
+    }
+  }
   const decoded = encoding === 'proto' ? decodeTraceRequestProto(body, tenantId) : decodeTraceRequestJson(body, tenantId);
   return prepareDecoded(decoded, mapper);
 }
