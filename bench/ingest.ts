@@ -7,7 +7,7 @@
  *   DATABASE_URL=postgres://... npm run bench
  *   BENCH_SPANS=200000 BENCH_CLIENTS=8 npm run bench
  */
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,7 +18,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { startEmbedded, freePort } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/db/paths.js';
-import { decodeTraceRequestProto } from '../src/otlp/decode-proto.js';
 import { NODE_COLUMNS, SPAN_COLUMNS } from '../src/sink/encoder.js';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createReadStream, createWriteStream } from 'node:fs';

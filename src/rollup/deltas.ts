@@ -6,6 +6,7 @@
 import type { NodeRecord } from '../mapping/types.js';
 import type { PreparedSpan } from '../sink/prepare.js';
 import { costUnits, hasUsage, unitsToDecimal, usToTimestamp } from '../sink/encoder.js';
+import { spanKey } from './usage.js';
 
 export interface UsageTotals {
   input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number; total: number;
@@ -90,7 +91,7 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlySet<
       if (n.modelName && (n.nodeType === 'LLM' || n.nodeType === 'EMBEDDING')) d.models.add(n.modelName);
       d.sessionId = least(d.sessionId, n.sessionId);
       d.userId = least(d.userId, n.userId);
-      if (hasUsage(n) && !aggregates.has(s.traceId + s.spanId)) addUsage(d.usage, n);
+      if (hasUsage(n) && !aggregates.has(spanKey(s.traceId, s.spanId))) addUsage(d.usage, n);
     }
   }
   return runs;

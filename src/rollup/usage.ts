@@ -22,6 +22,8 @@ export interface UsagePlan {
   exits: { traceId: string; spanId: string; parentSpanId: string }[];
   /** stored frontier rows whose parent arrived in this batch (to delete) */
   consumed: FrontierRow[];
+  /** the batch's spans by spanKey */
+  byKey: Map<string, PreparedSpan>;
 }
 
 /**
@@ -62,5 +64,5 @@ export function planUsage(fresh: PreparedSpan[], frontier: FrontierRow[]): Usage
       exits.push({ traceId: m.span.traceId, spanId: m.span.spanId, parentSpanId: p });
     }
   }
-  return { aggregates, exits, consumed };
+  return { aggregates, exits, consumed, byKey };
 }

@@ -36,8 +36,6 @@ export function runLockKey(traceId: string): number {
   return parseInt(traceId.slice(0, 8), 16) | 0;
 }
 
-const key = (m: PreparedSpan) => m.span.traceId + m.span.spanId;
-
 /** Insert spans; returns the ones that were not stored before (deduplicated within the batch too). */
 async function insertSpans(client: pg.PoolClient, items: PreparedSpan[]): Promise<PreparedSpan[]> {
   await client.query('SAVEPOINT fast_path');
@@ -56,11 +54,10 @@ async function insertSpans(client: pg.PoolClient, items: PreparedSpan[]): Promis
     `INSERT INTO runledger.spans SELECT * FROM ${STAGE_SPANS} ON CONFLICT DO NOTHING
      RETURNING replace(trace_id::text, '-', '') AS t, span_id AS s`,
   );
-  const fresh = new Set(res.rows.map((r) => r.t + r.s));
+  const fresh = new Set(res.rows.map((r) => spanKey(r.t, r.s)));
   const out: PreparedSpan[] = [];
   for (const m of items) {
-    const k = key(m);
-    if (fresh.delete(k)) out.push(m); // delete: a duplicate within the batch is taken once
+    if (fresh.delete(spanKey(m.span.traceId, m.span.spanId))) out.push(m); // delete: a duplicate within the batch is taken once
   }
   return out;
 }
@@ -91,7 +88,6 @@ async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[]): Promise
   const addFrontier = (t: string, s: string, p: string) => { newFrontier[0].push(t); newFrontier[1].push(s); newFrontier[2].push(p); };
 
   if (plan.exits.length > 0) {
-    const freshKeys = new Map(fresh.map((m) => [spanKey(m.span.traceId, m.span.spanId), m]));
     const starts = [...new Map(plan.exits.map((e) => [spanKey(e.traceId, e.parentSpanId), e])).values()];
     const walked = await client.query<FrontierRow & { parent_missing: boolean }>(WALK_UP_SQL, [
       starts.map((e) => e.traceId), starts.map((e) => e.parentSpanId),
@@ -100,7 +96,7 @@ async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[]): Promise
     for (const r of walked.rows) {
       const k = spanKey(r.trace_id, r.span_id);
       reached.add(k);
-      const m = freshKeys.get(k);
+      const m = plan.byKey.get(k);
       if (m) {
         if (m.node && hasUsage(m.node)) plan.aggregates.add(k);
       } else {
