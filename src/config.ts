@@ -32,6 +32,8 @@ export interface Config {
   apiKeys: Record<string, string>;
   /** seconds between reloads of runledger.api_keys */
   apiKeysRefreshSeconds: number;
+  /** spans up to this many days old get their day's partition; older ones go to the default partition */
+  partitionBackfillDays: number;
 }
 
 export const defaults: Config = {
@@ -55,6 +57,7 @@ export const defaults: Config = {
   defaultTenant: 'default',
   apiKeys: {},
   apiKeysRefreshSeconds: 30,
+  partitionBackfillDays: 30,
 };
 
 type Env = Record<string, string | undefined>;
@@ -115,6 +118,7 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     defaultTenant: env.RUNLEDGER_DEFAULT_TENANT || defaults.defaultTenant,
     apiKeys: parseApiKeys(env.RUNLEDGER_API_KEYS),
     apiKeysRefreshSeconds: int(env, 'RUNLEDGER_API_KEYS_REFRESH_SECONDS', defaults.apiKeysRefreshSeconds),
+    partitionBackfillDays: int(env, 'RUNLEDGER_PARTITION_BACKFILL_DAYS', defaults.partitionBackfillDays),
     ...overrides,
   };
   return validate(c);
@@ -142,6 +146,9 @@ export function validate(c: Config): Config {
     if (!key || /\s/.test(key) || !tenant) { problems.push('apiKeys must map keys without whitespace to non-empty tenants'); break; }
   }
   if (!(c.apiKeysRefreshSeconds > 0) || c.apiKeysRefreshSeconds > 86_400) problems.push('apiKeysRefreshSeconds must be a positive number of seconds, at most 86400');
+  if (!Number.isInteger(c.partitionBackfillDays) || c.partitionBackfillDays < 0 || c.partitionBackfillDays > 3660) {
+    problems.push('partitionBackfillDays must be an integer from 0 to 3660');
+  }
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return c;
 }

@@ -11,6 +11,7 @@ import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
 import { Batcher } from './sink/batcher.js';
 import { writeBatch } from './sink/writer.js';
+import { DayPartitions, DEFAULT_PARTITION_OPTIONS } from './sink/partitions.js';
 import { classifyPgError } from './sink/pg-errors.js';
 import { Pipeline } from './pipeline.js';
 import { createHttpApp } from './receiver/http.js';
@@ -48,12 +49,13 @@ export interface Sink {
  * `workers` overrides cfg.prepareWorkers (the in-process exporter prepares on the calling thread).
  */
 export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers, metrics: Metrics | null = null): Sink {
+  const partitions = new DayPartitions({ ...DEFAULT_PARTITION_OPTIONS, backfillDays: cfg.partitionBackfillDays });
   const write = async (items: PreparedSpan[]) => {
     const client = await pool.connect().catch((e) => { metrics?.databaseUp(false); throw e; });
     let broken: Error | undefined;
     const t0 = performance.now();
     try {
-      const out = await writeBatch(client, items);
+      const out = await writeBatch(client, items, partitions);
       metrics?.written(items.length, out, (performance.now() - t0) / 1000);
       return out;
     } catch (e) {

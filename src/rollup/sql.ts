@@ -14,23 +14,26 @@ FROM runledger.usage_frontier WHERE trace_id = ANY($1::uuid[])`;
  */
 export const WALK_UP_SQL = `
 WITH RECURSIVE up AS (
-  SELECT s.trace_id, s.span_id, s.parent_span_id
+  SELECT s.trace_id, s.span_id, s.parent_span_id, s.start_time
   FROM unnest($1::uuid[], $2::text[]) AS x(trace_id, span_id)
   JOIN runledger.spans s ON s.trace_id = x.trace_id AND s.span_id = x.span_id
   UNION
-  SELECT s.trace_id, s.span_id, s.parent_span_id
+  SELECT s.trace_id, s.span_id, s.parent_span_id, s.start_time
   FROM up JOIN runledger.spans s ON s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
 )
-SELECT replace(up.trace_id::text, '-', '') AS trace_id, up.span_id, up.parent_span_id,
+SELECT replace(up.trace_id::text, '-', '') AS trace_id, up.span_id, up.parent_span_id, up.start_time::text AS start_time,
   (up.parent_span_id IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM runledger.spans p WHERE p.trace_id = up.trace_id AND p.span_id = up.parent_span_id)) AS parent_missing
 FROM up`;
 
-/** Stored usage nodes that turned out to be aggregates stop counting; their usage is subtracted. */
+/**
+ * Stored usage nodes that turned out to be aggregates stop counting; their usage is subtracted.
+ * The start time (the partition key) lets each lookup go to one day's partition.
+ */
 export const UNCOUNT_NODES_SQL = `
 UPDATE runledger.nodes n SET usage_counted = false
-FROM unnest($1::uuid[], $2::text[]) AS c(run_id, node_id)
-WHERE n.run_id = c.run_id AND n.node_id = c.node_id AND n.usage_counted
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS c(run_id, node_id, start_time)
+WHERE n.run_id = c.run_id AND n.node_id = c.node_id AND n.start_time = c.start_time AND n.usage_counted
 RETURNING replace(n.run_id::text, '-', '') AS run_id, n.input_tokens, n.output_tokens, n.cache_read_tokens,
   n.cache_write_tokens, n.reasoning_tokens, n.total_tokens, n.total_cost::text AS total_cost`;
 

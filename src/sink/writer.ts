@@ -11,6 +11,7 @@ import {
   DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_SQL, PROBE_FRONTIER_SQL, UNCOUNT_NODES_SQL, UPSERT_RUNS_SQL, WALK_UP_SQL,
 } from '../rollup/sql.js';
 import { planUsage, spanKey, type FrontierRow } from '../rollup/usage.js';
+import { DayPartitions } from './partitions.js';
 
 export interface WriteOutcome {
   /** spans newly stored */
@@ -62,9 +63,14 @@ async function insertSpans(client: pg.PoolClient, items: PreparedSpan[]): Promis
   return out;
 }
 
-export async function writeBatch(client: pg.PoolClient, items: PreparedSpan[]): Promise<WriteOutcome> {
+const defaultPartitions = new DayPartitions();
+
+export async function writeBatch(
+  client: pg.PoolClient, items: PreparedSpan[], partitions: DayPartitions = defaultPartitions,
+): Promise<WriteOutcome> {
   const keys = [...new Set(items.map((m) => runLockKey(m.span.traceId)))].sort((a, b) => a - b);
   await prepareStage(client);
+  await partitions.ensure(client, items.map((m) => m.span.startUs));
   await client.query('BEGIN');
   try {
     await client.query(LOCK_RUNS_SQL, [keys]);
@@ -83,13 +89,13 @@ async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[]): Promise
   const runIds = [...new Set(fresh.map((m) => m.span.traceId))];
   const frontier = await client.query<FrontierRow>(PROBE_FRONTIER_SQL, [runIds]);
   const plan = planUsage(fresh, frontier.rows);
-  const stored: [string[], string[]] = [[], []]; // stored spans reached by the walk up
+  const stored: [string[], string[], string[]] = [[], [], []]; // stored spans reached by the walk up
   const newFrontier: [string[], string[], string[]] = [[], [], []];
   const addFrontier = (t: string, s: string, p: string) => { newFrontier[0].push(t); newFrontier[1].push(s); newFrontier[2].push(p); };
 
   if (plan.exits.length > 0) {
     const starts = [...new Map(plan.exits.map((e) => [spanKey(e.traceId, e.parentSpanId), e])).values()];
-    const walked = await client.query<FrontierRow & { parent_missing: boolean }>(WALK_UP_SQL, [
+    const walked = await client.query<FrontierRow & { start_time: string; parent_missing: boolean }>(WALK_UP_SQL, [
       starts.map((e) => e.traceId), starts.map((e) => e.parentSpanId),
     ]);
     const reached = new Set<string>();
@@ -102,6 +108,7 @@ async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[]): Promise
       } else {
         stored[0].push(r.trace_id);
         stored[1].push(r.span_id);
+        stored[2].push(r.start_time);
       }
       if (r.parent_missing) addFrontier(r.trace_id, r.span_id, r.parent_span_id);
     }

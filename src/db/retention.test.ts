@@ -1,0 +1,98 @@
+/** Retention against real PostgreSQL: whole days dropped, default partition cleaned, recent data untouched. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyRetention, expiredPartitions, retentionCutoff } from './retention.js';
+import { writeBatch } from '../sink/writer.js';
+import { DayPartitions, dayOf } from '../sink/partitions.js';
+import { createTestDb, type TestDb } from '../../test/helpers/db.js';
+import { hex, mapped, node, span } from '../../test/helpers/spans.js';
+import type { PreparedSpan } from '../sink/prepare.js';
+
+let db: TestDb;
+beforeAll(async () => { db = await createTestDb('retention'); });
+afterAll(async () => { await db?.drop(); });
+
+const DAY = 86_400_000_000;
+const MIDNIGHT = dayOf(Date.now() * 1000) * DAY;
+
+async function write(items: PreparedSpan[], parts: DayPartitions) {
+  const c = await db.pool.connect();
+  try { return await writeBatch(c, items, parts); } finally { c.release(); }
+}
+
+/** A two-span run starting `daysAgo` days before today's midnight (+1 h); the child carries usage. */
+function run(daysAgo: number, childDelayUs = 1000) {
+  const traceId = hex(16);
+  const root = hex(8);
+  const t = MIDNIGHT - daysAgo * DAY + 3_600_000_000;
+  return {
+    traceId,
+    items: [
+      mapped(span({ traceId, spanId: root, name: 'agent', startUs: t, endUs: t + childDelayUs + 2000 }), node({ nodeType: 'AGENT' })),
+      mapped(span({ traceId, spanId: hex(8), parentSpanId: root, name: 'llm', startUs: t + childDelayUs, endUs: t + childDelayUs + 1000 }),
+        node({ nodeType: 'LLM', modelName: 'gpt-4o-mini', inputTokens: 3, totalTokens: 3, totalCost: 0.25 })),
+    ],
+  };
+}
+
+const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
+const runIds = async () => (await db.pool.query('SELECT replace(run_id::text, \'-\', \'\') AS id FROM runledger.runs ORDER BY 1')).rows.map((r) => r.id);
+
+describe('retention', () => {
+  it('drops whole days before the cutoff and keeps everything after it', async () => {
+    const wide = new DayPartitions({ backfillDays: 60, aheadDays: 2 });
+    const narrow = new DayPartitions({ backfillDays: 1, aheadDays: 2 });
+    const old = run(40);
+    const oldInDefault = run(35);
+    const straddling = run(31, 2 * DAY); // starts 31 days ago, its child 29 days ago
+    const recent = run(10);
+    const today = run(0);
+    await write(old.items, wide);
+    await write(oldInDefault.items, narrow);
+    await write([straddling.items[0]!], wide);
+    await write([straddling.items[1]!], wide);
+    await write(recent.items, wide);
+    await write(today.items, wide);
+    // a child whose parent never arrives leaves a frontier row
+    const orphanParent = hex(8);
+    const orphan = mapped(span({ traceId: old.traceId, spanId: hex(8), parentSpanId: orphanParent, name: 'llm',
+      startUs: old.items[0]!.span.startUs + 5, endUs: old.items[0]!.span.startUs + 10 }),
+    node({ nodeType: 'LLM', inputTokens: 1, totalTokens: 1 }));
+    await write([orphan], wide);
+    expect(await count('SELECT count(*) AS n FROM runledger.usage_frontier')).toBe(1);
+    expect(await count('SELECT count(*) AS n FROM runledger.spans_default')).toBe(2);
+
+    const olderThan = new Date(Date.now() - 30 * 86_400_000);
+    const cutoff = retentionCutoff(olderThan);
+    expect(cutoff.getTime() % 86_400_000).toBe(0);
+    const expired = await expiredPartitions(db.pool, cutoff);
+    expect(expired.length).toBe(4); // spans and nodes of 40 and 31 days ago
+    const before = await db.pool.query('SELECT * FROM runledger.runs WHERE run_id = ANY($1::uuid[]) ORDER BY run_id',
+      [[straddling.traceId, recent.traceId, today.traceId]]);
+
+    const dry = await applyRetention(db.pool, { olderThan, dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, partitions: expired, defaultSpans: 2, defaultNodes: 2, runs: 2 });
+    expect(await count('SELECT count(*) AS n FROM runledger.spans')).toBe(11);
+
+    const ticks: number[] = [];
+    const res = await applyRetention(db.pool, {
+      olderThan, chunkRows: 1,
+      progress: { start: (n) => ticks.push(-n), tick: (n = 1) => ticks.push(n), done: () => ticks.push(0) },
+    });
+    expect(res).toMatchObject({ dryRun: false, partitions: expired, defaultSpans: 2, defaultNodes: 2, runs: 2, frontier: 1 });
+    expect(ticks[0]).toBe(-(expired.length + 4));
+    expect(ticks.slice(1, -1).reduce((a, b) => a + b)).toBe(expired.length + 4);
+
+    expect(await runIds()).toEqual([straddling.traceId, recent.traceId, today.traceId].sort());
+    expect(await count('SELECT count(*) AS n FROM runledger.spans')).toBe(5); // the straddling child, recent, today
+    expect(await count('SELECT count(*) AS n FROM runledger.nodes')).toBe(5);
+    expect(await count('SELECT count(*) AS n FROM runledger.spans WHERE start_time < $1', [cutoff])).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM runledger.usage_frontier')).toBe(0);
+    const after = await db.pool.query('SELECT * FROM runledger.runs WHERE run_id = ANY($1::uuid[]) ORDER BY run_id',
+      [[straddling.traceId, recent.traceId, today.traceId]]);
+    expect(after.rows).toEqual(before.rows); // kept runs are not touched
+
+    // nothing more to do; writing into a dropped day still works (it is re-created)
+    expect(await applyRetention(db.pool, { olderThan })).toMatchObject({ partitions: [], defaultSpans: 0, runs: 0 });
+    expect(await write(old.items, new DayPartitions({ backfillDays: 60, aheadDays: 2 }))).toEqual({ inserted: 2, duplicates: 0 });
+  });
+});

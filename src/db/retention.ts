@@ -1,0 +1,133 @@
+/**
+ * Retention: drop the daily partitions of spans and nodes older than a cutoff, delete the same days'
+ * rows from the default partitions, and the runs that ended before it. The cutoff is rounded down to a
+ * UTC midnight: whole days go, so "--older-than 30d" keeps at least 30 days.
+ *
+ * Runs that started before the cutoff and ended after it keep their row and their totals (which still
+ * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
+ */
+import type pg from 'pg';
+
+export interface RetentionProgress {
+  start(total: number): void;
+  tick(n?: number): void;
+  done(): void;
+}
+
+export interface RetentionOptions {
+  olderThan: Date;
+  dryRun?: boolean;
+  progress?: RetentionProgress;
+  /** rows deleted per statement from the default partitions and runs */
+  chunkRows?: number;
+}
+
+export interface RetentionResult {
+  /** the effective cutoff (UTC midnight): data that started before it is gone */
+  cutoff: Date;
+  dryRun: boolean;
+  /** partitions dropped (or that would be) */
+  partitions: string[];
+  /** rows deleted from spans_default / nodes_default */
+  defaultSpans: number;
+  defaultNodes: number;
+  runs: number;
+  frontier: number;
+}
+
+const PARTITION = /^(spans|nodes)_(\d{4})(\d{2})(\d{2})$/;
+
+/** UTC midnight at or before t. */
+export function retentionCutoff(t: Date): Date {
+  return new Date(Math.floor(t.getTime() / 86_400_000) * 86_400_000);
+}
+
+/** Day partitions (name, day start) of spans and nodes wholly before the cutoff, oldest first. */
+export async function expiredPartitions(db: pg.ClientBase | pg.Pool, cutoff: Date): Promise<string[]> {
+  const r = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid
+       JOIN pg_class p ON p.oid = i.inhparent
+       JOIN pg_namespace n ON n.oid = p.relnamespace
+     WHERE n.nspname = 'runledger' AND p.relname IN ('spans', 'nodes')`);
+  const out: { name: string; end: number }[] = [];
+  for (const { name } of r.rows) {
+    const m = PARTITION.exec(name);
+    if (!m) continue;
+    const end = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]) + 1);
+    if (end <= cutoff.getTime()) out.push({ name, end });
+  }
+  return out.sort((a, b) => a.end - b.end || a.name.localeCompare(b.name)).map((p) => p.name);
+}
+
+export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Promise<RetentionResult> {
+  const cutoff = retentionCutoff(opts.olderThan);
+  const dryRun = opts.dryRun ?? false;
+  const chunk = opts.chunkRows ?? 10_000;
+  const partitions = await expiredPartitions(pool, cutoff);
+  const result: RetentionResult = { cutoff, dryRun, partitions, defaultSpans: 0, defaultNodes: 0, runs: 0, frontier: 0 };
+  const p = opts.progress;
+  p?.start(partitions.length + 4);
+
+  if (dryRun) {
+    const count = async (sql: string) => Number((await pool.query(sql, [cutoff])).rows[0].n);
+    result.defaultSpans = await count('SELECT count(*) AS n FROM runledger.spans_default WHERE start_time < $1');
+    result.defaultNodes = await count('SELECT count(*) AS n FROM runledger.nodes_default WHERE start_time < $1');
+    result.runs = await count('SELECT count(*) AS n FROM runledger.runs WHERE end_time < $1');
+    p?.tick(partitions.length + 4);
+    p?.done();
+    return result;
+  }
+
+  for (const name of partitions) {
+    await withLockRetry(pool, `DROP TABLE IF EXISTS runledger.${quoteIdent(name)}`);
+    p?.tick();
+  }
+  result.defaultSpans = await deleteChunked(pool, 'runledger.spans_default', 'start_time < $1', cutoff, chunk);
+  p?.tick();
+  result.defaultNodes = await deleteChunked(pool, 'runledger.nodes_default', 'start_time < $1', cutoff, chunk);
+  p?.tick();
+  result.runs = await deleteChunked(pool, 'runledger.runs', 'end_time < $1', cutoff, chunk);
+  p?.tick();
+  // frontier rows (children waiting for a parent) of runs that are gone
+  const f = await pool.query(`DELETE FROM runledger.usage_frontier f
+    WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.run_id = f.trace_id)`);
+  result.frontier = f.rowCount ?? 0;
+  p?.tick();
+  p?.done();
+  return result;
+}
+
+async function deleteChunked(pool: pg.Pool, table: string, where: string, cutoff: Date, chunk: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const r = await pool.query(
+      `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} WHERE ${where} LIMIT ${chunk}))`, [cutoff]);
+    total += r.rowCount ?? 0;
+    if ((r.rowCount ?? 0) < chunk) return total;
+  }
+}
+
+/** DDL on a partition briefly locks its parent: wait at most a few seconds each try, so writers do not queue behind it. */
+async function withLockRetry(pool: pg.Pool, sql: string, tries = 20): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query(`SET lock_timeout = '3s'`);
+    for (let i = 1; ; i++) {
+      try {
+        await client.query(sql);
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== '55P03' || i >= tries) throw e; // lock_not_available
+      }
+    }
+  } finally {
+    await client.query('RESET lock_timeout').catch(() => {});
+    client.release();
+  }
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`unexpected partition name ${name}`);
+  return `"${name}"`;
+}
