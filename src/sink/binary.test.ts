@@ -26,6 +26,11 @@ const rows: Row[] = [
     n: 100_000_000_000_000, arr: null },
   { t: 'z', j: '1', u: '5b8efff798038103d269b633813fc60e', ts: -1, i: 2 ** 40, f: 0, b: true, n: 10_000_000_001, arr: null },
   { t: 'w', j: 'true', u: '5b8efff798038103d269b633813fc60f', ts: 1, i: -(2 ** 40), f: 2, b: false, n: 99_999_999_999, arr: null },
+  // text around the short-ASCII fast path (64 characters) and uppercase hex ids
+  { t: 'a'.repeat(64), j: null, u: 'ABCDEF0123456789ABCDEF0123456789', ts: 2, i: 3, f: 4, b: true, n: null, arr: null },
+  { t: 'b'.repeat(65), j: null, u: 'abcdef0123456789abcdef012345678a', ts: 3, i: 4, f: 5, b: true, n: null, arr: null },
+  { t: 'c'.repeat(63) + 'é', j: null, u: 'abcdef0123456789abcdef012345678b', ts: 4, i: 5, f: 6, b: true, n: null, arr: null },
+  { t: 'é' + 'd'.repeat(10), j: null, u: 'abcdef0123456789abcdef012345678c', ts: 5, i: 6, f: 7, b: true, n: null, arr: null },
 ];
 
 const expectedNumeric = (units: number | null) => {
@@ -52,7 +57,7 @@ describe('RowWriter (binary COPY)', () => {
         (extract(epoch FROM ts) * 1000000)::bigint::text AS ts, i::text AS i, f, b, n::text AS n, arr FROM bin`);
       expect(out.rows).toEqual(rows.map((r) => ({
         t: r.t, j: r.j === null ? null : JSON.stringify(JSON.parse(r.j)).replace(/,/g, ', ').replace(/:/g, ': '),
-        u: r.u, ts: String(r.ts), i: r.i === null ? null : String(r.i), f: r.f, b: r.b, n: expectedNumeric(r.n),
+        u: r.u.toLowerCase(), ts: String(r.ts), i: r.i === null ? null : String(r.i), f: r.f, b: r.b, n: expectedNumeric(r.n),
         arr: r.arr === null || r.arr.length === 0 ? null : r.arr,
       })));
     } finally {

@@ -15,6 +15,11 @@ const PG_EPOCH_US = 946_684_800_000_000; // 2000-01-01T00:00:00Z in Unix microse
 const TWO_32 = 4_294_967_296;
 const TEXT_OID = 25;
 
+/** Value of a lowercase or uppercase hex digit (ids are validated as hex before they get here). */
+function nibble(c: number): number {
+  return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
+}
+
 export class RowWriter {
   private buf: Buffer;
   private pos = 0;
@@ -53,10 +58,27 @@ export class RowWriter {
   /** text / varchar (NULL for null or undefined) */
   text(s: string | null | undefined): void {
     if (s === null || s === undefined) return this.null();
-    this.ensure(4 + s.length * 3);
-    const n = this.buf.write(s, this.pos + 4, 'utf8');
-    this.buf.writeInt32BE(n, this.pos);
-    this.pos += 4 + n;
+    const len = s.length;
+    this.ensure(4 + len * 3);
+    const buf = this.buf;
+    const start = this.pos + 4;
+    // Short ASCII strings (ids, names, enums) are copied here: cheaper than a call into Buffer.write.
+    if (len <= 64) {
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === len) {
+        buf.writeInt32BE(len, this.pos);
+        this.pos = start + len;
+        return;
+      }
+    }
+    const n = buf.write(s, start, 'utf8');
+    buf.writeInt32BE(n, this.pos);
+    this.pos = start + n;
   }
 
   /** text, with the empty string stored as NULL */
@@ -77,8 +99,10 @@ export class RowWriter {
   /** uuid from 32 hex characters */
   uuidHex(hex: string): void {
     this.ensure(20);
-    this.buf.writeInt32BE(16, this.pos);
-    this.buf.write(hex, this.pos + 4, 16, 'hex');
+    const buf = this.buf;
+    buf.writeInt32BE(16, this.pos);
+    const start = this.pos + 4;
+    for (let i = 0; i < 16; i++) buf[start + i] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
     this.pos += 20;
   }
 
