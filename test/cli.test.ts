@@ -4,15 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from '../src/db/paths.js';
 import { freePort } from '../src/db/embedded.js';
-import { runLockKey } from '../src/sink/writer.js';
+import { runLockKey, writeBatch } from '../src/sink/writer.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { miniSpans, protoRequest } from './helpers/otlp.js';
+import { hex, mapped, node, span } from './helpers/spans.js';
 
 const CLI = join(packageRoot(), 'dist/src/cli.js');
 
@@ -84,5 +87,67 @@ describe('runledger serve', () => {
       expect(await gw.exited).toBe(0);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Runs the built CLI to completion: exit code, stdout, stderr. */
+async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+describe('runledger maintenance commands', () => {
+  it('repair recomputes a corrupted run, reports it, and exits 0', async () => {
+    const ids = [hex(16), hex(16)];
+    const c = await db.pool.connect();
+    try {
+      for (const traceId of ids) {
+        const root = hex(8);
+        await writeBatch(c, [
+          mapped(span({ traceId, spanId: root, name: 'agent' }), node({ nodeType: 'AGENT' })),
+          mapped(span({ traceId, spanId: hex(8), parentSpanId: root, name: 'chat' }), node({
+            nodeType: 'LLM', modelName: 'gpt-4o-mini', inputTokens: 10, outputTokens: 5, totalTokens: 15, totalCost: 0.0001, costSource: 'price_table',
+          })),
+        ]);
+      }
+    } finally { c.release(); }
+    const q = `SELECT status, span_count::int, input_tokens::int, total_cost::text FROM runledger.runs WHERE run_id = $1`;
+    const good = (await db.pool.query(q, [ids[0]])).rows[0];
+    await db.pool.query(`UPDATE runledger.runs SET status = 'RUNNING', span_count = 0, input_tokens = 0, total_cost = 42 WHERE run_id = $1`, [ids[0]]);
+
+    const r = await cli(['repair', '--run', ids[0]!, '--run', ids[1]!, '--batch', '1'], { DATABASE_URL: db.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^repair: 2 runs scanned, 1 changed \(0 recreated, 0 nodes' usage_counted and 0 frontier rows fixed\)\n$/);
+    expect(r.stderr).toMatch(/^repair {2}\[#+\] 100% {2}2\/2 runs/m); // not a terminal: plain progress lines
+    expect(r.stderr).not.toContain('\r');
+    expect((await db.pool.query(q, [ids[0]])).rows[0]).toEqual(good);
+    expect(good).toEqual({ status: 'COMPLETED', span_count: 2, input_tokens: 10, total_cost: '0.0001000000' });
+
+    const again = await cli(['repair', '--run', ids[0]!], { DATABASE_URL: db.url });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('repair: 1 runs scanned, 0 changed');
+  });
+
+  it('reprice runs with a price file and reports what it changed', async () => {
+    const r = await cli(['reprice', '--since', '3650d', '--prices', join(packageRoot(), 'src/mapping/prices.json')], { DATABASE_URL: db.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^reprice: [\d,]+ nodes scanned, \d+ repriced, \d+ runs' totals changed\n$/);
+  });
+
+  it('refuses bad command lines with exit code 2 and the usage', async () => {
+    for (const args of [['repair', '--batch', '0'], ['repair', '--run', 'nope'], ['reprice', '--since', 'yesterday'], ['retention'], ['retention', '--older-than', '2025-01-01'], ['frobnicate']]) {
+      const r = await cli(args, { DATABASE_URL: db.url });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('usage: runledger');
+      expect(r.stdout).toBe('');
+    }
+    const bad = await cli(['reprice', '--prices', '/nonexistent/prices.json'], { DATABASE_URL: db.url });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('cannot load price table /nonexistent/prices.json');
   });
 });

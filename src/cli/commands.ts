@@ -1,0 +1,91 @@
+/**
+ * The maintenance commands as the command line runs them: parse arguments, open the ledger (DATABASE_URL
+ * or the embedded PostgreSQL, migrated), run with a progress line on stderr, print a summary on stdout.
+ */
+import { configFromEnv } from '../config.js';
+import { loadPriceTable } from '../mapping/prices.js';
+import { flag, parseArgs, UsageError, parseBatch, parseOlderThan, parseRunId, parseTime, single } from './args.js';
+import { withLedger } from './db.js';
+import { Progress } from './progress.js';
+import { repair, type RepairOptions } from './repair.js';
+import { reprice } from './reprice.js';
+import { refreshLedgerViews, retention } from './maintenance.js';
+
+export const USAGE = `usage: runledger [command]
+  serve                       run the gateway (default)
+  migrate                     apply pending schema migrations
+  repair  [--run <id>]... [--since <30d|2025-01-31>] [--batch 500]
+                              recompute run rollups from stored spans and nodes
+  reprice [--since <30d|2025-01-31>] [--prices <file>] [--batch 1000]
+                              recompute price-table costs (RUNLEDGER_PRICES_FILE or --prices) and run totals
+  retention --older-than <30d|12h|2w> [--dry-run]
+                              drop ledger data older than that
+  refresh                     refresh the daily usage views
+`;
+
+const n = (v: number) => v.toLocaleString('en-US');
+const out = (text: string) => process.stdout.write(text + '\n');
+
+export function repairOptions(argv: readonly string[], now = Date.now()): RepairOptions {
+  const a = parseArgs(argv, ['run', 'since', 'batch']);
+  const since = single(a, 'since');
+  const runs = a.values.get('run');
+  return {
+    runIds: runs ? [...new Set(runs.map(parseRunId))] : undefined,
+    since: since === undefined ? null : parseTime(since, 'since', now),
+    batch: parseBatch(single(a, 'batch'), 500),
+  };
+}
+
+export async function repairCommand(argv: readonly string[]): Promise<void> {
+  const opts = repairOptions(argv);
+  const cfg = configFromEnv();
+  const r = await withLedger(cfg, (pool) => repair(pool, { ...opts, progress: new Progress({ label: 'repair', unit: 'runs' }) }));
+  out(`repair: ${n(r.scanned)} runs scanned, ${n(r.changed)} changed` +
+    ` (${n(r.recreated)} recreated, ${n(r.nodesFixed)} nodes' usage_counted and ${n(r.frontierFixed)} frontier rows fixed)` +
+    (r.withoutSpans ? `; ${n(r.withoutSpans)} runs have no stored spans and were left as they are` : ''));
+}
+
+export function repriceOptions(argv: readonly string[], now = Date.now()): { since: Date | null; prices: string | undefined; batch: number } {
+  const a = parseArgs(argv, ['since', 'prices', 'batch']);
+  const since = single(a, 'since');
+  return { since: since === undefined ? null : parseTime(since, 'since', now), prices: single(a, 'prices'), batch: parseBatch(single(a, 'batch'), 1000) };
+}
+
+export async function repriceCommand(argv: readonly string[]): Promise<void> {
+  const o = repriceOptions(argv);
+  const cfg = configFromEnv();
+  const prices = loadPriceTable(o.prices ?? cfg.pricesFile ?? undefined);
+  const r = await withLedger(cfg, (pool) => reprice(pool, {
+    prices, since: o.since, batch: o.batch, progress: new Progress({ label: 'reprice', unit: 'nodes' }),
+  }));
+  out(`reprice: ${n(r.scanned)} nodes scanned, ${n(r.repriced)} repriced, ${n(r.runsChanged)} runs' totals changed`);
+}
+
+export function retentionOptions(argv: readonly string[], now = Date.now()): { olderThan: Date; dryRun: boolean } {
+  const a = parseArgs(argv, ['older-than'], ['dry-run']);
+  const older = single(a, 'older-than');
+  if (older === undefined) throw new UsageError('--older-than is required (e.g. --older-than 30d)');
+  return { olderThan: parseOlderThan(older, now), dryRun: flag(a, 'dry-run') };
+}
+
+export async function retentionCommand(argv: readonly string[]): Promise<void> {
+  const o = retentionOptions(argv);
+  const cfg = configFromEnv();
+  const r = await withLedger(cfg, (pool) => retention(pool, { ...o, progress: new Progress({ label: 'retention', unit: 'steps' }) }));
+  out(`retention${o.dryRun ? ' (dry run)' : ''}: older than ${o.olderThan.toISOString()}: ${summary(r)}`);
+}
+
+export async function refreshCommand(argv: readonly string[]): Promise<void> {
+  parseArgs(argv, []);
+  const cfg = configFromEnv();
+  const r = await withLedger(cfg, (pool) => refreshLedgerViews(pool));
+  out(`refresh: ${r === undefined ? 'done' : summary(r)}`);
+}
+
+function summary(r: unknown): string {
+  if (r === null || typeof r !== 'object') return String(r ?? 'done');
+  return Object.entries(r as Record<string, unknown>)
+    .map(([k, v]) => `${k} ${typeof v === 'number' ? n(v) : v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.length : JSON.stringify(v)}`)
+    .join(', ');
+}

@@ -1,0 +1,34 @@
+/**
+ * The ledger database for one command: DATABASE_URL, or (unset) the embedded PostgreSQL on the
+ * configured data directory, as `migrate` and `serve` use it. Migrations are applied first.
+ */
+import pg from 'pg';
+import type { Config } from '../config.js';
+import { migrate } from '../db/migrate.js';
+
+export async function withLedger<T>(cfg: Config, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  let url = cfg.databaseUrl;
+  const embedded = url
+    ? null
+    : await (await import('../db/embedded.js')).startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined });
+  url ??= embedded!.url;
+  // Interrupted (Ctrl-C): the open batch is rolled back by the server; the embedded server must not be left running.
+  const stop = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping\n`);
+    void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  if (embedded) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, stop);
+  try {
+    await migrate(url);
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    pool.on('error', () => {}); // an idle client dropped by the server is not the command's failure
+    try {
+      return await fn(pool);
+    } finally {
+      await pool.end();
+    }
+  } finally {
+    if (embedded) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, stop);
+    await embedded?.stop();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * `runledger repair`: recompute each run's rollups from what is stored, in batches of runs, each batch
+ * one transaction holding the writer's per-run advisory locks (so it is safe while the gateway writes).
+ *
+ * Recomputed: nodes.usage_counted (usage-rollup rule of rollup/usage.ts, over stored spans), the
+ * usage_frontier rows of the run, and every rollup column of runs (see repair-sql.ts). Descriptive
+ * columns (tenant_id, pipeline, environment, session_id, user_id) are kept; a run with spans but no
+ * runs row is recreated, its descriptive columns derived from its spans and nodes.
+ */
+import type pg from 'pg';
+import { LOCK_RUNS_SQL, PROBE_FRONTIER_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
+import type { FrontierRow } from '../rollup/usage.js';
+import { runLockKey } from '../sink/writer.js';
+import { resolveRunHints } from '../mapping/run-hints.js';
+import type { SpanRecord } from '../otlp/types.js';
+import { HINT_SPANS_SQL, MARKED_SQL, MISSING_RUNS_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';
+import type { Progress } from './progress.js';
+
+export interface RepairOptions {
+  /** only these runs (32 hex digits or uuids) */
+  runIds?: readonly string[];
+  /** only runs with a span (or a runs row) starting at or after this time */
+  since?: Date | null;
+  /** runs per transaction */
+  batch?: number;
+  progress?: Progress | null;
+}
+
+export interface RepairResult {
+  /** runs looked at */
+  scanned: number;
+  /** runs whose runs row, nodes or frontier rows were changed */
+  changed: number;
+  /** runs rows recreated from spans */
+  recreated: number;
+  /** nodes whose usage_counted was flipped */
+  nodesFixed: number;
+  /** usage_frontier rows deleted or inserted */
+  frontierFixed: number;
+  /** runs rows without any stored span (left as they are) */
+  withoutSpans: number;
+}
+
+export interface BatchOutcome {
+  changed: Set<string>;
+  recreated: number;
+  nodesFixed: number;
+  frontierFixed: number;
+  withSpans: number;
+}
+
+/** Take the writer's advisory locks of these runs, in key order (inside a transaction). */
+export async function lockRuns(client: pg.ClientBase, runIds: Iterable<string>): Promise<void> {
+  const keys = [...new Set([...runIds].map(runLockKey))].sort((a, b) => a - b);
+  if (keys.length > 0) await client.query(LOCK_RUNS_SQL, [keys]);
+}
+
+/** Repair these runs (32 hex digits) inside the caller's transaction, their locks held. */
+export async function repairLocked(client: pg.ClientBase, runIds: string[]): Promise<BatchOutcome> {
+  const changed = new Set<string>();
+  const marked = await client.query<FrontierRow & { aggregate: boolean; parent_missing: boolean }>(MARKED_SQL, [runIds]);
+  const agg = marked.rows.filter((r) => r.aggregate);
+  const counted = await client.query<{ run_id: string }>(SET_COUNTED_SQL, [runIds, agg.map((r) => r.trace_id), agg.map((r) => r.span_id)]);
+  for (const r of counted.rows) changed.add(r.run_id);
+
+  const frontierFixed = await syncFrontier(client, runIds, marked.rows.filter((r) => r.parent_missing), changed);
+
+  const missing = (await client.query<{ run_id: string }>(MISSING_RUNS_SQL, [runIds])).rows.map((r) => r.run_id);
+  const hints = missing.length > 0 ? await recreatedHints(client, missing) : [];
+  const rolled = await client.query<{ k: string; run_id: string }>(ROLLUP_SQL, [runIds, JSON.stringify(hints)]);
+  let recreated = 0;
+  let withSpans = 0;
+  for (const r of rolled.rows) {
+    if (r.k === 's') { withSpans++; continue; }
+    if (r.k === 'i') recreated++;
+    changed.add(r.run_id);
+  }
+  return { changed, recreated, nodesFixed: counted.rowCount ?? 0, frontierFixed, withSpans };
+}
+
+/** Make the runs' usage_frontier rows exactly `want`; returns the rows deleted or inserted. */
+async function syncFrontier(client: pg.ClientBase, runIds: string[], want: FrontierRow[], changed: Set<string>): Promise<number> {
+  const key = (f: FrontierRow) => `${f.trace_id}/${f.span_id}/${f.parent_span_id}`;
+  const have = (await client.query<FrontierRow>(PROBE_FRONTIER_SQL, [runIds])).rows;
+  const wantKeys = new Set(want.map(key));
+  const haveKeys = new Set(have.map(key));
+  const extra = have.filter((f) => !wantKeys.has(key(f)));
+  const add = want.filter((f) => !haveKeys.has(key(f)));
+  if (extra.length > 0) await client.query(DELETE_FRONTIER_SQL, [extra.map((f) => f.trace_id), extra.map((f) => f.span_id)]);
+  if (add.length > 0) {
+    await client.query(INSERT_FRONTIER_SQL, [add.map((f) => f.trace_id), add.map((f) => f.span_id), add.map((f) => f.parent_span_id)]);
+  }
+  for (const f of [...extra, ...add]) changed.add(f.trace_id);
+  return extra.length + add.length;
+}
+
+interface HintSpan { run_id: string; parent_span_id: string | null; name: string; service_name: string | null; attributes: SpanRecord['attributes']; resource: SpanRecord['resource'] }
+
+/** pipeline and environment of recreated runs, folded from their spans as the writer folds them. */
+async function recreatedHints(client: pg.ClientBase, runIds: string[]): Promise<Record<string, unknown>[]> {
+  const rows = (await client.query<HintSpan>(HINT_SPANS_SQL, [runIds])).rows;
+  const out = new Map<string, { run_id: string; pipeline: string | null; pipeline_rank: number | null; environment: string | null }>();
+  for (const s of rows) {
+    const h = resolveRunHints({
+      parentSpanId: s.parent_span_id, name: s.name, serviceName: s.service_name, attributes: s.attributes, resource: s.resource,
+    } as SpanRecord);
+    let o = out.get(s.run_id);
+    if (!o) out.set(s.run_id, (o = { run_id: s.run_id, pipeline: null, pipeline_rank: null, environment: null }));
+    const p = h.pipeline;
+    if (p && (o.pipeline === null || p.rank < o.pipeline_rank! || (p.rank === o.pipeline_rank && p.value < o.pipeline))) {
+      o.pipeline = p.value;
+      o.pipeline_rank = p.rank;
+    }
+    if (h.environment && (o.environment === null || h.environment < o.environment)) o.environment = h.environment;
+  }
+  return [...out.values()];
+}
+
+/** One batch in its own transaction. */
+export async function repairBatch(client: pg.ClientBase, runIds: string[]): Promise<BatchOutcome> {
+  await client.query('BEGIN');
+  try {
+    await lockRuns(client, runIds);
+    const out = await repairLocked(client, runIds);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+const IDS = 'runledger_repair_ids';
+
+/** Collect the runs to repair into a session temp table; returns how many. */
+async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<number> {
+  await client.query(`DROP TABLE IF EXISTS pg_temp.${IDS}`);
+  await client.query(`CREATE TEMP TABLE ${IDS} (run_id uuid PRIMARY KEY)`);
+  const params: unknown[] = [];
+  const where = (col: string, time: string) => {
+    const c: string[] = [];
+    if (opts.runIds) c.push(`${col} = ANY($${params.indexOf(opts.runIds) + 1}::uuid[])`);
+    if (opts.since) c.push(`${time} >= $${params.indexOf(opts.since) + 1}`);
+    return c.length ? `WHERE ${c.join(' AND ')}` : '';
+  };
+  if (opts.runIds) params.push(opts.runIds);
+  if (opts.since) params.push(opts.since);
+  const res = await client.query(
+    `INSERT INTO ${IDS} SELECT run_id FROM runledger.runs ${where('run_id', 'start_time')}
+     UNION SELECT trace_id FROM runledger.spans ${where('trace_id', 'start_time')}`, params);
+  return res.rowCount ?? 0;
+}
+
+export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<RepairResult> {
+  const batch = opts.batch ?? 500;
+  const client = await pool.connect();
+  const result: RepairResult = { scanned: 0, changed: 0, recreated: 0, nodesFixed: 0, frontierFixed: 0, withoutSpans: 0 };
+  try {
+    const total = await collectRuns(client, opts);
+    opts.progress?.setTotal(total, 'runs');
+    let after: string | null = null;
+    for (;;) {
+      const page: pg.QueryResult<{ run_id: string; id: string }> = await client.query(
+        `SELECT run_id::text AS id, replace(run_id::text, '-', '') AS run_id FROM ${IDS}
+         WHERE $1::uuid IS NULL OR run_id > $1::uuid ORDER BY run_id LIMIT $2`, [after, batch]);
+      if (page.rows.length === 0) break;
+      after = page.rows[page.rows.length - 1]!.id;
+      const ids = page.rows.map((r) => r.run_id);
+      const out = await repairBatch(client, ids);
+      result.scanned += ids.length;
+      result.changed += out.changed.size;
+      result.recreated += out.recreated;
+      result.nodesFixed += out.nodesFixed;
+      result.frontierFixed += out.frontierFixed;
+      result.withoutSpans += ids.length - out.withSpans;
+      opts.progress?.tick(ids.length);
+    }
+    opts.progress?.finish();
+    return result;
+  } finally {
+    await client.query(`DROP TABLE IF EXISTS pg_temp.${IDS}`).catch(() => {});
+    client.release();
+  }
+}

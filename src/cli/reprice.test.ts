@@ -1,0 +1,132 @@
+/** reprice against real PostgreSQL: a ledger priced with the shipped table, repriced with a changed one. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMapper } from '../mapping/index.js';
+import { loadPriceTable } from '../mapping/prices.js';
+import shipped from '../mapping/prices.json' with { type: 'json' };
+import type { SpanRecord } from '../otlp/types.js';
+import { prepareSpans } from '../sink/prepare.js';
+import { writeBatch } from '../sink/writer.js';
+import { createTestDb, type TestDb } from '../../test/helpers/db.js';
+import { hex, span } from '../../test/helpers/spans.js';
+import { reprice } from './reprice.js';
+import { repair } from './repair.js';
+
+let db: TestDb;
+let dir: string;
+beforeAll(async () => { db = await createTestDb('reprice'); dir = mkdtempSync(join(tmpdir(), 'runledger-prices-')); });
+afterAll(async () => { await db?.drop(); rmSync(dir, { recursive: true, force: true }); });
+
+const T0 = (Date.now() - 86_400_000) * 1000;
+const mapper = createMapper({ prices: loadPriceTable(), maxContentChars: 256, captureContent: false });
+
+/** gpt-4o-mini calls under an ai.generateText aggregate, a gpt-4o call, a reported cost, an unpriced model. */
+function run(i: number): SpanRecord[] {
+  const traceId = hex(16);
+  const [a, b, c, d, e, f, g] = [hex(8), hex(8), hex(8), hex(8), hex(8), hex(8), hex(8)];
+  const sp = (spanId: string, parentSpanId: string | null, name: string, attributes: SpanRecord['attributes']) =>
+    span({ traceId, spanId, parentSpanId, name, startUs: T0 + i * 1000, endUs: T0 + i * 1000 + 500, attributes });
+  const chat = (model: string, input: number, output: number, more = {}) => ({
+    'gen_ai.operation.name': 'chat', 'gen_ai.request.model': model, 'gen_ai.usage.input_tokens': input,
+    'gen_ai.usage.output_tokens': output, ...more,
+  });
+  return [
+    sp(a, null, 'invoke_agent', { 'gen_ai.operation.name': 'invoke_agent' }),
+    sp(b, a, 'ai.generateText', { 'ai.model.id': 'gpt-4o-mini', 'ai.usage.promptTokens': 3000 + i, 'ai.usage.completionTokens': 700 }),
+    sp(c, b, 'ai.generateText.doGenerate', { 'ai.model.id': 'gpt-4o-mini', 'ai.usage.promptTokens': 1000 + i, 'ai.usage.completionTokens': 300, 'ai.usage.cachedInputTokens': 400 }),
+    sp(d, b, 'ai.generateText.doGenerate', { 'ai.model.id': 'gpt-4o-mini', 'ai.usage.promptTokens': 2000, 'ai.usage.completionTokens': 400 }),
+    sp(e, a, 'chat gpt-4o', chat('gpt-4o', 500, 50 + i)),
+    sp(f, a, 'chat gpt-4o-mini reported', chat('gpt-4o-mini', 100, 10, { 'gen_ai.usage.cost': 0.25 })),
+    sp(g, a, 'chat local', chat('my-local-model', 1_000_000, 2_000_000)),
+  ];
+}
+
+/** The shipped table with gpt-4o-mini's prices doubled and a price for my-local-model. */
+function customPrices(): string {
+  const entries = shipped.models.map((m) => (m.match === '^gpt-4o-mini(?:-|$)'
+    ? { ...m, input: m.input * 2, output: m.output * 2, cacheRead: (m as { cacheRead: number }).cacheRead * 2 } : m));
+  const path = join(dir, 'prices.json');
+  writeFileSync(path, JSON.stringify({ models: [{ match: '^my-local-model$', input: 1, output: 2 }, ...entries] }));
+  return path;
+}
+
+const nodes = async () => (await db.pool.query(
+  `SELECT replace(run_id::text, '-', '') AS run_id, name, input_tokens::int, output_tokens::int, cache_read_tokens::int,
+     input_cost::float8, output_cost::float8, total_cost::text, cost_source, usage_counted
+   FROM runledger.nodes ORDER BY run_id, start_time, name, input_tokens`)).rows;
+const runs = async () => (await db.pool.query(
+  `SELECT replace(run_id::text, '-', '') AS run_id, total_cost::text, input_tokens::int, output_tokens::int FROM runledger.runs ORDER BY run_id`)).rows;
+
+/** gpt-4o-mini at the shipped price (USD per 1M: 0.15 in, 0.075 cached in, 0.6 out), times k */
+const mini = (input: number, cached: number, output: number, k = 1) => k * ((input - cached) * 0.15 + cached * 0.075 + output * 0.6) / 1e6;
+
+describe('reprice', () => {
+  const traces = Array.from({ length: 6 }, (_, i) => run(i));
+
+  beforeAll(async () => {
+    const c = await db.pool.connect();
+    try {
+      for (const t of traces) await writeBatch(c, prepareSpans(t.map(mapper)).items);
+    } finally { c.release(); }
+  });
+
+  it('recomputes price-table costs and run totals, leaves reported costs, and is idempotent', async () => {
+    const nodes0 = await nodes();
+    const runs0 = await runs();
+    // nothing to do with the table the ledger was priced with
+    expect(await reprice(db.pool, { prices: loadPriceTable(), batch: 4 })).toEqual({ scanned: 6 * 5, repriced: 0, runsChanged: 0 });
+    expect(await nodes()).toEqual(nodes0);
+
+    const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), batch: 4 });
+    // per run: 3 gpt-4o-mini price-table nodes and the my-local-model node; gpt-4o's costs are unchanged
+    expect(r).toEqual({ scanned: 6 * 5, repriced: 6 * 4, runsChanged: 6 });
+    const nodes1 = await nodes();
+    for (let k = 0; k < nodes0.length; k++) {
+      const was = nodes0[k]!;
+      const now = nodes1[k]!;
+      if (was.name.startsWith('ai.generateText')) {
+        expect(now.cost_source).toBe('price_table');
+        expect(Number(now.total_cost)).toBeCloseTo(2 * Number(was.total_cost), 9);
+        expect(Number(now.total_cost)).toBeCloseTo(mini(was.input_tokens, was.cache_read_tokens ?? 0, was.output_tokens, 2), 9);
+      } else if (was.name === 'chat local') {
+        expect([was.total_cost, was.cost_source]).toEqual([null, null]);
+        expect(now).toMatchObject({ total_cost: '5.0000000000', input_cost: 1, output_cost: 4, cost_source: 'price_table' });
+      } else {
+        expect(now).toEqual(was); // gpt-4o (price table, unchanged price), the reported cost, the agent
+      }
+    }
+    expect(nodes1.filter((n) => n.cost_source === 'reported').map((n) => n.total_cost)).toEqual(Array(6).fill('0.2500000000'));
+
+    // run totals: the counted nodes (two doGenerate, gpt-4o, reported, local); the aggregate is not counted
+    const runs1 = await runs();
+    for (let i = 0; i < runs1.length; i++) {
+      const counted = nodes1.filter((n) => n.run_id === runs1[i]!.run_id && n.usage_counted);
+      expect(counted.map((n) => n.name).sort()).toEqual(['ai.generateText.doGenerate', 'ai.generateText.doGenerate', 'chat gpt-4o', 'chat gpt-4o-mini reported', 'chat local']);
+      const units = (v: string) => BigInt(v.replace('.', ''));
+      expect(units(runs1[i]!.total_cost)).toBe(counted.reduce((a, n) => a + units(n.total_cost), 0n));
+      const before = nodes0.filter((n) => n.run_id === runs1[i]!.run_id && n.name === 'ai.generateText.doGenerate');
+      const delta = before.reduce((a, n) => a + mini(n.input_tokens, n.cache_read_tokens ?? 0, n.output_tokens), 0) + 5;
+      expect(Number(runs1[i]!.total_cost)).toBeCloseTo(Number(runs0[i]!.total_cost) + delta, 9);
+      expect(runs1[i]).toMatchObject({ input_tokens: runs0[i]!.input_tokens, output_tokens: runs0[i]!.output_tokens });
+    }
+
+    // a second time changes nothing; the rollups agree with repair
+    expect(await reprice(db.pool, { prices: loadPriceTable(customPrices()) })).toEqual({ scanned: 30, repriced: 0, runsChanged: 0 });
+    expect(await nodes()).toEqual(nodes1);
+    expect(await runs()).toEqual(runs1);
+    expect((await repair(db.pool)).changed).toBe(0);
+
+    // back to the shipped table: the ledger as it was first priced, except the local model keeps no price
+    expect(await reprice(db.pool, { prices: loadPriceTable() })).toMatchObject({ repriced: 24, runsChanged: 6 });
+    expect(await nodes()).toEqual(nodes0);
+    expect(await runs()).toEqual(runs0);
+  });
+
+  it('--since limits repricing to recent nodes', async () => {
+    const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), since: new Date(T0 / 1000 + 3) });
+    expect(r).toEqual({ scanned: 3 * 5, repriced: 3 * 4, runsChanged: 3 });
+    await reprice(db.pool, { prices: loadPriceTable() });
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * `runledger reprice`: node costs recomputed with the current price table, for nodes whose cost came
+ * from the price table or that have tokens but no cost (reported costs are never touched), exactly as
+ * the gateway prices a span (mapping/cost.ts resolveCost, stored at the ledger's 1e-10 USD scale).
+ * Each batch of changed nodes is one transaction: the writer's locks of their runs, the node updates,
+ * then repair's recomputation of those runs (total_cost over usage-counted nodes, and usage_counted
+ * itself should a cost reach or leave zero).
+ */
+import type pg from 'pg';
+import type { PriceTable } from '../mapping/prices.js';
+import { resolveCost } from '../mapping/cost.js';
+import { costUnits, unitsToDecimal } from '../sink/encoder.js';
+import { lockRuns, repairLocked } from './repair.js';
+import type { Progress } from './progress.js';
+
+export interface RepriceOptions {
+  prices: PriceTable;
+  /** only nodes starting at or after this time */
+  since?: Date | null;
+  /** nodes per page (and at most per transaction) */
+  batch?: number;
+  progress?: Progress | null;
+}
+
+export interface RepriceResult {
+  /** candidate nodes looked at */
+  scanned: number;
+  /** nodes whose cost changed */
+  repriced: number;
+  /** runs whose rollups changed as a result */
+  runsChanged: number;
+}
+
+const CANDIDATE = `(n.cost_source = 'price_table' OR (n.cost_source IS NULL AND (n.input_tokens IS NOT NULL
+  OR n.output_tokens IS NOT NULL OR n.cache_read_tokens IS NOT NULL OR n.cache_write_tokens IS NOT NULL
+  OR n.reasoning_tokens IS NOT NULL)))`;
+
+interface NodeRow {
+  run_id: string; node_id: string; start_time: string; model_name: string | null; request_model: string | null;
+  input_tokens: string | null; output_tokens: string | null; cache_read_tokens: string | null;
+  cache_write_tokens: string | null; reasoning_tokens: string | null; total_tokens: string | null;
+  input_cost: string | null; output_cost: string | null; total_cost: string | null; cost_source: string | null;
+}
+
+interface NewCost { input: string | null; output: string | null; total: string | null; source: string | null }
+
+const num = (v: string | null) => (v === null ? null : Number(v));
+const dec = (usd: number | null) => { const u = costUnits(usd); return u === null ? null : unitsToDecimal(u); };
+
+/** The node's cost under `prices`, as the ledger stores it. */
+export function priceNode(n: NodeRow, prices: PriceTable): NewCost {
+  const c = resolveCost({}, {
+    inputTokens: num(n.input_tokens), outputTokens: num(n.output_tokens), cacheReadTokens: num(n.cache_read_tokens),
+    cacheWriteTokens: num(n.cache_write_tokens), reasoningTokens: num(n.reasoning_tokens), totalTokens: num(n.total_tokens),
+  }, prices, n.model_name, n.request_model);
+  return { input: dec(c.inputCost), output: dec(c.outputCost), total: dec(c.totalCost), source: c.costSource };
+}
+
+const UPDATE_SQL = `
+UPDATE runledger.nodes n SET input_cost = c.input_cost, output_cost = c.output_cost, total_cost = c.total_cost,
+  cost_source = c.cost_source
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::numeric[], $5::numeric[], $6::numeric[], $7::text[])
+  AS c(run_id, node_id, start_time, input_cost, output_cost, total_cost, cost_source)
+WHERE n.run_id = c.run_id AND n.node_id = c.node_id AND n.start_time = c.start_time
+  AND n.cost_source IS DISTINCT FROM 'reported'
+RETURNING replace(n.run_id::text, '-', '') AS run_id`;
+
+async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: NewCost }[]): Promise<Set<string>> {
+  const runIds = [...new Set(changes.map((x) => x.n.run_id))];
+  await client.query('BEGIN');
+  try {
+    await lockRuns(client, runIds);
+    await client.query(UPDATE_SQL, [
+      changes.map((x) => x.n.run_id), changes.map((x) => x.n.node_id), changes.map((x) => x.n.start_time),
+      changes.map((x) => x.c.input), changes.map((x) => x.c.output), changes.map((x) => x.c.total), changes.map((x) => x.c.source),
+    ]);
+    const out = await repairLocked(client, runIds);
+    await client.query('COMMIT');
+    return out.changed;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<RepriceResult> {
+  const batch = opts.batch ?? 1000;
+  const since = opts.since ?? null;
+  const filter = `${CANDIDATE} AND ($1::timestamptz IS NULL OR n.start_time >= $1)`;
+  const client = await pool.connect();
+  const result: RepriceResult = { scanned: 0, repriced: 0, runsChanged: 0 };
+  const runsChanged = new Set<string>();
+  try {
+    const total = await client.query<{ n: string }>(`SELECT count(*) AS n FROM runledger.nodes n WHERE ${filter}`, [since]);
+    opts.progress?.setTotal(Number(total.rows[0]!.n), 'nodes');
+    let after: [string, string, string] | null = null;
+    for (;;) {
+      const page: pg.QueryResult<NodeRow> = await client.query<NodeRow>(
+        `SELECT replace(n.run_id::text, '-', '') AS run_id, n.node_id, n.start_time::text AS start_time, n.model_name,
+           n.request_model, n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens,
+           n.total_tokens, n.input_cost::text AS input_cost, n.output_cost::text AS output_cost,
+           n.total_cost::text AS total_cost, n.cost_source
+         FROM runledger.nodes n WHERE ${filter}
+           AND ($2::uuid IS NULL OR (n.run_id, n.node_id, n.start_time) > ($2::uuid, $3::text, $4::timestamptz))
+         ORDER BY n.run_id, n.node_id, n.start_time LIMIT $5`, [since, ...(after ?? [null, null, null]), batch]);
+      if (page.rows.length === 0) break;
+      const last = page.rows[page.rows.length - 1]!;
+      after = [last.run_id, last.node_id, last.start_time];
+      const changes: { n: NodeRow; c: NewCost }[] = [];
+      for (const n of page.rows) {
+        const c = priceNode(n, opts.prices);
+        if (c.input !== n.input_cost || c.output !== n.output_cost || c.total !== n.total_cost || c.source !== n.cost_source) changes.push({ n, c });
+      }
+      if (changes.length > 0) for (const r of await applyChanges(client, changes)) runsChanged.add(r);
+      result.scanned += page.rows.length;
+      result.repriced += changes.length;
+      opts.progress?.tick(page.rows.length);
+    }
+    opts.progress?.finish();
+    result.runsChanged = runsChanged.size;
+    return result;
+  } finally {
+    client.release();
+  }
+}
