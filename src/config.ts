@@ -34,6 +34,8 @@ export interface Config {
   apiKeysRefreshSeconds: number;
   /** spans up to this many days old get their day's partition; older ones go to the default partition */
   partitionBackfillDays: number;
+  /** seconds between refreshes of the daily usage rollup (last 3 UTC days); 0: off */
+  rollupRefreshSeconds: number;
 }
 
 export const defaults: Config = {
@@ -58,6 +60,7 @@ export const defaults: Config = {
   apiKeys: {},
   apiKeysRefreshSeconds: 30,
   partitionBackfillDays: 30,
+  rollupRefreshSeconds: 300,
 };
 
 type Env = Record<string, string | undefined>;
@@ -119,6 +122,7 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     apiKeys: parseApiKeys(env.RUNLEDGER_API_KEYS),
     apiKeysRefreshSeconds: int(env, 'RUNLEDGER_API_KEYS_REFRESH_SECONDS', defaults.apiKeysRefreshSeconds),
     partitionBackfillDays: int(env, 'RUNLEDGER_PARTITION_BACKFILL_DAYS', defaults.partitionBackfillDays),
+    rollupRefreshSeconds: int(env, 'RUNLEDGER_ROLLUP_REFRESH_SECONDS', defaults.rollupRefreshSeconds),
     ...overrides,
   };
   return validate(c);
@@ -148,6 +152,9 @@ export function validate(c: Config): Config {
   if (!(c.apiKeysRefreshSeconds > 0) || c.apiKeysRefreshSeconds > 86_400) problems.push('apiKeysRefreshSeconds must be a positive number of seconds, at most 86400');
   if (!Number.isInteger(c.partitionBackfillDays) || c.partitionBackfillDays < 0 || c.partitionBackfillDays > 3660) {
     problems.push('partitionBackfillDays must be an integer from 0 to 3660');
+  }
+  if (typeof c.rollupRefreshSeconds !== 'number' || !(c.rollupRefreshSeconds >= 0) || c.rollupRefreshSeconds > 86_400) {
+    problems.push('rollupRefreshSeconds must be a number of seconds from 0 (off) to 86400');
   }
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return c;

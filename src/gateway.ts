@@ -22,6 +22,7 @@ import { PreparePool } from './worker/pool.js';
 import type { Context } from 'hono';
 import { ApiKeyAuth, metadataReader } from './auth.js';
 import { Metrics } from './metrics.js';
+import { startDailyUsageRefresher } from './db/views.js';
 
 export interface Gateway {
   httpUrl: string;
@@ -192,12 +193,17 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     onRequest: (code, seconds) => metrics.request('grpc', code, seconds),
   });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);
+  // the analysts' daily usage rollup (sql/004_analyst_views.sql): the last 3 UTC days, periodically
+  const rollup = cfg.rollupRefreshSeconds > 0
+    ? startDailyUsageRefresher(pool, cfg.rollupRefreshSeconds * 1000, log)
+    : null;
 
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
       // Stop taking new requests (not ready any more), commit everything already accepted, then close.
       draining = true;
+      const rollupStopped = rollup?.stop();
       const httpClosed = new Promise<void>((r) => http.close(() => r()));
       const grpcClosed = new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
       await batcher.drain();
@@ -209,6 +215,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       clearTimeout(grace);
       await sink.close();
       await auth.close();
+      await rollupStopped;
       await pool.end();
       if (embedded) await embedded.stop();
     })());

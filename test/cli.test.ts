@@ -139,8 +139,40 @@ describe('runledger maintenance commands', () => {
     expect(r.stdout).toMatch(/^reprice: [\d,]+ nodes scanned, \d+ repriced, \d+ runs' totals changed\n$/);
   });
 
+  it('retention and refresh run from the command line: a dry run changes nothing, refresh --since reaches older days', async () => {
+    const traceId = hex(16);
+    const t = Date.now() * 1000 - 10 * 86_400_000_000; // 10 days ago: outside refresh's default window
+    const c = await db.pool.connect();
+    try {
+      await writeBatch(c, [mapped(span({ traceId, spanId: hex(8), name: 'chat', startUs: t, endUs: t + 1000, tenantId: 'cli-refresh' }), node({
+        nodeType: 'LLM', modelName: 'gpt-4o-mini', inputTokens: 7, totalTokens: 7, totalCost: 0.5, costSource: 'reported',
+      }))]);
+    } finally { c.release(); }
+    const usage = async () => (await db.pool.query(
+      `SELECT sum(input_tokens)::int AS tokens FROM runledger.daily_usage WHERE tenant_id = 'cli-refresh'`)).rows[0].tokens;
+
+    const dflt = await cli(['refresh'], { DATABASE_URL: db.url });
+    expect(dflt.code, dflt.stderr).toBe(0);
+    expect(dflt.stdout).toMatch(/^refresh: \d+ days of daily_usage rewritten in \d+ ms\n$/);
+    expect(await usage()).toBeNull();
+    const wide = await cli(['refresh', '--since', '12d'], { DATABASE_URL: db.url });
+    expect(wide.code, wide.stderr).toBe(0);
+    expect(await usage()).toBe(7);
+
+    const dry = await cli(['retention', '--older-than', '5d', '--dry-run'], { DATABASE_URL: db.url });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^retention \(dry run\): older than .*partitions 2,/m); // spans and nodes of that day
+    const runs = async () => (await db.pool.query('SELECT count(*)::int AS n FROM runledger.runs WHERE run_id = $1', [traceId])).rows[0].n;
+    expect(await runs()).toBe(1);
+    const real = await cli(['retention', '--older-than', '5d'], { DATABASE_URL: db.url });
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stderr).toMatch(/retention {2}\[#+\] 100%/);
+    expect(await runs()).toBe(0);
+    expect(await usage()).toBe(7); // the rollup keeps the dropped day
+  });
+
   it('refuses bad command lines with exit code 2 and the usage', async () => {
-    for (const args of [['repair', '--batch', '0'], ['repair', '--run', 'nope'], ['reprice', '--since', 'yesterday'], ['retention'], ['retention', '--older-than', '2025-01-01'], ['frobnicate']]) {
+    for (const args of [['repair', '--batch', '0'], ['repair', '--run', 'nope'], ['reprice', '--since', 'yesterday'], ['retention'], ['retention', '--older-than', '2025-01-01'], ['refresh', '--since', 'last week'], ['frobnicate']]) {
       const r = await cli(args, { DATABASE_URL: db.url });
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('usage: runledger');

@@ -9,7 +9,8 @@ import { withLedger } from './db.js';
 import { Progress } from './progress.js';
 import { repair, type RepairOptions } from './repair.js';
 import { reprice } from './reprice.js';
-import { refreshLedgerViews, retention } from './maintenance.js';
+import { applyRetention } from '../db/retention.js';
+import { refreshDailyUsage } from '../db/views.js';
 
 export const USAGE = `usage: runledger [command]
   serve                       run the gateway (default)
@@ -20,7 +21,8 @@ export const USAGE = `usage: runledger [command]
                               recompute price-table costs (RUNLEDGER_PRICES_FILE or --prices) and run totals
   retention --older-than <30d|12h|2w> [--dry-run]
                               drop ledger data older than that
-  refresh                     refresh the daily usage views
+  refresh [--since <3d|2025-01-31>] [--until <date>]
+                              recompute the daily usage rollup for those days (default: the last 3 days)
 `;
 
 const n = (v: number) => v.toLocaleString('en-US');
@@ -72,15 +74,32 @@ export function retentionOptions(argv: readonly string[], now = Date.now()): { o
 export async function retentionCommand(argv: readonly string[]): Promise<void> {
   const o = retentionOptions(argv);
   const cfg = configFromEnv();
-  const r = await withLedger(cfg, (pool) => retention(pool, { ...o, progress: new Progress({ label: 'retention', unit: 'steps' }) }));
+  const r = await withLedger(cfg, async (pool) => {
+    const progress = new Progress({ label: 'retention', unit: 'steps' });
+    try {
+      return await applyRetention(pool, { ...o, progress });
+    } finally {
+      progress.finish();
+    }
+  });
   out(`retention${o.dryRun ? ' (dry run)' : ''}: older than ${o.olderThan.toISOString()}: ${summary(r)}`);
 }
 
+export function refreshOptions(argv: readonly string[], now = Date.now()): { since?: Date; until?: Date } {
+  const a = parseArgs(argv, ['since', 'until']);
+  const since = single(a, 'since');
+  const until = single(a, 'until');
+  return {
+    ...(since === undefined ? {} : { since: parseTime(since, 'since', now) }),
+    ...(until === undefined ? {} : { until: parseTime(until, 'until', now) }),
+  };
+}
+
 export async function refreshCommand(argv: readonly string[]): Promise<void> {
-  parseArgs(argv, []);
+  const o = refreshOptions(argv);
   const cfg = configFromEnv();
-  const r = await withLedger(cfg, (pool) => refreshLedgerViews(pool));
-  out(`refresh: ${r === undefined ? 'done' : summary(r)}`);
+  const r = await withLedger(cfg, (pool) => refreshDailyUsage(pool, o));
+  out(`refresh: ${n(r.days)} days of daily_usage rewritten in ${r.durationMs.toFixed(0)} ms`);
 }
 
 function summary(r: unknown): string {

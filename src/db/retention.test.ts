@@ -1,6 +1,7 @@
 /** Retention against real PostgreSQL: whole days dropped, default partition cleaned, recent data untouched. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRetention, expiredPartitions, retentionCutoff } from './retention.js';
+import { refreshDailyUsage } from './views.js';
 import { writeBatch } from '../sink/writer.js';
 import { DayPartitions, dayOf } from '../sink/partitions.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
@@ -34,7 +35,7 @@ function run(daysAgo: number, childDelayUs = 1000) {
   };
 }
 
-const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
+const count = async (sql: string, params: unknown[] = [], on: TestDb = db) => Number((await on.pool.query(sql, params)).rows[0].n);
 const runIds = async () => (await db.pool.query('SELECT replace(run_id::text, \'-\', \'\') AS id FROM runledger.runs ORDER BY 1')).rows.map((r) => r.id);
 
 describe('retention', () => {
@@ -94,5 +95,63 @@ describe('retention', () => {
     // nothing more to do; writing into a dropped day still works (it is re-created)
     expect(await applyRetention(db.pool, { olderThan })).toMatchObject({ partitions: [], defaultSpans: 0, runs: 0 });
     expect(await write(old.items, new DayPartitions({ backfillDays: 60, aheadDays: 2 }))).toEqual({ inserted: 2, duplicates: 0 });
+  });
+});
+
+describe('retention and the daily usage rollup', () => {
+  let rdb: TestDb;
+  beforeAll(async () => { rdb = await createTestDb('retention_rollup'); });
+  afterAll(async () => { await rdb?.drop(); });
+
+  const put = async (items: PreparedSpan[], parts: DayPartitions) => {
+    const c = await rdb.pool.connect();
+    try { return await writeBatch(c, items, parts); } finally { c.release(); }
+  };
+  const day = (daysAgo: number) => new Date(MIDNIGHT / 1000 - daysAgo * 86_400_000).toISOString().slice(0, 10);
+  const usage = async () => (await rdb.pool.query(`SELECT day::text, runs::int, calls::int, input_tokens::int, total_tokens::int,
+    total_cost::text FROM runledger.daily_usage ORDER BY day`)).rows;
+  const u = (daysAgo: number, runs: number, calls: number, cost: string) =>
+    ({ day: day(daysAgo), runs, calls, input_tokens: 3 * calls, total_tokens: 3 * calls, total_cost: cost });
+
+  it('keeps the final totals of the dropped days, late spans included', async () => {
+    const wide = new DayPartitions({ backfillDays: 60, aheadDays: 2 });
+    const narrow = new DayPartitions({ backfillDays: 1, aheadDays: 2 });
+    const old = run(40);
+    const oldInDefault = run(35);
+    const recent = run(10);
+    await put(old.items, wide);
+    await put(oldInDefault.items, narrow);
+    await put(recent.items, wide);
+    await refreshDailyUsage(rdb.pool, { since: new Date(MIDNIGHT / 1000 - 60 * 86_400_000) });
+    expect(await usage()).toEqual([u(40, 1, 1, '0.2500000000'), u(35, 1, 1, '0.2500000000'), u(10, 1, 1, '0.2500000000')]);
+
+    // late data for the days about to expire, not rolled up yet: another run 40 days ago, another
+    // LLM call of the run 35 days ago (default partition)
+    await put(run(40).items, wide);
+    const late = oldInDefault.items[1]!.span;
+    await put([mapped(span({ traceId: oldInDefault.traceId, spanId: hex(8), parentSpanId: late.parentSpanId, name: 'llm',
+      startUs: late.startUs + 10, endUs: late.endUs }),
+    node({ nodeType: 'LLM', modelName: 'gpt-4o-mini', inputTokens: 3, totalTokens: 3, totalCost: 0.25 }))], narrow);
+    const stale = await usage();
+
+    const olderThan = new Date(Date.now() - 30 * 86_400_000);
+    await applyRetention(rdb.pool, { olderThan, dryRun: true });
+    expect(await usage()).toEqual(stale); // a dry run changes nothing
+    const res = await applyRetention(rdb.pool, { olderThan });
+    expect(res).toMatchObject({ defaultNodes: 3, runs: 3, rollupDays: 2 });
+    expect(res.partitions).toHaveLength(2);
+    const final = [u(40, 2, 2, '0.5000000000'), u(35, 1, 2, '0.5000000000'), u(10, 1, 1, '0.2500000000')];
+    expect(await usage()).toEqual(final);
+    expect(await count('SELECT count(*) AS n FROM runledger.nodes WHERE start_time < $1', [res.cutoff], rdb)).toBe(0);
+    expect(await rdb.pool.query(`SELECT sealed_before::text FROM runledger.rollup_refreshes`).then((r) => r.rows))
+      .toEqual([{ sealed_before: day(30) }]);
+
+    // later refreshes keep them: no nodes left, and a span arriving afterwards for a dropped day is ignored
+    const since = new Date(MIDNIGHT / 1000 - 60 * 86_400_000);
+    await refreshDailyUsage(rdb.pool, { since });
+    expect(await usage()).toEqual(final);
+    await put(run(40).items, wide);
+    await refreshDailyUsage(rdb.pool, { since });
+    expect(await usage()).toEqual(final);
   });
 });

@@ -5,8 +5,12 @@
  *
  * Runs that started before the cutoff and ended after it keep their row and their totals (which still
  * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
+ *
+ * The daily usage rollup outlives the spans: before anything is dropped, the expired days are rolled
+ * up one last time and sealed (runledger.finalize_daily_usage), so their rows keep the final totals.
  */
 import type pg from 'pg';
+import { finalizeDailyUsage } from './views.js';
 
 export interface RetentionProgress {
   start(total: number): void;
@@ -33,6 +37,8 @@ export interface RetentionResult {
   defaultNodes: number;
   runs: number;
   frontier: number;
+  /** days of the daily usage rollup recomputed before the drop (0 in a dry run) */
+  rollupDays: number;
 }
 
 const PARTITION = /^(spans|nodes)_(\d{4})(\d{2})(\d{2})$/;
@@ -65,7 +71,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   const dryRun = opts.dryRun ?? false;
   const chunk = opts.chunkRows ?? 10_000;
   const partitions = await expiredPartitions(pool, cutoff);
-  const result: RetentionResult = { cutoff, dryRun, partitions, defaultSpans: 0, defaultNodes: 0, runs: 0, frontier: 0 };
+  const result: RetentionResult = { cutoff, dryRun, partitions, defaultSpans: 0, defaultNodes: 0, runs: 0, frontier: 0, rollupDays: 0 };
   const p = opts.progress;
   p?.start(partitions.length + 4);
 
@@ -79,6 +85,8 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
     return result;
   }
 
+  // the final state of the expired days into the rollup, while their nodes (and runs) are still there
+  result.rollupDays = await finalizeDailyUsage(pool, cutoff);
   for (const name of partitions) {
     await withLockRetry(pool, `DROP TABLE IF EXISTS runledger.${quoteIdent(name)}`);
     p?.tick();

@@ -1,7 +1,7 @@
 /** A running gateway on free ports over a fresh test database. */
 import { defaults, validate, type Config } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export interface TestGateway extends Gateway {
@@ -9,10 +9,10 @@ export interface TestGateway extends Gateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(overrides: Partial<Config> = {}, db?: TestDb): Promise<TestGateway> {
+export async function startTestGateway(overrides: Partial<Config> = {}, db?: TestDb, log: Logger = silentLogger): Promise<TestGateway> {
   const tdb = db ?? (await createTestDb('gw'));
   const cfg = validate({ ...defaults, databaseUrl: tdb.url, httpPort: 0, grpcPort: 0, migrate: false, ...overrides });
-  const gw = await startGateway(cfg, silentLogger);
+  const gw = await startGateway(cfg, log);
   return {
     ...gw,
     db: tdb,
