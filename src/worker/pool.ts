@@ -10,6 +10,7 @@ import { packageRoot } from '../db/paths.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { GatewayError, type ErrorKind } from '../errors.js';
 import type { Encoding, PreparedRequest } from './prepare.js';
+import { unpackPrepared, type PackedRequest } from './transfer.js';
 
 export interface WorkerSetup {
   /** spans one request may carry (larger protobuf requests are refused before decoding) */
@@ -20,7 +21,7 @@ export interface WorkerSetup {
 }
 export interface WorkerRequest { id: number; body: Uint8Array; encoding: Encoding; tenantId: string }
 export type WorkerResponse =
-  | { id: number; ok: true; result: PreparedRequest }
+  | { id: number; ok: true; packed: PackedRequest }
   | { id: number; ok: false; malformed: boolean; kind?: ErrorKind; message: string };
 
 interface Task { resolve: (r: PreparedRequest) => void; reject: (e: Error) => void }
@@ -51,7 +52,7 @@ export class PreparePool {
       const task = slot.tasks.get(res.id);
       if (!task) return;
       slot.tasks.delete(res.id);
-      if (res.ok) task.resolve(res.result);
+      if (res.ok) task.resolve(unpackPrepared(res.packed));
       else if (res.malformed) task.reject(new OtlpDecodeError(res.message));
       else task.reject(res.kind ? new GatewayError(res.kind, res.message) : new Error(res.message));
     });

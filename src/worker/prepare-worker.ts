@@ -5,6 +5,7 @@ import { loadPriceTable } from '../mapping/prices.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { GatewayError } from '../errors.js';
 import { prepareBody } from './prepare.js';
+import { packPrepared } from './transfer.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './pool.js';
 
 const setup = workerData as WorkerSetup;
@@ -17,12 +18,12 @@ const mapper = createMapper({
 parentPort!.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
-    res = { id: req.id, ok: true, result: prepareBody(req.body, req.encoding, req.tenantId, mapper, setup.maxSpans) };
+    res = { id: req.id, ok: true, packed: packPrepared(prepareBody(req.body, req.encoding, req.tenantId, mapper, setup.maxSpans)) };
   } catch (e) {
     res = {
       id: req.id, ok: false, malformed: e instanceof OtlpDecodeError,
       kind: e instanceof GatewayError ? e.kind : undefined, message: (e as Error)?.message ?? String(e),
     };
   }
-  parentPort!.postMessage(res, res.ok ? res.result.buffers : []); // rows move, not copied
+  parentPort!.postMessage(res, res.ok ? [...res.packed.buffers, res.packed.nums.buffer as ArrayBuffer] : []); // rows move, not copied
 });
