@@ -24,14 +24,22 @@ export async function copyRows<T>(
     stream.on('error', (e: Error) => { failure = e; reject(e); });
   });
   finished.catch(() => {}); // observed below
+  // Rows of one request lie back to back in its buffer: consecutive rows are sent as one view, and a
+  // chunk that is a single view goes out without being copied.
   let parts: Uint8Array[] = [COPY_BINARY_HEADER];
   let size = COPY_BINARY_HEADER.length;
+  const chunk = () => (parts.length === 1 ? Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength) : Buffer.concat(parts, size));
   for (let i = 0; i < items.length && !failure; i++) {
     const row = rowOf(items[i]!);
-    parts.push(row);
+    const last = parts.length > 0 ? parts[parts.length - 1]! : null;
+    if (last !== null && last.buffer === row.buffer && last.byteOffset + last.byteLength === row.byteOffset) {
+      parts[parts.length - 1] = new Uint8Array(row.buffer, last.byteOffset, last.byteLength + row.byteLength);
+    } else {
+      parts.push(row);
+    }
     size += row.length;
     if (size >= CHUNK_BYTES) {
-      const ok = stream.write(Buffer.concat(parts, size));
+      const ok = stream.write(chunk());
       parts = [];
       size = 0;
       if (!ok && !failure) await Promise.race([once(stream, 'drain'), finished]);
@@ -39,6 +47,6 @@ export async function copyRows<T>(
     }
   }
   parts.push(COPY_BINARY_TRAILER);
-  if (!failure) stream.end(Buffer.concat(parts));
+  if (!failure) stream.end(Buffer.concat(parts, size + COPY_BINARY_TRAILER.length));
   await finished;
 }
