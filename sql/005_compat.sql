@@ -69,6 +69,25 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE node_type WHEN 'TOOL' THEN coalesce(tool_name, name) WHEN 'AGENT' THEN coalesce(agent_name, name)
   ELSE name END;
 
+-- The node ancestors of a node, nearest first (hops: spans walked up), found by walking up through the
+-- run's spans from the node's parent span, node or not; `since` (the run's start) bounds the partitions read.
+CREATE FUNCTION compat.node_ancestors(run_id uuid, parent_span_id text, since timestamptz)
+RETURNS TABLE (node_id text, hops integer)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+  WITH RECURSIVE up (span_id, hops) AS (
+    SELECT node_ancestors.parent_span_id COLLATE "C", 1
+    UNION ALL
+    SELECT (SELECT s.parent_span_id FROM runledger.spans s
+            WHERE s.trace_id = node_ancestors.run_id AND s.span_id = up.span_id AND s.start_time >= since LIMIT 1),
+      up.hops + 1
+    FROM up WHERE up.span_id IS NOT NULL
+  ) CYCLE span_id SET is_cycle USING path
+  SELECT up.span_id, up.hops FROM up
+  WHERE NOT up.is_cycle AND EXISTS (SELECT 1 FROM runledger.nodes a
+    WHERE a.run_id = node_ancestors.run_id AND a.node_id = up.span_id AND a.start_time >= since)
+$$;
+
 -- ---------------------------------------------------------------------------------------------------------
 -- Building blocks: a run or a node with the facts several seeds need.
 
@@ -138,29 +157,9 @@ SELECT n.*,
      AND (e.start_time, e.node_id) < (n.start_time, n.node_id)
      AND compat.step_name(e.node_type, e.name, e.tool_name, e.agent_name)
        = compat.step_name(n.node_type, n.name, n.tool_name, n.agent_name))::integer AS attempt,
-  (WITH RECURSIVE up (span_id, hops) AS (
-     SELECT n.parent_span_id, 1
-     UNION ALL
-     SELECT (SELECT s.parent_span_id FROM runledger.spans s
-             WHERE s.trace_id = n.run_id AND s.span_id = up.span_id AND s.start_time >= r.start_time LIMIT 1),
-       up.hops + 1
-     FROM up WHERE up.span_id IS NOT NULL
-   ) CYCLE span_id SET is_cycle USING path
-   SELECT up.span_id FROM up
-   WHERE NOT up.is_cycle AND EXISTS (SELECT 1 FROM runledger.nodes a
-     WHERE a.run_id = n.run_id AND a.node_id = up.span_id AND a.start_time >= r.start_time)
-   ORDER BY up.hops LIMIT 1) AS parent_node_id,
-  (WITH RECURSIVE up (span_id, hops) AS (
-     SELECT n.parent_span_id, 1
-     UNION ALL
-     SELECT (SELECT s.parent_span_id FROM runledger.spans s
-             WHERE s.trace_id = n.run_id AND s.span_id = up.span_id AND s.start_time >= r.start_time LIMIT 1),
-       up.hops + 1
-     FROM up WHERE up.span_id IS NOT NULL
-   ) CYCLE span_id SET is_cycle USING path
-   SELECT count(*) FROM up
-   WHERE NOT up.is_cycle AND EXISTS (SELECT 1 FROM runledger.nodes a
-     WHERE a.run_id = n.run_id AND a.node_id = up.span_id AND a.start_time >= r.start_time))::integer AS depth,
+  (SELECT x.node_id FROM compat.node_ancestors(n.run_id, n.parent_span_id, r.start_time) x
+   ORDER BY x.hops LIMIT 1) AS parent_node_id,
+  (SELECT count(*) FROM compat.node_ancestors(n.run_id, n.parent_span_id, r.start_time))::integer AS depth,
   -- attributes of the span's first exception event (type, message, stacktrace)
   (SELECT (SELECT ev -> 'attributes' FROM jsonb_array_elements(s.events) ev
            WHERE ev ->> 'name' = 'exception' LIMIT 1)
