@@ -87,8 +87,8 @@ export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
 /** True when the node carries usage (tokens or cost) that can count toward run totals. */
 export function hasUsage(n: Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'totalTokens' | 'totalCost'>): boolean {
   return (
-    (n.inputTokens ?? 0) > 0 || (n.outputTokens ?? 0) > 0 || (n.totalTokens ?? 0) > 0 || (n.totalCost ?? 0) > 0
-  );
+    (n.inputTokens ?? 0) > 0 || (n.outputTokens ?? 0) > 0 || (n.totalTokens ?? 0) > 0 || (costUnits(n.totalCost) ?? 0) > 0
+  ); // cost as stored (units of 1e-10 USD): a cost that rounds to 0 is no usage, as `runledger repair` sees it
 }
 
 /**
