@@ -2,6 +2,7 @@
  * Statements of `runledger repair`: each run's rollups recomputed from its stored spans and nodes.
  * They reproduce what the incremental path (rollup/deltas.ts, rollup/sql.ts) arrives at; see repair.ts.
  */
+import { HINT_ATTRIBUTE_KEYS, HINT_RESOURCE_KEYS } from '../mapping/run-hints.js';
 
 /**
  * The node carries usage (sink/encoder.ts hasUsage on the stored columns). A stored NULL cost with a
@@ -56,18 +57,13 @@ export const MISSING_RUNS_SQL = `
 SELECT replace(i.run_id::text, '-', '') AS run_id FROM unnest($1::uuid[]) AS i(run_id)
 WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.run_id = i.run_id)`;
 
-/** What run-hints.ts reads of each span, for runs recreated from their spans ($1). Keep the keys in step. */
+/** What run-hints.ts reads of each span (its key lists), for runs recreated from their spans ($1). */
+const pick = (column: string, keys: readonly string[]) =>
+  `jsonb_strip_nulls(jsonb_build_object(${keys.map((k) => `'${k.replace(/'/g, "''")}', s.${column}->'${k.replace(/'/g, "''")}'`).join(', ')}))`;
 export const HINT_SPANS_SQL = `
 SELECT replace(s.trace_id::text, '-', '') AS run_id, s.parent_span_id, s.name, s.service_name,
-  jsonb_strip_nulls(jsonb_build_object(
-    'gen_ai.workflow.name', s.attributes->'gen_ai.workflow.name',
-    'traceloop.workflow.name', s.attributes->'traceloop.workflow.name',
-    'ai.telemetry.functionId', s.attributes->'ai.telemetry.functionId',
-    'gen_ai.agent.name', s.attributes->'gen_ai.agent.name')) AS attributes,
-  jsonb_strip_nulls(jsonb_build_object(
-    'service.name', s.resource->'service.name',
-    'deployment.environment.name', s.resource->'deployment.environment.name',
-    'deployment.environment', s.resource->'deployment.environment')) AS resource
+  ${pick('attributes', HINT_ATTRIBUTE_KEYS)} AS attributes,
+  ${pick('resource', HINT_RESOURCE_KEYS)} AS resource
 FROM runledger.spans s WHERE s.trace_id = ANY($1::uuid[])`;
 
 /** Rollup columns repair recomputes (the runs row's own columns; descriptive ones are kept). */

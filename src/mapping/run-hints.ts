@@ -10,6 +10,12 @@ import type { RunHints } from './types.js';
 import { asString } from './attrs.js';
 
 const SPAN_PIPELINE_KEYS = ['gen_ai.workflow.name', 'traceloop.workflow.name', 'ai.telemetry.functionId'] as const;
+const ROOT_AGENT_KEY = 'gen_ai.agent.name';
+const ENVIRONMENT_KEYS = ['deployment.environment.name', 'deployment.environment'] as const;
+
+/** Every span attribute and resource key the hints read (runledger repair re-reads them from stored spans). */
+export const HINT_ATTRIBUTE_KEYS: readonly string[] = [...SPAN_PIPELINE_KEYS, ROOT_AGENT_KEY];
+export const HINT_RESOURCE_KEYS: readonly string[] = ['service.name', ...ENVIRONMENT_KEYS];
 
 /**
  * runs.pipeline is indexed (runs_pipeline_start): a B-tree entry must fit in ~2.7 kB, so a longer value
@@ -35,7 +41,7 @@ function candidate(span: SpanRecord): RunHints['pipeline'] {
     if (value !== null) return { rank, value };
   }
   if (span.parentSpanId === null) {
-    const agent = asString(a['gen_ai.agent.name']);
+    const agent = asString(a[ROOT_AGENT_KEY]);
     if (agent !== null) return { rank: 3, value: agent };
     if (span.name !== '') return { rank: 4, value: span.name };
   }
@@ -47,6 +53,6 @@ export function resolveRunHints(span: SpanRecord): RunHints {
   const r = span.resource;
   return {
     pipeline: pipeline(span),
-    environment: asString(r['deployment.environment.name']) ?? asString(r['deployment.environment']),
+    environment: asString(r[ENVIRONMENT_KEYS[0]]) ?? asString(r[ENVIRONMENT_KEYS[1]]),
   };
 }

@@ -26,5 +26,7 @@ describe('hasUsage', () => {
     expect(hasUsage({ ...none, totalCost: 1e-10 })).toBe(true);
     // rounds to 0 at the ledger's scale (1e-10 USD): stored as 0, so it is no usage (repair agrees)
     expect(hasUsage({ ...none, totalCost: 4e-11 })).toBe(false);
+    // too large to store exactly (stored NULL with its cost_source): still usage, as repair counts it
+    expect(hasUsage({ ...none, totalCost: 950_000 })).toBe(true);
   });
 });

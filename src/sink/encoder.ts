@@ -87,8 +87,18 @@ export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
 /** True when the node carries usage (tokens or cost) that can count toward run totals. */
 export function hasUsage(n: Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'totalTokens' | 'totalCost'>): boolean {
   return (
-    (n.inputTokens ?? 0) > 0 || (n.outputTokens ?? 0) > 0 || (n.totalTokens ?? 0) > 0 || (costUnits(n.totalCost) ?? 0) > 0
-  ); // cost as stored (units of 1e-10 USD): a cost that rounds to 0 is no usage, as `runledger repair` sees it
+    (n.inputTokens ?? 0) > 0 || (n.outputTokens ?? 0) > 0 || (n.totalTokens ?? 0) > 0 || costIsUsage(n.totalCost)
+  );
+}
+
+/**
+ * A cost counts as stored (units of 1e-10 USD), as `runledger repair` sees it: one that rounds to 0 is
+ * no usage; one too large to store exactly (stored NULL, with its cost_source) still is.
+ */
+function costIsUsage(usd: number | null): boolean {
+  if (usd === null) return false;
+  const units = costUnits(usd);
+  return units === null ? usd > 0 : units > 0;
 }
 
 /**
