@@ -11,7 +11,8 @@ import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
 import { Batcher } from './sink/batcher.js';
 import { writeBatch } from './sink/writer.js';
-import { DayPartitions, DEFAULT_PARTITION_OPTIONS } from './sink/partitions.js';
+import { DayPartitions } from './sink/partitions.js';
+import { startPeriodic } from './periodic.js';
 import { classifyPgError } from './sink/pg-errors.js';
 import { Pipeline } from './pipeline.js';
 import { createHttpApp } from './receiver/http.js';
@@ -41,6 +42,8 @@ export interface Gateway {
 export interface Sink {
   batcher: Batcher;
   pipeline: Pipeline;
+  /** the daily partitions the writers create on demand */
+  partitions: DayPartitions;
   /** stop the prepare workers (after the batcher drained) */
   close(): Promise<void>;
 }
@@ -50,7 +53,7 @@ export interface Sink {
  * `workers` overrides cfg.prepareWorkers (the in-process exporter prepares on the calling thread).
  */
 export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers, metrics: Metrics | null = null): Sink {
-  const partitions = new DayPartitions({ ...DEFAULT_PARTITION_OPTIONS, backfillDays: cfg.partitionBackfillDays });
+  const partitions = new DayPartitions({ backfillDays: cfg.partitionBackfillDays });
   const write = async (items: PreparedSpan[]) => {
     const client = await pool.connect().catch((e) => { metrics?.databaseUp(false); throw e; });
     let broken: Error | undefined;
@@ -88,7 +91,10 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     },
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
-  return { batcher, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans), close: async () => { await prepare?.close(); } };
+  return {
+    batcher, partitions, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans),
+    close: async () => { await prepare?.close(); },
+  };
 }
 
 export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Pool {
@@ -193,6 +199,11 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     onRequest: (code, seconds) => metrics.request('grpc', code, seconds),
   });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);
+  // today's and the next days' partitions exist before their first spans arrive (now, then hourly)
+  const partitionsAhead = startPeriodic(3_600_000, async () => {
+    const client = await pool.connect();
+    try { await sink.partitions.prepareAhead(client); } finally { client.release(); }
+  }, (e) => log.warn('creating the partitions of the days ahead failed', { error: (e as Error)?.message ?? String(e) }), { immediate: true });
   // the analysts' daily usage rollup (sql/004_analyst_views.sql): the last 3 UTC days, periodically
   const rollup = cfg.rollupRefreshSeconds > 0
     ? startDailyUsageRefresher(pool, cfg.rollupRefreshSeconds * 1000, log)
@@ -204,6 +215,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       // Stop taking new requests (not ready any more), commit everything already accepted, then close.
       draining = true;
       const rollupStopped = rollup?.stop();
+      const partitionsStopped = partitionsAhead.stop();
       const httpClosed = new Promise<void>((r) => http.close(() => r()));
       const grpcClosed = new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
       await batcher.drain();
@@ -216,6 +228,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       await sink.close();
       await auth.close();
       await rollupStopped;
+      await partitionsStopped;
       await pool.end();
       if (embedded) await embedded.stop();
     })());

@@ -3,6 +3,7 @@
  * runledger.daily_usage; see sql/004_analyst_views.sql and docs/queries.md).
  */
 import type pg from 'pg';
+import { startPeriodic, type Periodic } from '../periodic.js';
 import type { Logger } from '../log.js';
 
 export interface RefreshOptions {
@@ -57,49 +58,15 @@ export async function dailyUsageRefreshedAt(db: Db): Promise<Date | null> {
   return r.rows[0]?.refreshed_at ?? null;
 }
 
-export interface Refresher {
-  /** no refresh starts after this; resolves when the one running (if any) has ended */
-  stop(): Promise<void>;
-}
+export type Refresher = Periodic;
 
-/**
- * Refresh the rollup (default window) every `intervalMs`, counted from the end of the previous refresh:
- * runs never overlap. The timer does not keep the process alive; failures are logged and retried at
- * the next interval.
- */
+/** Refresh the rollup (default window) every `intervalMs` (runs never overlap; failures are logged). */
 export function startDailyUsageRefresher(
   pool: pg.Pool, intervalMs: number, log: Pick<Logger, 'debug' | 'warn'>,
   refresh: () => Promise<RefreshResult> = () => refreshDailyUsage(pool),
 ): Refresher {
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(tick, intervalMs);
-    timer.unref();
-  };
-  const tick = () => {
-    timer = null;
-    running = (async () => {
-      try {
-        const r = await refresh();
-        log.debug('daily usage rollup refreshed', { days: r.days, duration_ms: Math.round(r.durationMs) });
-      } catch (e) {
-        log.warn('daily usage rollup refresh failed', { error: (e as Error)?.message ?? String(e) });
-      }
-    })().finally(() => {
-      running = null;
-      schedule();
-    });
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      await running;
-    },
-  };
+  return startPeriodic(intervalMs, async () => {
+    const r = await refresh();
+    log.debug('daily usage rollup refreshed', { days: r.days, duration_ms: Math.round(r.durationMs) });
+  }, (e) => log.warn('daily usage rollup refresh failed', { error: (e as Error)?.message ?? String(e) }));
 }

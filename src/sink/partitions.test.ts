@@ -5,6 +5,7 @@ import { DayPartitions, dayOf, dayString } from './partitions.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
 import { hex, mapped, node, span } from '../../test/helpers/spans.js';
 import type { PreparedSpan } from './prepare.js';
+import { startTestGateway } from '../../test/helpers/gateway.js';
 
 let db: TestDb;
 beforeAll(async () => { db = await createTestDb('partitions'); });
@@ -111,6 +112,50 @@ describe('daily partitions', () => {
     const created = await Promise.all([0, 1, 2, 3].map(() =>
       db.pool.query<{ n: number }>('SELECT runledger.ensure_day_partitions($1::date[]) AS n', [days])));
     expect(created.map((r) => r.rows[0]!.n).reduce((a, b) => a + b)).toBe(4); // 2 days × (spans, nodes), once
+  });
+
+  it('does not wait behind a long reader of the default partition: spans go there, the partition comes later', async () => {
+    const day = MIDNIGHT - 8 * DAY + 1000;
+    const s1 = mapped(span({ traceId: hex(16), spanId: hex(8), name: 'a', startUs: day, endUs: day + 1 }));
+    const s2 = mapped(span({ traceId: hex(16), spanId: hex(8), name: 'b', startUs: day + 5, endUs: day + 6 }));
+    let now = Date.now();
+    const parts = new DayPartitions({ lockTimeoutMs: 100, retryAfterMs: 60_000 }, () => now);
+    const reader = await db.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM runledger.spans_default'); // holds its lock until the end
+      const t0 = performance.now();
+      expect(await write([s1], parts)).toEqual({ inserted: 1, duplicates: 0 });
+      expect(performance.now() - t0).toBeLessThan(1500);
+      expect(Object.values(await placement('spans', s1.span.traceId))).toEqual(['runledger.spans_default']);
+      await reader.query('COMMIT');
+      // not tried again before retryAfterMs, then created: the first span moves out of the default partition
+      expect(await write([s2], parts)).toEqual({ inserted: 1, duplicates: 0 });
+      expect(Object.values(await placement('spans', s2.span.traceId))).toEqual(['runledger.spans_default']);
+      now += 60_001;
+      expect(await write([s1], parts)).toEqual({ inserted: 0, duplicates: 1 });
+      expect(Object.values(await placement('spans', s1.span.traceId))).toEqual([part('spans', day)]);
+      expect(Object.values(await placement('spans', s2.span.traceId))).toEqual([part('spans', day)]);
+    } finally {
+      await reader.query('ROLLBACK').catch(() => {});
+      reader.release();
+    }
+  });
+
+  it('a gateway creates the partitions of today and the days ahead at start-up', async () => {
+    const gw = await startTestGateway({}, db);
+    try {
+      const names = [0, 1, 2].flatMap((d) => ['spans', 'nodes'].map((t) => part(t, MIDNIGHT + d * DAY)));
+      for (let i = 0; i < 50; i++) {
+        const r = await db.pool.query('SELECT count(to_regclass(n)) AS n FROM unnest($1::text[]) AS n', [names]);
+        if (Number(r.rows[0].n) === names.length) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const r = await db.pool.query('SELECT n, to_regclass(n) IS NOT NULL AS exists FROM unnest($1::text[]) AS n', [names]);
+      expect(r.rows.every((x) => x.exists), JSON.stringify(r.rows)).toBe(true);
+    } finally {
+      await gw.stop();
+    }
   });
 
   it('asks the database only for days it has not seen', () => {

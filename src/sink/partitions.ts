@@ -13,9 +13,16 @@ export interface PartitionOptions {
   backfillDays: number;
   /** days after today (clock skew) */
   aheadDays: number;
+  /**
+   * Creating a partition waits for the locks of readers of the default partition (a long analyst query):
+   * it gives up after this long, the spans go to the default partition, and it is tried again after
+   * retryAfterMs (the move out of the default partition happens then).
+   */
+  lockTimeoutMs: number;
+  retryAfterMs: number;
 }
 
-export const DEFAULT_PARTITION_OPTIONS: PartitionOptions = { backfillDays: 30, aheadDays: 2 };
+export const DEFAULT_PARTITION_OPTIONS: PartitionOptions = { backfillDays: 30, aheadDays: 2, lockTimeoutMs: 2000, retryAfterMs: 30_000 };
 
 /** UTC day number (days since 1970-01-01) of a time in µs since the epoch. */
 export function dayOf(us: number): number {
@@ -29,8 +36,14 @@ export function dayString(day: number): string {
 
 export class DayPartitions {
   private readonly known = new Map<string, Set<number>>();
+  /** days whose creation gave up on a lock, until when they are not tried again */
+  private readonly deferred = new Map<string, Map<number, number>>();
 
-  constructor(private readonly opts: PartitionOptions = DEFAULT_PARTITION_OPTIONS, private readonly now = () => Date.now()) {}
+  private readonly opts: PartitionOptions;
+
+  constructor(opts: Partial<PartitionOptions> = {}, private readonly now = () => Date.now()) {
+    this.opts = { ...DEFAULT_PARTITION_OPTIONS, ...opts };
+  }
 
   /** The days (within the window) that need a partition and are not known to have one. */
   missing(client: pg.ClientBase, startsUs: Iterable<number>): number[] {
@@ -38,33 +51,70 @@ export class DayPartitions {
     const lo = today - this.opts.backfillDays;
     const hi = today + this.opts.aheadDays;
     const known = this.knownOf(client);
+    const deferred = this.deferredOf(client);
     const out = new Set<number>();
     for (const us of startsUs) {
       const d = dayOf(us);
-      if (d >= lo && d <= hi && !known.has(d)) out.add(d);
+      if (d >= lo && d <= hi && !known.has(d) && !((deferred.get(d) ?? 0) > this.now())) out.add(d);
     }
     return [...out].sort((a, b) => a - b);
   }
 
   /** Create the partitions of the days of these start times (outside any transaction). */
   async ensure(client: pg.ClientBase, startsUs: Iterable<number>): Promise<void> {
-    const days = this.missing(client, startsUs);
-    if (days.length === 0) return;
-    await client.query('SELECT runledger.ensure_day_partitions($1::date[])', [days.map(dayString)]);
-    const known = this.knownOf(client);
-    for (const d of days) known.add(d);
+    await this.create(client, this.missing(client, startsUs));
+  }
+
+  /**
+   * Create the partitions of today and the days ahead, so that a day's first spans find theirs (the
+   * gateway does this at start-up and every hour).
+   */
+  async prepareAhead(client: pg.ClientBase): Promise<void> {
+    const today = Math.floor(this.now() / 86_400_000);
+    const days = Array.from({ length: this.opts.aheadDays + 1 }, (_, i) => (today + i) * 86_400_000_000);
+    await this.create(client, this.missing(client, days));
   }
 
   /** Forget what is known (a partition was dropped, e.g. by retention in this process). */
   forget(): void {
     this.known.clear();
+    this.deferred.clear();
+  }
+
+  private async create(client: pg.ClientBase, days: number[]): Promise<void> {
+    if (days.length === 0) return;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.opts.lockTimeoutMs))}`);
+      await client.query('SELECT runledger.ensure_day_partitions($1::date[])', [days.map(dayString)]);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      if ((e as { code?: string }).code !== '55P03') throw e; // lock_not_available: the default partition takes the spans for now
+      const deferred = this.deferredOf(client);
+      for (const d of days) deferred.set(d, this.now() + this.opts.retryAfterMs);
+      return;
+    }
+    const known = this.knownOf(client);
+    for (const d of days) known.add(d);
+  }
+
+  private dbKey(client: pg.ClientBase): string {
+    const c = client as unknown as { host?: string; port?: number; database?: string };
+    return `${c.host}:${c.port}/${c.database}`;
   }
 
   private knownOf(client: pg.ClientBase): Set<number> {
-    const c = client as unknown as { host?: string; port?: number; database?: string };
-    const key = `${c.host}:${c.port}/${c.database}`;
+    const key = this.dbKey(client);
     let s = this.known.get(key);
     if (!s) this.known.set(key, (s = new Set()));
     return s;
+  }
+
+  private deferredOf(client: pg.ClientBase): Map<number, number> {
+    const key = this.dbKey(client);
+    let m = this.deferred.get(key);
+    if (!m) this.deferred.set(key, (m = new Map()));
+    return m;
   }
 }
