@@ -122,7 +122,7 @@ describe('runledger maintenance commands', () => {
 
     const r = await cli(['repair', '--run', ids[0]!, '--run', ids[1]!, '--batch', '1'], { DATABASE_URL: db.url });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^repair: 2 runs scanned, 1 changed \(0 recreated, 0 nodes' usage_counted and 0 frontier rows fixed\)\n$/);
+    expect(r.stdout).toMatch(/^repair: 2 runs scanned, 1 changed \(0 recreated, 0 nodes' usage_counted and 0 frontier rows fixed\); 1 days of daily_usage rewritten\n$/);
     expect(r.stderr).toMatch(/^repair {2}\[#+\] 100% {2}2\/2 runs/m); // not a terminal: plain progress lines
     expect(r.stderr).not.toContain('\r');
     expect((await db.pool.query(q, [ids[0]])).rows[0]).toEqual(good);
@@ -136,7 +136,7 @@ describe('runledger maintenance commands', () => {
   it('reprice runs with a price file and reports what it changed', async () => {
     const r = await cli(['reprice', '--since', '3650d', '--prices', join(packageRoot(), 'src/mapping/prices.json')], { DATABASE_URL: db.url });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^reprice: [\d,]+ nodes scanned, \d+ repriced, \d+ runs' totals changed\n$/);
+    expect(r.stdout).toMatch(/^reprice: [\d,]+ nodes scanned, \d+ repriced, \d+ runs' totals changed(, \d+ days of daily_usage rewritten)?\n$/);
   });
 
   it('retention and refresh run from the command line: a dry run changes nothing, refresh --since reaches older days', async () => {

@@ -45,7 +45,8 @@ export async function repairCommand(argv: readonly string[]): Promise<void> {
   const r = await withLedger(cfg, (pool) => repair(pool, { ...opts, progress: new Progress({ label: 'repair', unit: 'runs' }) }));
   out(`repair: ${n(r.scanned)} runs scanned, ${n(r.changed)} changed` +
     ` (${n(r.recreated)} recreated, ${n(r.nodesFixed)} nodes' usage_counted and ${n(r.frontierFixed)} frontier rows fixed)` +
-    (r.withoutSpans ? `; ${n(r.withoutSpans)} runs have no stored spans and were left as they are` : ''));
+    (r.withoutSpans ? `; ${n(r.withoutSpans)} runs have no stored spans and were left as they are` : '') +
+    (r.rollupDays ? `; ${n(r.rollupDays)} days of daily_usage rewritten` : ''));
 }
 
 export function repriceOptions(argv: readonly string[], now = Date.now()): { since: Date | null; prices: string | undefined; batch: number } {
@@ -61,7 +62,8 @@ export async function repriceCommand(argv: readonly string[]): Promise<void> {
   const r = await withLedger(cfg, (pool) => reprice(pool, {
     prices, since: o.since, batch: o.batch, progress: new Progress({ label: 'reprice', unit: 'nodes' }),
   }));
-  out(`reprice: ${n(r.scanned)} nodes scanned, ${n(r.repriced)} repriced, ${n(r.runsChanged)} runs' totals changed`);
+  out(`reprice: ${n(r.scanned)} nodes scanned, ${n(r.repriced)} repriced, ${n(r.runsChanged)} runs' totals changed` +
+    (r.rollupDays ? `, ${n(r.rollupDays)} days of daily_usage rewritten` : ''));
 }
 
 export function retentionOptions(argv: readonly string[], now = Date.now()): { olderThan: Date; dryRun: boolean } {

@@ -112,7 +112,7 @@ describe('repair', () => {
   it('changes nothing on a ledger the gateway wrote', async () => {
     const before = await snapshot(db.pool);
     const r = await repair(db.pool, { batch: 5 });
-    expect(r).toEqual({ scanned: runs.length, changed: 0, recreated: 0, nodesFixed: 0, frontierFixed: 0, withoutSpans: 0 });
+    expect(r).toEqual({ scanned: runs.length, changed: 0, recreated: 0, nodesFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 });
     expect(await snapshot(db.pool)).toEqual(before);
     // the scenarios are all there
     const kinds = (await db.pool.query(`SELECT status, count(*)::int AS n FROM runledger.runs GROUP BY 1 ORDER BY 1`)).rows;
@@ -157,8 +157,12 @@ describe('repair', () => {
 
     const r = await repair(db.pool, { batch: 4 });
     // 11 runs touched; 3 + 3 nodes flipped; run 11's 3 frontier rows back, the bogus one gone
-    expect(r).toEqual({ scanned: runs.length, changed: 11, recreated: 2, nodesFixed: 6, frontierFixed: 4, withoutSpans: 0 });
+    // and the daily usage rollup is rewritten over the days of the changed runs: it agrees with runs again
+    const nodeDays = Number((await q(`SELECT count(DISTINCT (start_time AT TIME ZONE 'UTC')::date) AS n FROM runledger.nodes`)).rows[0].n);
+    expect(r).toEqual({ scanned: runs.length, changed: 11, recreated: 2, nodesFixed: 6, frontierFixed: 4, withoutSpans: 0, rollupDays: nodeDays });
     expect(await snapshot(db.pool)).toEqual(before);
+    const totals = async (from: string) => (await q(`SELECT sum(total_tokens)::text AS t, sum(total_cost)::text AS c FROM runledger.${from}`)).rows[0];
+    expect(await totals('daily_usage')).toEqual(await totals('runs'));
     expect((await repair(db.pool)).changed).toBe(0);
   });
 

@@ -15,6 +15,7 @@ import { resolveRunHints } from '../mapping/run-hints.js';
 import type { SpanRecord } from '../otlp/types.js';
 import { HINT_SPANS_SQL, MARKED_SQL, MISSING_RUNS_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';
 import type { Progress } from './progress.js';
+import { refreshDailyUsage } from '../db/views.js';
 
 export interface RepairOptions {
   /** only these runs (32 hex digits or uuids) */
@@ -24,6 +25,8 @@ export interface RepairOptions {
   /** runs per transaction */
   batch?: number;
   progress?: Progress | null;
+  /** re-roll the daily usage rollup over the days of the runs that changed (default true) */
+  refreshRollup?: boolean;
 }
 
 export interface RepairResult {
@@ -39,6 +42,8 @@ export interface RepairResult {
   frontierFixed: number;
   /** runs rows without any stored span (left as they are) */
   withoutSpans: number;
+  /** days of the daily usage rollup rewritten (from the earliest changed run's day) */
+  rollupDays: number;
 }
 
 export interface BatchOutcome {
@@ -154,7 +159,8 @@ async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<
 export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<RepairResult> {
   const batch = opts.batch ?? 500;
   const client = await pool.connect();
-  const result: RepairResult = { scanned: 0, changed: 0, recreated: 0, nodesFixed: 0, frontierFixed: 0, withoutSpans: 0 };
+  const result: RepairResult = { scanned: 0, changed: 0, recreated: 0, nodesFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 };
+  let earliest: Date | null = null;
   try {
     const total = await collectRuns(client, opts);
     opts.progress?.setTotal(total, 'runs');
@@ -173,12 +179,25 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       result.nodesFixed += out.nodesFixed;
       result.frontierFixed += out.frontierFixed;
       result.withoutSpans += ids.length - out.withSpans;
+      if (out.changed.size > 0) {
+        const first = await client.query<{ t: Date | null }>(
+          'SELECT min(start_time) AS t FROM runledger.runs WHERE run_id = ANY($1::uuid[])', [[...out.changed]]);
+        earliest = earliestOf([earliest, first.rows[0]?.t ?? null]);
+      }
       opts.progress?.tick(ids.length);
     }
     opts.progress?.finish();
+    if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
     return result;
   } finally {
     await client.query(`DROP TABLE IF EXISTS pg_temp.${IDS}`).catch(() => {});
     client.release();
   }
+}
+
+/** The earliest of some times (null when there is none). */
+export function earliestOf(times: (Date | null)[]): Date | null {
+  let min: Date | null = null;
+  for (const t of times) if (t !== null && (min === null || t < min)) min = t;
+  return min;
 }

@@ -52,6 +52,10 @@ function customPrices(): string {
   return path;
 }
 
+const nodeDays = async () => Number((await db.pool.query(
+  `SELECT count(DISTINCT (start_time AT TIME ZONE 'UTC')::date) AS n FROM runledger.nodes`)).rows[0].n);
+const totals = async (from: string) => (await db.pool.query(
+  `SELECT sum(total_tokens)::text AS t, sum(total_cost)::text AS c FROM runledger.${from}`)).rows[0];
 const nodes = async () => (await db.pool.query(
   `SELECT replace(run_id::text, '-', '') AS run_id, name, input_tokens::int, output_tokens::int, cache_read_tokens::int,
      input_cost::float8, output_cost::float8, total_cost::text, cost_source, usage_counted
@@ -76,12 +80,13 @@ describe('reprice', () => {
     const nodes0 = await nodes();
     const runs0 = await runs();
     // nothing to do with the table the ledger was priced with
-    expect(await reprice(db.pool, { prices: loadPriceTable(), batch: 4 })).toEqual({ scanned: 6 * 5, repriced: 0, runsChanged: 0 });
+    expect(await reprice(db.pool, { prices: loadPriceTable(), batch: 4 })).toEqual({ scanned: 6 * 5, repriced: 0, runsChanged: 0, rollupDays: 0 });
     expect(await nodes()).toEqual(nodes0);
 
     const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), batch: 4 });
     // per run: 3 gpt-4o-mini price-table nodes and the my-local-model node; gpt-4o's costs are unchanged
-    expect(r).toEqual({ scanned: 6 * 5, repriced: 6 * 4, runsChanged: 6 });
+    expect(r).toEqual({ scanned: 6 * 5, repriced: 6 * 4, runsChanged: 6, rollupDays: await nodeDays() });
+    expect(await totals('daily_usage')).toEqual(await totals('runs')); // the rollup has the new costs
     const nodes1 = await nodes();
     for (let k = 0; k < nodes0.length; k++) {
       const was = nodes0[k]!;
@@ -113,7 +118,7 @@ describe('reprice', () => {
     }
 
     // a second time changes nothing; the rollups agree with repair
-    expect(await reprice(db.pool, { prices: loadPriceTable(customPrices()) })).toEqual({ scanned: 30, repriced: 0, runsChanged: 0 });
+    expect(await reprice(db.pool, { prices: loadPriceTable(customPrices()) })).toEqual({ scanned: 30, repriced: 0, runsChanged: 0, rollupDays: 0 });
     expect(await nodes()).toEqual(nodes1);
     expect(await runs()).toEqual(runs1);
     expect((await repair(db.pool)).changed).toBe(0);
@@ -126,7 +131,7 @@ describe('reprice', () => {
 
   it('--since limits repricing to recent nodes', async () => {
     const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), since: new Date(T0 / 1000 + 3) });
-    expect(r).toEqual({ scanned: 3 * 5, repriced: 3 * 4, runsChanged: 3 });
+    expect(r).toEqual({ scanned: 3 * 5, repriced: 3 * 4, runsChanged: 3, rollupDays: await nodeDays() });
     await reprice(db.pool, { prices: loadPriceTable() });
   });
 });

@@ -10,8 +10,9 @@ import type pg from 'pg';
 import type { PriceTable } from '../mapping/prices.js';
 import { resolveCost } from '../mapping/cost.js';
 import { costUnits, unitsToDecimal } from '../sink/encoder.js';
-import { lockRuns, repairLocked } from './repair.js';
+import { earliestOf, lockRuns, repairLocked } from './repair.js';
 import type { Progress } from './progress.js';
+import { refreshDailyUsage } from '../db/views.js';
 
 export interface RepriceOptions {
   prices: PriceTable;
@@ -20,6 +21,8 @@ export interface RepriceOptions {
   /** nodes per page (and at most per transaction) */
   batch?: number;
   progress?: Progress | null;
+  /** re-roll the daily usage rollup over the days whose costs changed (default true) */
+  refreshRollup?: boolean;
 }
 
 export interface RepriceResult {
@@ -29,6 +32,8 @@ export interface RepriceResult {
   repriced: number;
   /** runs whose rollups changed as a result */
   runsChanged: number;
+  /** days of the daily usage rollup rewritten (from the earliest repriced node's day) */
+  rollupDays: number;
 }
 
 const CANDIDATE = `(n.cost_source = 'price_table' OR (n.cost_source IS NULL AND (n.input_tokens IS NOT NULL
@@ -63,20 +68,21 @@ FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::numeric[], $5::numeri
   AS c(run_id, node_id, start_time, input_cost, output_cost, total_cost, cost_source)
 WHERE n.run_id = c.run_id AND n.node_id = c.node_id AND n.start_time = c.start_time
   AND n.cost_source IS DISTINCT FROM 'reported'
-RETURNING replace(n.run_id::text, '-', '') AS run_id`;
+RETURNING n.start_time`;
 
-async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: NewCost }[]): Promise<Set<string>> {
+/** Returns the runs whose rollups changed and the earliest start of the nodes updated. */
+async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: NewCost }[]): Promise<{ runs: Set<string>; earliest: Date | null }> {
   const runIds = [...new Set(changes.map((x) => x.n.run_id))];
   await client.query('BEGIN');
   try {
     await lockRuns(client, runIds);
-    await client.query(UPDATE_SQL, [
+    const updated = await client.query<{ start_time: Date }>(UPDATE_SQL, [
       changes.map((x) => x.n.run_id), changes.map((x) => x.n.node_id), changes.map((x) => x.n.start_time),
       changes.map((x) => x.c.input), changes.map((x) => x.c.output), changes.map((x) => x.c.total), changes.map((x) => x.c.source),
     ]);
     const out = await repairLocked(client, runIds);
     await client.query('COMMIT');
-    return out.changed;
+    return { runs: out.changed, earliest: earliestOf(updated.rows.map((r) => r.start_time)) };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;
@@ -88,8 +94,9 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
   const since = opts.since ?? null;
   const filter = `${CANDIDATE} AND ($1::timestamptz IS NULL OR n.start_time >= $1)`;
   const client = await pool.connect();
-  const result: RepriceResult = { scanned: 0, repriced: 0, runsChanged: 0 };
+  const result: RepriceResult = { scanned: 0, repriced: 0, runsChanged: 0, rollupDays: 0 };
   const runsChanged = new Set<string>();
+  let earliest: Date | null = null;
   try {
     const total = await client.query<{ n: string }>(`SELECT count(*) AS n FROM runledger.nodes n WHERE ${filter}`, [since]);
     opts.progress?.setTotal(Number(total.rows[0]!.n), 'nodes');
@@ -111,15 +118,21 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
         const c = priceNode(n, opts.prices);
         if (c.input !== n.input_cost || c.output !== n.output_cost || c.total !== n.total_cost || c.source !== n.cost_source) changes.push({ n, c });
       }
-      if (changes.length > 0) for (const r of await applyChanges(client, changes)) runsChanged.add(r);
+      if (changes.length > 0) {
+        const applied = await applyChanges(client, changes);
+        for (const r of applied.runs) runsChanged.add(r);
+        earliest = earliestOf([earliest, applied.earliest]);
+      }
       result.scanned += page.rows.length;
       result.repriced += changes.length;
       opts.progress?.tick(page.rows.length);
     }
     opts.progress?.finish();
     result.runsChanged = runsChanged.size;
+    if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
     return result;
   } finally {
     client.release();
   }
 }
+
