@@ -82,6 +82,10 @@ describe('runledger serve', () => {
       const n = await c.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [spans[0]!.traceId]);
       await c.end();
       expect(n.rows[0].n).toBe(2);
+      // a maintenance command on the same data directory uses the server the gateway runs
+      const r = await cli(['repair', '--since', '3650d'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^repair: 1 runs scanned, 0 changed/);
     } finally {
       gw.child.kill('SIGTERM');
       expect(await gw.exited).toBe(0);

