@@ -231,6 +231,24 @@ describe('startDailyUsageRefresher', () => {
     expect(calls).toBe(1);
   });
 
+  it('skips its turn while the rollup is fresh (another gateway refreshed it)', async () => {
+    let calls = 0;
+    const counted = async (): Promise<RefreshResult> => { calls++; return { days: 0, durationMs: 0 }; };
+    const setRefreshedAt = (sql: string) => db.pool.query(`UPDATE runledger.rollup_refreshes SET refreshed_at = ${sql} WHERE name = 'daily_usage'`);
+    await setRefreshedAt(`now() + interval '1 hour'`); // as if refreshed just now by another gateway, for an hour yet
+    const r = startDailyUsageRefresher(db.pool, 10, logs().log, counted);
+    try {
+      await sleep(150);
+      expect(calls).toBe(0);
+      await setRefreshedAt(`now() - interval '1 hour'`);
+      for (let i = 0; i < 100 && calls === 0; i++) await sleep(10);
+      expect(calls).toBeGreaterThan(0);
+    } finally {
+      await r.stop();
+      await setRefreshedAt('now()');
+    }
+  });
+
   it('refreshes the rollup on the real database', async () => {
     await writeTraces(db, [trace('t6', at(0, 0), [llm('a', undefined, 11, 0.5)])]);
     expect(await usage('t6')).toEqual([]);

@@ -58,14 +58,27 @@ export async function dailyUsageRefreshedAt(db: Db): Promise<Date | null> {
   return r.rows[0]?.refreshed_at ?? null;
 }
 
+/** Whether the rollup's last refresh is more recent than `ms` ago (database clock). */
+export async function refreshedWithin(db: Db, ms: number): Promise<boolean> {
+  const r = await db.query<{ fresh: boolean }>(
+    `SELECT coalesce(now() - refreshed_at < make_interval(secs => $1), false) AS fresh
+     FROM runledger.rollup_refreshes WHERE name = 'daily_usage'`, [ms / 1000]);
+  return r.rows[0]?.fresh ?? false;
+}
+
 export type Refresher = Periodic;
 
-/** Refresh the rollup (default window) every `intervalMs` (runs never overlap; failures are logged). */
+/**
+ * Refresh the rollup (default window) every `intervalMs` (runs never overlap; failures are logged).
+ * Several gateways share the work: a gateway skips its turn when the rollup was refreshed (by any of
+ * them) less than 0.9 × intervalMs ago, by the database's clock.
+ */
 export function startDailyUsageRefresher(
   pool: pg.Pool, intervalMs: number, log: Pick<Logger, 'debug' | 'warn'>,
   refresh: () => Promise<RefreshResult> = () => refreshDailyUsage(pool),
 ): Refresher {
   return startPeriodic(intervalMs, async () => {
+    if (await refreshedWithin(pool, intervalMs * 0.9)) return;
     const r = await refresh();
     log.debug('daily usage rollup refreshed', { days: r.days, duration_ms: Math.round(r.durationMs) });
   }, (e) => log.warn('daily usage rollup refresh failed', { error: (e as Error)?.message ?? String(e) }));
