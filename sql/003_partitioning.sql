@@ -57,6 +57,9 @@ BEGIN
     RETURN 0;
   END IF;
   PERFORM pg_advisory_xact_lock(1919117678);
+  -- Rows are moved out of the default partitions before the day is attached: no writer may be adding
+  -- one of that day's rows to them meanwhile (it would not be moved, and the attach would fail).
+  LOCK TABLE runledger.spans_default, runledger.nodes_default IN ACCESS EXCLUSIVE MODE;
   FOREACH d IN ARRAY days LOOP
     lo := d::timestamp AT TIME ZONE 'UTC';
     hi := (d + 1)::timestamp AT TIME ZONE 'UTC';

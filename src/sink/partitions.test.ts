@@ -114,6 +114,27 @@ describe('daily partitions', () => {
     expect(created.map((r) => r.rows[0]!.n).reduce((a, b) => a + b)).toBe(4); // 2 days × (spans, nodes), once
   });
 
+  it('moves every row of the day, even one a concurrent writer is adding to the default partition', async () => {
+    const day = MIDNIGHT - 9 * DAY + 1000;
+    const traceId = hex(16);
+    const writer = await db.pool.connect();
+    const other = await db.pool.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO runledger.spans (trace_id, span_id, tenant_id, name, kind, start_time, end_time, status_code, attributes, resource)
+        VALUES ($1, 'aaaaaaaaaaaaaaaa', 't', 'n', 'INTERNAL', to_timestamp($2 / 1e6), to_timestamp($2 / 1e6), 'UNSET', '{}', '{}')`, [traceId, day]);
+      const ensured = other.query('SELECT runledger.ensure_day_partitions($1::date[]) AS n', [[dayString(dayOf(day))]]);
+      await new Promise((r) => setTimeout(r, 200)); // ensure waits for the writer
+      await writer.query('COMMIT');
+      expect((await ensured).rows[0].n).toBe(2);
+      expect(Object.values(await placement('spans', traceId))).toEqual([part('spans', day)]);
+    } finally {
+      await writer.query('ROLLBACK').catch(() => {});
+      writer.release();
+      other.release();
+    }
+  });
+
   it('does not wait behind a long reader of the default partition: spans go there, the partition comes later', async () => {
     const day = MIDNIGHT - 8 * DAY + 1000;
     const s1 = mapped(span({ traceId: hex(16), spanId: hex(8), name: 'a', startUs: day, endUs: day + 1 }));
