@@ -154,4 +154,30 @@ describe('retention and the daily usage rollup', () => {
     await refreshDailyUsage(rdb.pool, { since });
     expect(await usage()).toEqual(final);
   });
+
+  it('drops a partition a long query reads once it ends, and lets writers through meanwhile', async () => {
+    const wide = new DayPartitions({ backfillDays: 60, aheadDays: 2 });
+    const old = run(45);
+    await write(old.items, wide);
+    const olderThan = new Date(Date.now() - 30 * 86_400_000);
+    const expired = await expiredPartitions(db.pool, retentionCutoff(olderThan));
+    expect(expired.length).toBeGreaterThanOrEqual(2); // spans and nodes of 45 days ago (and what earlier tests left)
+    const reader = await db.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM runledger.spans'); // holds a lock on every partition until it ends
+      const dropped = applyRetention(db.pool, { olderThan });
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = performance.now();
+      expect(await write(run(0).items, wide)).toEqual({ inserted: 2, duplicates: 0 }); // not stuck behind the drop
+      expect(performance.now() - t0).toBeLessThan(1500);
+      await new Promise((r) => setTimeout(r, 1000));
+      await reader.query('COMMIT');
+      expect((await dropped).partitions).toEqual(expired);
+      expect(await expiredPartitions(db.pool, retentionCutoff(olderThan))).toEqual([]);
+    } finally {
+      await reader.query('ROLLBACK').catch(() => {});
+      reader.release();
+    }
+  });
 });

@@ -116,17 +116,22 @@ async function deleteChunked(pool: pg.Pool, table: string, where: string, cutoff
   }
 }
 
-/** DDL on a partition briefly locks its parent: wait at most a few seconds each try, so writers do not queue behind it. */
-async function withLockRetry(pool: pg.Pool, sql: string, tries = 20): Promise<void> {
+/**
+ * Dropping a partition locks its parent exclusively, and writers queue behind a waiting lock request:
+ * each try waits at most 500 ms for the lock (a long query may hold it), then steps back for a second
+ * so that the writers go on, up to `tries` times.
+ */
+async function withLockRetry(pool: pg.Pool, sql: string, tries = 60): Promise<void> {
   const client = await pool.connect();
   try {
-    await client.query(`SET lock_timeout = '3s'`);
+    await client.query(`SET lock_timeout = '500ms'`);
     for (let i = 1; ; i++) {
       try {
         await client.query(sql);
         return;
       } catch (e) {
         if ((e as { code?: string }).code !== '55P03' || i >= tries) throw e; // lock_not_available
+        await new Promise((r) => setTimeout(r, 1000));
       }
     }
   } finally {
