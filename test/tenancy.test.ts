@@ -223,6 +223,71 @@ describe('row-level security for runledger_analyst', () => {
   });
 });
 
+describe('analysts bound to tenants by their login role (runledger.analyst_tenants)', () => {
+  const role = `rl_analyst_${process.pid}_${Date.now().toString(36)}`;
+  let url: string;
+
+  beforeAll(async () => {
+    await gw.db.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' IN ROLE runledger_analyst`);
+    await gw.db.pool.query(`INSERT INTO runledger.analyst_tenants VALUES ($1, 'acme')`, [role]);
+    await gw.db.pool.query(`SELECT runledger.refresh_daily_usage('-infinity', 'infinity')`); // the spans are from 2023
+    const u = new URL(gw.db.url);
+    u.username = role;
+    u.password = 'pw';
+    url = u.toString();
+  });
+  afterAll(async () => {
+    await gw.db.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
+    await gw.db.pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+  });
+
+  /** tenants (with row counts) a fresh session of the bound role sees, after `setup` statements */
+  async function seen(setup: string[] = []) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      for (const q of setup) await c.query(q);
+      const count = async (from: string) =>
+        Object.fromEntries((await c.query(`SELECT tenant_id, count(*)::int AS n FROM ${from} GROUP BY 1 ORDER BY 1`)).rows.map((r) => [r.tenant_id, r.n]));
+      return {
+        spans: await count('runledger.spans'), runs: await count('runledger.runs'),
+        usage: Object.keys(await count('runledger.daily_usage')), summary: Object.keys(await count('runledger.run_summary')),
+      };
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('sees its tenants only, whatever it sets runledger.tenant_id to or whichever role it sets', async () => {
+    const acme = await seen();
+    expect(Object.keys(acme.spans)).toEqual(['acme']);
+    expect(Object.keys(acme.runs)).toEqual(['acme']);
+    expect(acme.usage).toEqual(['acme']);
+    expect(acme.summary).toEqual(['acme']);
+    expect(acme.spans.acme).toBe((await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.spans WHERE tenant_id = 'acme'`)).rows[0].n);
+    expect(await seen([`SET runledger.tenant_id = 'globex'`])).toEqual(acme);
+    expect(await seen(['SET ROLE runledger_analyst', `SET runledger.tenant_id = 'globex'`])).toEqual(acme);
+  });
+
+  it('sees every tenant bound to it, and cannot change the bindings', async () => {
+    await gw.db.pool.query(`INSERT INTO runledger.analyst_tenants VALUES ($1, 'globex')`, [role]);
+    try {
+      const both = await seen();
+      expect(Object.keys(both.runs)).toEqual(['acme', 'globex']);
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await expect(c.query(`INSERT INTO runledger.analyst_tenants VALUES ($1, 'other')`, [role])).rejects.toThrow(/permission denied/);
+        await expect(c.query('SELECT * FROM runledger.analyst_tenants')).rejects.toThrow(/permission denied/);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await gw.db.pool.query(`DELETE FROM runledger.analyst_tenants WHERE role_name = $1 AND tenant_id = 'globex'`, [role]);
+    }
+  });
+});
+
 describe('configuration and header parsing', () => {
   it('parses RUNLEDGER_API_KEYS and its refresh interval', () => {
     expect(parseApiKeys(' k1=acme , k2==globex ,')).toEqual({ k1: 'acme', 'k2=': 'globex' });
