@@ -5,7 +5,9 @@
  */
 import type { NodeRecord } from '../mapping/types.js';
 import type { PreparedSpan } from '../sink/prepare.js';
-import { costUnits, hasUsage, unitsToDecimal, usToTimestamp } from '../sink/encoder.js';
+import { costUnits, hasUsage, unitsToDecimal } from '../sink/encoder.js';
+import { RowWriter } from '../sink/binary.js';
+import { RUN_DELTA_COLUMNS } from './sql.js';
 import { spanKey } from './usage.js';
 
 export interface UsageTotals {
@@ -97,9 +99,19 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlySet<
   return runs;
 }
 
-/** Row shape consumed by the runs upsert (json_to_recordset). */
-export function deltaRows(deltas: Iterable<RunDelta>): Record<string, unknown>[] {
-  const rows: Record<string, unknown>[] = [];
+/** A run delta as the runs upsert takes it (the columns of RUN_DELTA_COLUMNS, in order). */
+export interface RunDeltaRow {
+  run_id: string; tenant_id: string; pipeline: string | null; pipeline_rank: number | null; service_name: string | null;
+  environment: string | null; session_id: string | null; user_id: string | null; name: string | null; status: string;
+  start_us: number; end_us: number; span_count: number; total_nodes: number; llm_calls: number; tool_calls: number;
+  error_count: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number;
+  reasoning_tokens: number; total_tokens: number; total_cost: string; models: string[]; error_message: string | null;
+  root_span_id: string | null; root_start_us: number | null;
+}
+
+/** The rows of the runs upsert, ordered by run_id. */
+export function deltaRows(deltas: Iterable<RunDelta>): RunDeltaRow[] {
+  const rows: RunDeltaRow[] = [];
   for (const d of deltas) {
     const root = d.root?.span ?? null;
     const rootFailed = root !== null && root.statusCode === 2;
@@ -114,8 +126,8 @@ export function deltaRows(deltas: Iterable<RunDelta>): Record<string, unknown>[]
       user_id: d.userId,
       name: root ? root.name : null,
       status: root ? (rootFailed ? 'FAILED' : 'COMPLETED') : 'RUNNING',
-      start_time: usToTimestamp(d.startUs),
-      end_time: usToTimestamp(d.endUs),
+      start_us: d.startUs,
+      end_us: d.endUs,
       span_count: d.spanCount,
       total_nodes: d.totalNodes,
       llm_calls: d.llmCalls,
@@ -131,9 +143,43 @@ export function deltaRows(deltas: Iterable<RunDelta>): Record<string, unknown>[]
       models: [...d.models].sort(),
       error_message: rootFailed ? (root.statusMessage || null) : null,
       root_span_id: root ? root.spanId : null,
-      root_start_time: root ? usToTimestamp(root.startUs) : null,
+      root_start_us: root ? root.startUs : null,
     });
   }
-  rows.sort((a, b) => ((a.run_id as string) < (b.run_id as string) ? -1 : 1));
+  rows.sort((a, b) => (a.run_id < b.run_id ? -1 : 1));
   return rows;
+}
+
+/** Binary COPY rows of the run deltas (the columns of RUN_DELTA_COLUMNS), ordered by run_id. */
+export function encodeDeltaRows(deltas: Iterable<RunDelta>): Uint8Array[] {
+  const w = new RowWriter(16 * 1024);
+  for (const r of deltaRows(deltas)) {
+    w.beginRow(RUN_DELTA_COLUMNS.length);
+    w.uuidHex(r.run_id);
+    w.text(r.tenant_id);
+    w.text(r.pipeline);
+    w.int2(r.pipeline_rank);
+    w.text(r.service_name);
+    w.text(r.environment);
+    w.text(r.session_id);
+    w.text(r.user_id);
+    w.text(r.name);
+    w.text(r.status);
+    w.timestamptz(r.start_us);
+    w.timestamptz(r.end_us);
+    for (const n of [r.span_count, r.total_nodes, r.llm_calls, r.tool_calls, r.error_count, r.input_tokens, r.output_tokens,
+      r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens, r.total_tokens]) {
+      // as PostgreSQL answers a bigint it cannot take: a data error, so the batch is split to isolate the span
+      if (!Number.isSafeInteger(n)) throw Object.assign(new Error(`bigint out of range: run ${r.run_id} totals ${n}`), { code: '22003' });
+      w.int8(n);
+    }
+    w.text(r.total_cost);
+    w.textArray(r.models, 'array');
+    w.text(r.error_message);
+    w.text(r.root_span_id);
+    if (r.root_start_us === null) w.null();
+    else w.timestamptz(r.root_start_us);
+    w.endRow();
+  }
+  return w.rows();
 }

@@ -121,6 +121,15 @@ export class RowWriter {
     this.int64Raw(us - PG_EPOCH_US);
   }
 
+  /** smallint */
+  int2(n: number | null): void {
+    if (n === null || !Number.isInteger(n) || n < -32768 || n > 32767) return this.null();
+    this.ensure(6);
+    this.buf.writeInt32BE(2, this.pos);
+    this.buf.writeInt16BE(n, this.pos + 4);
+    this.pos += 6;
+  }
+
   /** bigint (safe integers) */
   int8(n: number | null): void {
     if (n === null || !Number.isSafeInteger(n)) return this.null();
@@ -180,9 +189,19 @@ export class RowWriter {
     this.pos = p;
   }
 
-  /** text[] (one dimension, no null elements) */
-  textArray(items: readonly string[] | null): void {
-    if (items === null || items.length === 0) return this.null();
+  /** text[] (one dimension, no null elements); an empty array is written as NULL unless `empty` is 'array' */
+  textArray(items: readonly string[] | null, empty: 'null' | 'array' = 'null'): void {
+    if (items === null) return this.null();
+    if (items.length === 0) {
+      if (empty === 'null') return this.null();
+      this.ensure(16);
+      this.buf.writeInt32BE(12, this.pos);
+      this.buf.writeInt32BE(0, this.pos + 4); // no dimensions
+      this.buf.writeInt32BE(0, this.pos + 8);
+      this.buf.writeInt32BE(TEXT_OID, this.pos + 12);
+      this.pos += 16;
+      return;
+    }
     const start = this.pos;
     this.ensure(24);
     this.pos += 4; // length, written last

@@ -20,21 +20,6 @@ export const NODE_COLUMNS = [
   'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'usage_counted',
 ] as const;
 
-/** Microseconds since the epoch → ISO-8601 timestamp with microsecond precision (UTC). */
-const secondPrefix = new Map<number, string>(); // spans of a batch cluster in a few seconds
-export function usToTimestamp(us: number): string {
-  const sec = Math.floor(us / 1e6);
-  let prefix = secondPrefix.get(sec);
-  if (prefix === undefined) {
-    const iso = new Date(sec * 1000).toISOString(); // 2024-01-02T03:04:05.000Z
-    if (iso.length !== 24) return iso.slice(0, -5) + '.' + String(us - sec * 1e6).padStart(6, '0') + 'Z';
-    if (secondPrefix.size >= 4096) secondPrefix.clear();
-    prefix = iso.slice(0, 20);
-    secondPrefix.set(sec, prefix);
-  }
-  return prefix + String(us - sec * 1e6).padStart(6, '0') + 'Z';
-}
-
 /**
  * Cost in USD rounded to the ledger's numeric(20,10) scale, as integer units of 1e-10 USD; null (unknown)
  * when that is not an exact (safe) integer, so the node row (NULL) and the run rollup (adds nothing) agree.

@@ -6,9 +6,10 @@ import type pg from 'pg';
 import type { PreparedSpan } from './prepare.js';
 import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, setUsageCounted } from './encoder.js';
 import { copyRows } from './copy.js';
-import { addUsage, computeDeltas, deltaRows } from '../rollup/deltas.js';
+import { addUsage, computeDeltas, encodeDeltaRows } from '../rollup/deltas.js';
 import {
-  DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_SQL, PROBE_FRONTIER_SQL, UNCOUNT_NODES_SQL, UPSERT_RUNS_SQL, WALK_UP_SQL,
+  CREATE_RUN_DELTAS_STAGE_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_SQL, PROBE_FRONTIER_SQL, RUN_DELTA_COLUMNS,
+  RUN_DELTAS_STAGE, UNCOUNT_NODES_SQL, UPSERT_RUNS_SQL, WALK_UP_SQL,
 } from '../rollup/sql.js';
 import { planUsage, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { DayPartitions } from './partitions.js';
@@ -29,6 +30,7 @@ async function prepareStage(client: pg.PoolClient): Promise<void> {
   await client.query(
     `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_SPANS} (LIKE runledger.spans INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`,
   );
+  await client.query(CREATE_RUN_DELTAS_STAGE_SQL);
   prepared.add(client);
 }
 
@@ -140,7 +142,8 @@ async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[]): Promise
   if (plan.consumed.length > 0) {
     await client.query(DELETE_FRONTIER_SQL, [plan.consumed.map((f) => f.trace_id), plan.consumed.map((f) => f.span_id)]);
   }
-  await client.query(UPSERT_RUNS_SQL, [JSON.stringify(deltaRows(deltas.values()))]);
+  await copyRows(client, RUN_DELTAS_STAGE, RUN_DELTA_COLUMNS.map(([c]) => c), encodeDeltaRows(deltas.values()), (r) => r);
+  await client.query(UPSERT_RUNS_SQL);
 }
 
 function num(v: string | number | null): number | null {
