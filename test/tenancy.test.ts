@@ -252,6 +252,7 @@ describe('analysts bound to tenants by their login role (runledger.analyst_tenan
       return {
         spans: await count('runledger.spans'), runs: await count('runledger.runs'),
         usage: Object.keys(await count('runledger.daily_usage')), summary: Object.keys(await count('runledger.run_summary')),
+        compat: Object.keys(await count('compat.olo_run')),
       };
     } finally {
       await c.end();
@@ -264,6 +265,7 @@ describe('analysts bound to tenants by their login role (runledger.analyst_tenan
     expect(Object.keys(acme.runs)).toEqual(['acme']);
     expect(acme.usage).toEqual(['acme']);
     expect(acme.summary).toEqual(['acme']);
+    expect(acme.compat).toEqual(['acme']); // olo_run.tenant_id is the ledger's tenant
     expect(acme.spans.acme).toBe((await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.spans WHERE tenant_id = 'acme'`)).rows[0].n);
     expect(await seen([`SET runledger.tenant_id = 'globex'`])).toEqual(acme);
     expect(await seen(['SET ROLE runledger_analyst', `SET runledger.tenant_id = 'globex'`])).toEqual(acme);
