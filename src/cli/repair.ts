@@ -8,9 +8,9 @@
  * runs row is recreated, its descriptive columns derived from its spans and nodes.
  */
 import type pg from 'pg';
-import { LOCK_RUNS_SQL, PROBE_FRONTIER_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
+import { PROBE_FRONTIER_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
 import type { FrontierRow } from '../rollup/usage.js';
-import { runLockKey } from '../sink/writer.js';
+import { lockRuns } from '../sink/writer.js';
 import { resolveRunHints } from '../mapping/run-hints.js';
 import type { SpanRecord } from '../otlp/types.js';
 import { HINT_SPANS_SQL, MARKED_SQL, MISSING_RUNS_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';
@@ -52,12 +52,6 @@ export interface BatchOutcome {
   nodesFixed: number;
   frontierFixed: number;
   withSpans: number;
-}
-
-/** Take the writer's advisory locks of these runs, in key order (inside a transaction). */
-export async function lockRuns(client: pg.ClientBase, runIds: Iterable<string>): Promise<void> {
-  const keys = [...new Set([...runIds].map(runLockKey))].sort((a, b) => a - b);
-  if (keys.length > 0) await client.query(LOCK_RUNS_SQL, [keys]);
 }
 
 /** Repair these runs (32 hex digits) inside the caller's transaction, their locks held. */

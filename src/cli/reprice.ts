@@ -10,7 +10,8 @@ import type pg from 'pg';
 import type { PriceTable } from '../mapping/prices.js';
 import { resolveCost } from '../mapping/cost.js';
 import { costUnits, unitsToDecimal } from '../sink/encoder.js';
-import { earliestOf, lockRuns, repairLocked } from './repair.js';
+import { earliestOf, repairLocked } from './repair.js';
+import { lockRuns } from '../sink/writer.js';
 import type { Progress } from './progress.js';
 import { refreshDailyUsage } from '../db/views.js';
 

@@ -75,12 +75,6 @@ export class DayPartitions {
     await this.create(client, this.missing(client, days));
   }
 
-  /** Forget what is known (a partition was dropped, e.g. by retention in this process). */
-  forget(): void {
-    this.known.clear();
-    this.deferred.clear();
-  }
-
   private async create(client: pg.ClientBase, days: number[]): Promise<void> {
     if (days.length === 0) return;
     try {

@@ -39,6 +39,15 @@ export function runLockKey(traceId: string): number {
   return parseInt(traceId.slice(0, 8), 16) | 0;
 }
 
+/**
+ * Take the advisory locks of these runs (32 hex digits), in key order, inside a transaction: writers,
+ * repair and reprice all lock this way, so they serialise per run without deadlocks.
+ */
+export async function lockRuns(client: pg.ClientBase, runIds: Iterable<string>): Promise<void> {
+  const keys = [...new Set([...runIds].map(runLockKey))].sort((a, b) => a - b);
+  if (keys.length > 0) await client.query(LOCK_RUNS_SQL, [keys]);
+}
+
 /** Insert spans; returns the ones that were not stored before (deduplicated within the batch too). */
 async function insertSpans(client: pg.PoolClient, items: PreparedSpan[]): Promise<PreparedSpan[]> {
   await client.query('SAVEPOINT fast_path');
@@ -70,12 +79,11 @@ const defaultPartitions = new DayPartitions();
 export async function writeBatch(
   client: pg.PoolClient, items: PreparedSpan[], partitions: DayPartitions = defaultPartitions,
 ): Promise<WriteOutcome> {
-  const keys = [...new Set(items.map((m) => runLockKey(m.span.traceId)))].sort((a, b) => a - b);
   await prepareStage(client);
   await partitions.ensure(client, items.map((m) => m.span.startUs));
   await client.query('BEGIN');
   try {
-    await client.query(LOCK_RUNS_SQL, [keys]);
+    await lockRuns(client, items.map((m) => m.span.traceId));
     const fresh = await insertSpans(client, items);
     if (fresh.length > 0) await applyFresh(client, fresh);
     await client.query('COMMIT');
