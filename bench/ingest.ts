@@ -27,6 +27,7 @@ import { encodedRequest, SPANS_PER_RUN } from './genai-spans.js';
 const SPANS_PER_REQUEST = 512;
 const TOTAL = Number(process.env.BENCH_SPANS ?? 150_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP_SPANS ?? 32_768);
 const requests = Math.ceil(TOTAL / SPANS_PER_REQUEST);
 
 async function main(): Promise<void> {
@@ -44,20 +45,40 @@ async function main(): Promise<void> {
     const bodies = Array.from({ length: requests }, () => encodedRequest(SPANS_PER_REQUEST / SPANS_PER_RUN));
     const avgSpanBytes = bodies[0]!.length / SPANS_PER_REQUEST;
 
-    // Warm-up (JIT, connections), not counted.
-    await post(httpUrl, encodedRequest(8));
+    // Warm-up, not counted: the JIT compiles the hot paths and the connections open (BENCH_WARMUP_SPANS, in
+    // 512-span requests from all clients, as in the timed run).
+    const warmup = Array.from({ length: Math.ceil(WARMUP / SPANS_PER_REQUEST) }, () => encodedRequest(SPANS_PER_REQUEST / SPANS_PER_RUN));
+    let w = 0;
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (w < warmup.length) await post(httpUrl, warmup[w++]!);
+    }));
 
     let next = 0;
-    const cpu0 = { gw: cpuSeconds(gw.pid!), pg: postgresCpuSeconds(), self: process.cpuUsage() };
+    const threads0 = threadCpu(gw.pid!);
+    const roles0 = postgresCpuByRole();
+    const machine0 = machineCpu();
+    const cpu0 = { gw: cpuSeconds(gw.pid!), gwSys: cpuSplit(gw.pid!).system, pg: postgresCpuSeconds(), pgSys: postgresCpuSeconds(true), self: process.cpuUsage() };
+    // BENCH_PERF=file records the whole machine with perf during the timed run (gateway with --perf-basic-prof for JS names).
+    const perf = process.env.BENCH_PERF ? spawn('perf', ['record', '-a', ...(process.env.BENCH_PERF_ARGS ?? '-g').split(' '), '-o', process.env.BENCH_PERF], { stdio: 'ignore' }) : null;
+    if (perf) await new Promise((r) => setTimeout(r, 500));
     const t0 = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, async () => {
       while (next < bodies.length) await post(httpUrl, bodies[next++]!);
     }));
     const secs = (performance.now() - t0) / 1000;
+    if (perf) {
+      perf.kill('SIGINT');
+      await new Promise((r) => perf.once('exit', r));
+    }
     const selfCpu = process.cpuUsage(cpu0.self);
+    const threads = threadCpu(gw.pid!);
+    const roles = postgresCpuByRole();
+    const machine = machineCpu();
     const used = {
       gw: cpuSeconds(gw.pid!) - cpu0.gw,
+      gwSys: cpuSplit(gw.pid!).system - cpu0.gwSys,
       pg: postgresCpuSeconds() - cpu0.pg,
+      pgSys: postgresCpuSeconds(true) - cpu0.pgSys,
       clients: (selfCpu.user + selfCpu.system) / 1e6,
     };
     const spans = requests * SPANS_PER_REQUEST;
@@ -73,13 +94,16 @@ async function main(): Promise<void> {
     const out = [
       `runledger ingest benchmark (${new Date().toISOString()})`,
       `  requests: ${requests} × ${SPANS_PER_REQUEST} spans, ${CLIENTS} concurrent clients, ~${avgSpanBytes.toFixed(0)} B/span (protobuf)`,
-      `  end-to-end OTLP/HTTP protobuf → committed ledger: ${e2e.toFixed(0)} spans/s (${secs.toFixed(2)} s, ${count.rows[0].n} spans stored)`,
+      `  end-to-end OTLP/HTTP protobuf → committed ledger: ${e2e.toFixed(0)} spans/s (${secs.toFixed(2)} s, ${count.rows[0].n} spans stored with the warm-up)`,
       `  COPY ceiling (${copy.how}, best of 2) of the same span rows into a table like runledger.spans:`,
       `    text format ${copy.text.spans.toFixed(0)} rows/s, binary ${copy.binary.spans.toFixed(0)} rows/s`,
       `  ratio end-to-end / COPY of the span rows: ${(e2e / copy.text.spans).toFixed(2)} (text), ${(e2e / copy.binary.spans).toFixed(2)} (binary)`,
       `  COPY of the span rows plus their node rows (the raw rows the ledger stores): text ${copy.text.spansAndNodes.toFixed(0)} spans/s, binary ${copy.binary.spansAndNodes.toFixed(0)} spans/s`,
       `  ratio end-to-end / COPY of span and node rows: ${(e2e / copy.text.spansAndNodes).toFixed(2)} (text), ${(e2e / copy.binary.spansAndNodes).toFixed(2)} (binary)`,
-      `  CPU during the end-to-end run (cores busy): gateway ${(used.gw / secs).toFixed(2)}, PostgreSQL ${(used.pg / secs).toFixed(2)}, bench clients ${(used.clients / secs).toFixed(2)}`,
+      `  CPU during the end-to-end run (cores busy): gateway ${(used.gw / secs).toFixed(2)} (system ${(used.gwSys / secs).toFixed(2)}), PostgreSQL ${(used.pg / secs).toFixed(2)} (system ${(used.pgSys / secs).toFixed(2)}), bench clients ${(used.clients / secs).toFixed(2)}`,
+      `  machine (cores): busy ${((machine.busy - machine0.busy) / secs).toFixed(2)}, idle ${((machine.idle - machine0.idle) / secs).toFixed(2)}, iowait ${((machine.iowait - machine0.iowait) / secs).toFixed(2)}, steal ${((machine.steal - machine0.steal) / secs).toFixed(2)}`,
+      `  gateway threads (cores busy): ${[...threads].map(([t, c]) => [t, (c - (threads0.get(t) ?? 0)) / secs] as const).filter(([, c]) => c >= 0.01).map(([t, c]) => `${t} ${c.toFixed(2)}`).join(', ')}`,
+      `  PostgreSQL processes (cores busy): ${[...roles].map(([r, c]) => [r, (c - (roles0.get(r) ?? 0)) / secs] as const).filter(([, c]) => c >= 0.01).map(([r, c]) => `${r} ${c.toFixed(2)}`).join(', ')}`,
       `  gateway process: RSS ${rss.toFixed(0)} MB after the run, ${cpu.toFixed(1)} s CPU in all`,
     ].join('\n');
     process.stdout.write(out + '\n');
@@ -98,8 +122,33 @@ function startGatewayProcess(databaseUrl: string, httpPort: number): Promise<Chi
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(child); });
+    const log = process.env.BENCH_GATEWAY_LOG ? createWriteStream(process.env.BENCH_GATEWAY_LOG) : null;
+    child.stdout!.on('data', (d: Buffer) => {
+      log?.write(d);
+      if (d.toString().includes('listening')) resolve(child);
+    });
   });
+}
+
+/** CPU seconds per thread of a process, keyed by thread name and id */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) / 100);
+    } catch { /* exited */ }
+  }
+  return out;
+}
+
+/** Machine-wide CPU seconds from /proc/stat */
+function machineCpu(): { busy: number; idle: number; iowait: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
+  return { busy: (user + nice + system + irq + softirq) / 100, idle: idle / 100, iowait: iowait / 100, steal: steal / 100 };
 }
 
 function rssMb(pid: number): number {
@@ -108,19 +157,46 @@ function rssMb(pid: number): number {
 }
 
 function cpuSeconds(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
+}
+
+/** user and system CPU seconds of a process so far (utime, stime in clock ticks) */
+function cpuSplit(pid: number): { user: number; system: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks
+  return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 };
 }
 
 /** CPU seconds used so far by every process named postgres (the server and its backends). */
-function postgresCpuSeconds(): number {
+/**
+ * CPU seconds per kind of PostgreSQL process: client backends, each background process, and the exited
+ * ones (autovacuum workers, parallel workers), counted in the postmaster's children time.
+ */
+function postgresCpuByRole(): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.split(') ')[1]!.split(' ');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      const role = !cmd.startsWith('postgres:') ? 'postmaster' : /\d+\.\d+\.\d+\.\d+\(|\[local\]/.test(cmd) ? 'backends' : cmd.slice(10).trim();
+      add(role, (Number(f[11]) + Number(f[12])) / 100);
+      if (role === 'postmaster') add('exited', (Number(f[13]) + Number(f[14])) / 100);
+    } catch { /* exited */ }
+  }
+  return out;
+}
+
+function postgresCpuSeconds(system = false): number {
   let total = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const f = stat.split(') ')[1]!.split(' ');
-      total += (Number(f[11]) + Number(f[12])) / 100;
+      total += ((system ? 0 : Number(f[11])) + Number(f[12])) / 100;
     } catch { /* exited */ }
   }
   return total;
