@@ -66,7 +66,7 @@ export const RUN_DELTA_COLUMNS = [
 ] as const;
 export const RUN_DELTAS_STAGE = 'runledger_stage_run_deltas';
 export const CREATE_RUN_DELTAS_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${RUN_DELTAS_STAGE} (
-  ${RUN_DELTA_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DELETE ROWS`;
+  ${RUN_DELTA_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
 
 /** Fold the staged run deltas into runs, in run_id order. */
 export const UPSERT_RUNS_SQL = `

@@ -170,3 +170,36 @@ describe('writeBatch after a failed transaction', () => {
     }
   });
 });
+
+describe('staging tables', () => {
+  it('are empty after every batch, committed or rolled back, and stay small over many batches', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const c = client as unknown as pg.PoolClient;
+    const staged = async () => (await client.query(
+      `SELECT (SELECT count(*) FROM pg_temp.runledger_stage_spans)::int AS spans,
+              (SELECT count(*) FROM pg_temp.runledger_stage_run_deltas)::int AS deltas`)).rows[0];
+    try {
+      const trace = agentTrace();
+      await writeBatch(c, trace);
+      expect(await staged()).toMatchObject({ spans: 0, deltas: 0 });
+      await writeBatch(c, trace); // re-sent: the slow path stages the spans
+      expect(await staged()).toMatchObject({ spans: 0, deltas: 0 });
+      const bad = mapped(span({ traceId: hex(16), spanId: hex(8), name: 'bad' }), node({ nodeType: 'LLM', inputTokens: 1e20 }));
+      await expect(writeBatch(c, [...agentTrace(), bad])).rejects.toMatchObject({ code: '22003' });
+      expect(await staged()).toMatchObject({ spans: 0, deltas: 0 });
+      // The deleted rows are dead rows until a TRUNCATE outside any transaction (a new file) clears them,
+      // every 64 batches: 150 batches see at least two.
+      const filenode = async () => (await client.query(`SELECT pg_relation_filenode('pg_temp.runledger_stage_run_deltas') AS f`)).rows[0].f;
+      const files = new Set([await filenode()]);
+      for (let i = 0; i < 150; i++) {
+        await writeBatch(c, agentTrace());
+        files.add(await filenode());
+      }
+      expect(files.size).toBeGreaterThanOrEqual(3);
+      expect(await staged()).toMatchObject({ spans: 0, deltas: 0 });
+    } finally {
+      await client.end();
+    }
+  });
+});
