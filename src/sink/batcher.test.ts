@@ -30,6 +30,41 @@ describe('Batcher', () => {
     expect(b.depth).toBe(0);
   });
 
+  it('starts a further concurrent batch only once it would be as big as the one being written', async () => {
+    const gates = [deferred(), deferred(), deferred()];
+    const batches: number[] = [];
+    const b = new Batcher({
+      queueMaxSpans: 1000, batchMaxSpans: 40, writers: 2, retryAfterSeconds: 1,
+      write: async (xs) => {
+        const i = batches.push(xs.length) - 1;
+        await gates[i]?.promise;
+        return { inserted: xs.length, duplicates: 0 };
+      },
+    });
+    const tick = () => new Promise((r) => setImmediate(r));
+    const done = [b.submit(items(30))]; // no batch being written: starts at once, however small
+    await tick();
+    expect(batches).toEqual([30]);
+    done.push(b.submit(items(10)), b.submit(items(10)));
+    await tick();
+    expect(batches).toEqual([30]); // 20 queued < 30 being written: the second writer waits
+    done.push(b.submit(items(10)));
+    await tick();
+    expect(batches).toEqual([30, 30]); // 30 queued: a batch as big as the other starts beside it
+    done.push(b.submit(items(5)));
+    gates[0]!.resolve();
+    await tick();
+    expect(batches).toEqual([30, 30]); // a writer finished: with the other still busy, 5 < 30 waits...
+    gates[1]!.resolve();
+    await tick();
+    expect(batches).toEqual([30, 30, 5]); // ...until no batch is being written
+    gates[2]!.resolve();
+    await Promise.all(done);
+    done.push(b.submit(items(45))); // a request beyond batchMaxSpans is still taken, alone
+    await Promise.all(done);
+    expect(batches).toEqual([30, 30, 5, 45]);
+  });
+
   it('refuses with queue_full beyond capacity, counting in-flight spans', async () => {
     const gate = deferred();
     const b = new Batcher({

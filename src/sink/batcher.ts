@@ -51,6 +51,8 @@ export class Batcher {
   private held = 0; // queued + in-flight spans
   private preparing = 0; // bytes of request bodies admitted for decoding, not yet queued or refused
   private active = 0;
+  private queuedSpans = 0; // spans in this.queue
+  private newestBatch = 0; // spans of the batch started last
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -68,6 +70,7 @@ export class Batcher {
     this.held += items.length;
     return new Promise((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
+      this.queuedSpans += items.length;
       this.pump();
     });
   }
@@ -105,8 +108,17 @@ export class Batcher {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Start batches on free writers. With no batch being written, whatever is queued starts at once (no
+   * added latency). While others are written, a further batch starts only once the queue holds as many
+   * spans as the newest of them (or batchMaxSpans): concurrent batches stay about equal in size instead of
+   * a free writer taking each request alone. Big batches are what makes COPY cheap for PostgreSQL (per
+   * COPY statement and per transaction costs; 512-span batches cost it ~15% more per span than 4096-span
+   * ones), while two of them still overlap the gateway's work with the database's.
+   */
   private pump(): void {
     while (this.active < this.opts.writers && this.queue.length > 0) {
+      if (this.active > 0 && this.queuedSpans < Math.min(this.opts.batchMaxSpans, this.newestBatch)) return;
       const batch: Pending[] = [];
       let spans = 0;
       while (this.queue.length > 0 && (batch.length === 0 || spans + this.queue[0]!.items.length <= this.opts.batchMaxSpans)) {
@@ -115,6 +127,8 @@ export class Batcher {
         spans += p.items.length;
       }
       this.active++;
+      this.queuedSpans -= spans;
+      this.newestBatch = spans;
       void this.run(batch, spans);
     }
   }
