@@ -194,3 +194,44 @@ describe('decodeTraceRequestProto', () => {
     expect(threw).toBeGreaterThan(1000);
   });
 });
+
+describe('attribute keys (decoded through the interned-key cache)', () => {
+  const attrsOf = (buf: Uint8Array) => decode(buf).spans[0]!.attributes;
+
+  it('decode to the same strings as a plain UTF-8 decode, many keys, repeated, long and non-ASCII', () => {
+    const rand = random(7);
+    const keys: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const len = 1 + Math.floor(rand() * 90); // some beyond the cached length
+      let k = '';
+      for (let j = 0; j < len; j++) k += rand() < 0.9 ? String.fromCharCode(97 + Math.floor(rand() * 26)) : ['é', '✓', '𝄞'][Math.floor(rand() * 3)]!;
+      keys.push(k);
+    }
+    for (let round = 0; round < 3; round++) { // hits on later rounds, and slot collisions among 6000 keys
+      for (let i = 0; i < keys.length; i += 200) {
+        const group = keys.slice(i, i + 200);
+        const attrs = attrsOf(encode(span({ attributes: group.map((key, j) => ({ key, value: { intValue: j } })) })));
+        expect(Object.keys(attrs)).toEqual([...new Set(group)]);
+      }
+    }
+  });
+
+  it('decode invalid UTF-8 in a key as a plain decode does, cached or not', () => {
+    const body = Buffer.from(encode(span({ attributes: [{ key: 'kéy', value: { stringValue: 'v' } }] })));
+    const at = body.indexOf(Buffer.from('kéy'));
+    body[at + 1] = 0xff; // 'é' is 0xc3 0xa9
+    body[at + 2] = 0xfe;
+    const expected = Buffer.from([0x6b, 0xff, 0xfe, 0x79]).toString('utf8');
+    expect(Object.keys(attrsOf(body))).toEqual([expected]);
+    expect(Object.keys(attrsOf(body))).toEqual([expected]);
+    expect(Object.keys(attrsOf(encode(span({ attributes: [{ key: 'kéy', value: { stringValue: 'v' } }] }))))).toEqual(['kéy']);
+  });
+
+  it('do not depend on the request body once decoded (the cache keeps its own copy of the bytes)', () => {
+    const body = Buffer.from(encode(span({ attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'm' } }] })));
+    expect(Object.keys(attrsOf(body))).toEqual(['gen_ai.request.model']);
+    body.fill(0x78, body.indexOf(Buffer.from('gen_ai')), body.indexOf(Buffer.from('gen_ai')) + 20); // the same bytes now say xxxx…
+    expect(Object.keys(attrsOf(body))).toEqual(['x'.repeat(20)]);
+    expect(Object.keys(attrsOf(encode(span({ attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'm' } }] }))))).toEqual(['gen_ai.request.model']);
+  });
+});
