@@ -40,6 +40,8 @@ function contentTypeOf(enc: Encoding): string {
 async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   const declared = Number(c.req.header('content-length') ?? NaN);
   if (declared > limit) throw new GatewayError('payload_too_large', `request body exceeds ${limit} bytes`);
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming?.readable) return readIncoming(incoming, limit, declared);
   const stream = c.req.raw.body;
   if (!stream) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
@@ -56,6 +58,44 @@ async function readBody(c: Context, limit: number): Promise<Uint8Array> {
     parts.push(value);
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+/**
+ * Under @hono/node-server: the body straight from the socket's chunks, without a web stream in between
+ * (~1 µs per span less on the main thread for 512-span requests), into one buffer when the length is declared.
+ */
+function readIncoming(incoming: IncomingMessage, limit: number, declared: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const sized = Number.isSafeInteger(declared) && declared >= 0 ? Buffer.allocUnsafe(declared) : null;
+    const parts: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    const onData = (d: Buffer) => {
+      if (size + d.length > limit || (sized !== null && size + d.length > sized.length)) {
+        cleanup();
+        incoming.pause(); // the server's own drain deals with the rest
+        reject(size + d.length > limit
+          ? new GatewayError('payload_too_large', `request body exceeds ${limit} bytes`)
+          : new GatewayError('invalid_argument', 'request body is longer than its Content-Length'));
+        return;
+      }
+      if (sized !== null) d.copy(sized, size);
+      else parts.push(d);
+      size += d.length;
+    };
+    const onEnd = () => {
+      cleanup();
+      if (sized === null) resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+      else if (size === sized.length) resolve(sized);
+      else reject(new GatewayError('invalid_argument', `request body ended after ${size} of its ${sized.length} bytes`));
+    };
+    const onError = (e: Error) => { cleanup(); reject(e); };
+    const onClose = () => { cleanup(); reject(new GatewayError('invalid_argument', 'request body incomplete: connection closed')); };
+    incoming.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+    incoming.resume();
+  });
 }
 
 /**
