@@ -25,5 +25,5 @@ parentPort!.on('message', (req: WorkerRequest) => {
       kind: e instanceof GatewayError ? e.kind : undefined, message: (e as Error)?.message ?? String(e),
     };
   }
-  parentPort!.postMessage(res, res.ok ? [...res.packed.buffers, res.packed.nums.buffer as ArrayBuffer] : []); // rows move, not copied
+  parentPort!.postMessage(res, res.ok ? [...res.packed.buffers, res.packed.nums.buffer as ArrayBuffer, res.packed.refs.buffer as ArrayBuffer] : []); // rows move, not copied
 });

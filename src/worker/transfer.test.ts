@@ -31,7 +31,7 @@ describe('packPrepared / unpackPrepared', () => {
     const expected = structuredClone(original.items); // copies before the buffers move
     const packed = packPrepared(original);
     const { port1, port2 } = new MessageChannel();
-    port1.postMessage(packed, [...packed.buffers, packed.nums.buffer as ArrayBuffer]);
+    port1.postMessage(packed, [...packed.buffers, packed.nums.buffer as ArrayBuffer, packed.refs.buffer as ArrayBuffer]);
     expect(original.buffers[0]!.byteLength).toBe(0); // transferred, not copied
     const received = receiveMessageOnPort(port2)!.message as PackedRequest;
     port1.close();
@@ -50,6 +50,21 @@ describe('packPrepared / unpackPrepared', () => {
     expect(out.items[1]!.node!.inputTokens).toBe(0);
     expect(out.items[2]!.node).toBeNull();
     expect(out.items[2]!.hints).toEqual({ pipeline: { rank: 9, value: '' }, environment: 'é' });
+  });
+
+  it('sends a value repeated by the next span once, and still gives every span its own fields', () => {
+    const t = 'cc'.repeat(16);
+    const mk = (i: number, svc: string | null) => m({ traceId: i < 3 ? t : 'dd'.repeat(16), spanId: String(i).repeat(16), name: 'n', serviceName: svc as never },
+      node({ nodeType: 'LLM', name: 'n', modelName: i === 1 ? 'b' : 'a' }), null, 'prod');
+    const prepared = prepareSpans([mk(0, 'svc'), mk(1, 'svc'), mk(2, null), mk(3, 'svc'), mk(4, 'svc')]);
+    const packed = packPrepared({ ...prepared, rejected: 0, errors: [] });
+    // trace ids 2, span ids 5, names 1, service 2 (after the null), tenant 1, node type 1, model 3 (a b a), env 1
+    expect(packed.strs).toHaveLength(2 + 5 + 1 + 2 + 1 + 1 + 3 + 1);
+    const out = unpackPrepared(packed).items;
+    expect(out.map((x) => x.span.traceId)).toEqual([t, t, t, 'dd'.repeat(16), 'dd'.repeat(16)]);
+    expect(out.map((x) => x.span.serviceName)).toEqual(['svc', 'svc', null, 'svc', 'svc']);
+    expect(out.map((x) => x.node!.modelName)).toEqual(['a', 'b', 'a', 'a', 'a']);
+    expect(out.map((x) => x.hints.environment)).toEqual(['prod', 'prod', 'prod', 'prod', 'prod']);
   });
 
   it('refuses rows that do not live in the request buffers', () => {
