@@ -171,6 +171,15 @@ describe('writeBatch after a failed transaction', () => {
   });
 });
 
+describe('writeBatch with an id no decoder lets through', () => {
+  it('fails as a data error (the batcher then isolates the span) and leaves the session usable', async () => {
+    const odd = mapped(span({ traceId: 'z'.repeat(32), spanId: hex(8), name: 'odd' }));
+    await expect(write([odd])).rejects.toMatchObject({ code: '22P02' });
+    const upper = agentTrace(hex(16).toUpperCase());
+    expect(await write(upper)).toEqual({ inserted: 10, duplicates: 0 });
+  });
+});
+
 describe('staging tables', () => {
   it('are empty after every batch, committed or rolled back, and stay small over many batches', async () => {
     const client = new pg.Client({ connectionString: db.url });

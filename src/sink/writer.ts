@@ -37,7 +37,6 @@ async function prepareStage(client: pg.PoolClient): Promise<void> {
   if (uses === undefined) {
     await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${STAGE_SPANS} (LIKE runledger.spans INCLUDING DEFAULTS)`);
     await client.query(CREATE_RUN_DELTAS_STAGE_SQL);
-    await client.query(`TRUNCATE ${STAGE_SPANS}, ${RUN_DELTAS_STAGE}`); // a pooled session may have left rows
   } else if (uses >= STAGE_TRUNCATE_EVERY) {
     await client.query(`TRUNCATE ${STAGE_SPANS}, ${RUN_DELTAS_STAGE}`);
   } else {
@@ -66,7 +65,7 @@ export async function lockRuns(client: pg.ClientBase, runIds: Iterable<string>):
   if (keys.length > 0) await client.query(LOCK_RUNS_SQL, [keys]);
 }
 
-const HEX_ID = /^[0-9a-f]{32}$/;
+const HEX_ID = /^[0-9a-fA-F]{32}$/;
 
 /**
  * One round trip that opens a batch's transaction, locks its runs and reads their usage frontier. Several
@@ -74,7 +73,10 @@ const HEX_ID = /^[0-9a-f]{32}$/;
  * to be 32 hex digits) are written into the text.
  */
 function beginSql(runIds: string[]): string {
-  for (const id of runIds) if (!HEX_ID.test(id)) throw new Error(`invalid run id ${JSON.stringify(id)}`);
+  for (const id of runIds) {
+    // the decoders never let one through; a data error (as PostgreSQL's cast would raise) isolates the span
+    if (!HEX_ID.test(id)) throw Object.assign(new Error(`invalid run id ${JSON.stringify(id)}`), { code: '22P02' });
+  }
   const keys = lockKeys(runIds);
   const lock = keys.length === 0 ? '' : `${LOCK_RUNS_SQL.replace('$1::int[]', `'{${keys.join(',')}}'::int[]`)};`;
   return `BEGIN; ${lock} ${PROBE_FRONTIER_SQL.replace('$1::uuid[]', `'{${runIds.join(',')}}'::uuid[]`)}`;
