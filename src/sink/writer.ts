@@ -82,20 +82,28 @@ function beginSql(runIds: string[]): string {
   return `BEGIN; ${lock} ${PROBE_FRONTIER_SQL.replace('$1::uuid[]', `'{${runIds.join(',')}}'::uuid[]`)}`;
 }
 
-/** Stage re-sent or duplicated spans, insert what is new; returns the spans stored now (each once). */
+/**
+ * Stage re-sent or duplicated spans, insert what is new; returns the spans stored now. Of the copies of a
+ * span within the batch only the first is staged, so its span row and its node row come from the same copy
+ * (which staged row an INSERT … SELECT meets first depends on where the staging table put it).
+ */
 async function insertNewSpans(client: pg.PoolClient, items: PreparedSpan[]): Promise<PreparedSpan[]> {
-  await copyRows(client, STAGE_SPANS, SPAN_COLUMNS, items, (m) => m.spanRow);
+  const seen = new Set<string>();
+  const unique: PreparedSpan[] = [];
+  for (const m of items) {
+    const k = spanKey(m.span.traceId, m.span.spanId);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    unique.push(m);
+  }
+  await copyRows(client, STAGE_SPANS, SPAN_COLUMNS, unique, (m) => m.spanRow);
   const res = await client.query<{ t: string; s: string }>(
     `INSERT INTO runledger.spans SELECT * FROM ${STAGE_SPANS} ON CONFLICT DO NOTHING
      RETURNING replace(trace_id::text, '-', '') AS t, span_id AS s`,
   );
   await client.query(`DELETE FROM ${STAGE_SPANS}`);
   const fresh = new Set(res.rows.map((r) => spanKey(r.t, r.s)));
-  const out: PreparedSpan[] = [];
-  for (const m of items) {
-    if (fresh.delete(spanKey(m.span.traceId, m.span.spanId))) out.push(m); // delete: a duplicate within the batch is taken once
-  }
-  return out;
+  return unique.filter((m) => fresh.has(spanKey(m.span.traceId, m.span.spanId)));
 }
 
 const defaultPartitions = new DayPartitions();
