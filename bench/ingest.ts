@@ -130,15 +130,26 @@ function startGatewayProcess(databaseUrl: string, httpPort: number): Promise<Chi
   });
 }
 
+/**
+ * CPU seconds of a process or thread from its /proc stat file (clock ticks of 1/100 s): its own user
+ * and system time, and that of its exited children; its name (comm).
+ */
+function procCpu(statPath: string): { name: string; user: number; system: number; children: number } {
+  const stat = readFileSync(statPath, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    user: Number(f[11]) / 100, system: Number(f[12]) / 100, children: (Number(f[13]) + Number(f[14])) / 100,
+  };
+}
+
 /** CPU seconds per thread of a process, keyed by thread name and id */
 function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) / 100);
+      const c = procCpu(`/proc/${pid}/task/${tid}/stat`);
+      out.set(`${c.name}#${tid}`, c.user + c.system);
     } catch { /* exited */ }
   }
   return out;
@@ -157,17 +168,15 @@ function rssMb(pid: number): number {
 }
 
 function cpuSeconds(pid: number): number {
-  const { user, system } = cpuSplit(pid);
-  return user + system;
+  const c = procCpu(`/proc/${pid}/stat`);
+  return c.user + c.system;
 }
 
-/** user and system CPU seconds of a process so far (utime, stime in clock ticks) */
+/** user and system CPU seconds of a process so far */
 function cpuSplit(pid: number): { user: number; system: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 };
+  return procCpu(`/proc/${pid}/stat`);
 }
 
-/** CPU seconds used so far by every process named postgres (the server and its backends). */
 /**
  * CPU seconds per kind of PostgreSQL process: client backends, each background process, and the exited
  * ones (autovacuum workers, parallel workers), counted in the postmaster's children time.
@@ -175,31 +184,35 @@ function cpuSplit(pid: number): { user: number; system: number } {
 function postgresCpuByRole(): Map<string, number> {
   const out = new Map<string, number>();
   const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  for (const pid of postgresPids()) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = stat.split(') ')[1]!.split(' ');
+      const c = procCpu(`/proc/${pid}/stat`);
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
       const role = !cmd.startsWith('postgres:') ? 'postmaster' : /\d+\.\d+\.\d+\.\d+\(|\[local\]/.test(cmd) ? 'backends' : cmd.slice(10).trim();
-      add(role, (Number(f[11]) + Number(f[12])) / 100);
-      if (role === 'postmaster') add('exited', (Number(f[13]) + Number(f[14])) / 100);
+      add(role, c.user + c.system);
+      if (role === 'postmaster') add('exited', c.children);
     } catch { /* exited */ }
   }
   return out;
 }
 
+/** CPU seconds used so far by every process named postgres (the server and its backends); only system time when asked. */
 function postgresCpuSeconds(system = false): number {
   let total = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  for (const pid of postgresPids()) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = stat.split(') ')[1]!.split(' ');
-      total += ((system ? 0 : Number(f[11])) + Number(f[12])) / 100;
+      const c = procCpu(`/proc/${pid}/stat`);
+      total += (system ? 0 : c.user) + c.system;
     } catch { /* exited */ }
   }
   return total;
+}
+
+function postgresPids(): string[] {
+  return readdirSync('/proc').filter((d) => {
+    if (!/^\d+$/.test(d)) return false;
+    try { return procCpu(`/proc/${d}/stat`).name === 'postgres'; } catch { return false; }
+  });
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
