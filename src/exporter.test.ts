@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { toSpanRecord } from './exporter.js';
 
 describe('toSpanRecord', () => {
@@ -26,6 +26,29 @@ describe('toSpanRecord', () => {
       events: [{ name: `ev${x}`, attributes: { [`e${x}`]: x } }],
     });
     expect(r.resource).toMatchObject({ 'service.name': `svc${x}`, [`r${x}`]: 'x' });
+    await provider.shutdown();
+  });
+
+  it('gives ids in lowercase hex, as the OTLP decoders do, whatever case the id generator used', async () => {
+    const memory = new InMemorySpanExporter();
+    let n = 0;
+    const provider = new BasicTracerProvider({
+      idGenerator: {
+        generateTraceId: () => 'ABCDEF0123456789ABCDEF0123456789',
+        generateSpanId: () => (++n === 1 ? 'AAAAAAAAAAAAAAA1' : 'BBBBBBBBBBBBBBB2'),
+      },
+      spanProcessors: [new SimpleSpanProcessor(memory)],
+    });
+    const tracer = provider.getTracer('t');
+    const parent = tracer.startSpan('parent');
+    tracer.startSpan('child', { links: [{ context: parent.spanContext() }] }, trace.setSpan(ROOT_CONTEXT, parent)).end();
+    parent.end();
+    await provider.forceFlush();
+    const child = toSpanRecord(memory.getFinishedSpans().find((s) => s.name === 'child')!, 'default');
+    expect(child).toMatchObject({
+      traceId: 'abcdef0123456789abcdef0123456789', spanId: 'bbbbbbbbbbbbbbb2', parentSpanId: 'aaaaaaaaaaaaaaa1',
+      links: [{ traceId: 'abcdef0123456789abcdef0123456789', spanId: 'aaaaaaaaaaaaaaa1' }],
+    });
     await provider.shutdown();
   });
 });

@@ -41,9 +41,10 @@ export function toSpanRecord(s: ReadableSpan, tenantId: string): SpanRecord {
   const parent = s.parentSpanContext?.spanId;
   const resource = attrs(s.resource.attributes);
   return {
-    traceId: ctx.traceId,
-    spanId: ctx.spanId,
-    parentSpanId: parent && !ZERO_SPAN.test(parent) ? parent : null,
+    // lowercase, as the OTLP decoders give them (an IdGenerator may produce uppercase hex)
+    traceId: ctx.traceId.toLowerCase(),
+    spanId: ctx.spanId.toLowerCase(),
+    parentSpanId: parent && !ZERO_SPAN.test(parent) ? parent.toLowerCase() : null,
     name: sanitize(s.name),
     kind: s.kind + 1, // api SpanKind INTERNAL=0 → OTLP SPAN_KIND_INTERNAL=1
     startUs: micros(s.startTime),
@@ -52,7 +53,7 @@ export function toSpanRecord(s: ReadableSpan, tenantId: string): SpanRecord {
     statusMessage: sanitize(s.status.message ?? ''),
     attributes: attrs(s.attributes),
     events: s.events.map((e) => ({ name: sanitize(e.name), timeUs: micros(e.time), attributes: attrs(e.attributes) })),
-    links: s.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: attrs(l.attributes) })),
+    links: s.links.map((l) => ({ traceId: l.context.traceId.toLowerCase(), spanId: l.context.spanId.toLowerCase(), attributes: attrs(l.attributes) })),
     resource,
     serviceName: typeof resource['service.name'] === 'string' ? (resource['service.name'] as string) : null,
     scopeName: optionalString(s.instrumentationScope.name),
