@@ -6,6 +6,10 @@
  *   npm run bench                       # embedded PostgreSQL in a temp dir
  *   DATABASE_URL=postgres://... npm run bench
  *   BENCH_SPANS=200000 BENCH_CLIENTS=8 npm run bench
+ *
+ * Also: BENCH_WARMUP_SPANS (32768: spans sent before timing), BENCH_GATEWAY_NODE_ARGS (node flags for the
+ * gateway, e.g. --perf-basic-prof), BENCH_GATEWAY_LOG (file for the gateway's stdout), BENCH_PERF (file:
+ * `perf record -a` during the timed run) with BENCH_PERF_ARGS (default -g).
  */
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
