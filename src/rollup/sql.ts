@@ -3,10 +3,14 @@
  * See usage.ts for how usage is counted once.
  */
 
-/** Stored frontier rows (marked spans whose parent had not arrived) of the batch's runs. */
-export const PROBE_FRONTIER_SQL = `
+/**
+ * Stored frontier rows (marked spans whose parent had not arrived) of the batch's runs; `runIds` is the
+ * SQL of a uuid[] (a parameter, or a literal when the query shares a round trip with others).
+ */
+export const probeFrontierSql = (runIds: string) => `
 SELECT replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id
-FROM runledger.usage_frontier WHERE trace_id = ANY($1::uuid[])`;
+FROM runledger.usage_frontier WHERE trace_id = ANY(${runIds})`;
+export const PROBE_FRONTIER_SQL = probeFrontierSql('$1::uuid[]');
 
 /**
  * Walk up through stored spans from the parents of marked spans that left the batch. Every span reached
@@ -45,8 +49,12 @@ export const DELETE_FRONTIER_SQL = `
 DELETE FROM runledger.usage_frontier f USING unnest($1::uuid[], $2::text[]) AS d(trace_id, span_id)
 WHERE f.trace_id = d.trace_id AND f.span_id = d.span_id`;
 
-/** Lock each run touched by the batch (sorted keys: no deadlocks between concurrent writers). */
-export const LOCK_RUNS_SQL = `SELECT pg_advisory_xact_lock(1919117676, k) FROM unnest($1::int[]) AS k`;
+/**
+ * Lock each run touched by the batch (sorted keys: no deadlocks between concurrent writers); `keys` is
+ * the SQL of an int[] (a parameter or a literal).
+ */
+export const lockRunsSql = (keys: string) => `SELECT pg_advisory_xact_lock(1919117676, k) FROM unnest(${keys}) AS k`;
+export const LOCK_RUNS_SQL = lockRunsSql('$1::int[]');
 
 const NEW_ROOT = `(r.root_span_id IS NULL OR (excluded.root_span_id IS NOT NULL AND
   (excluded.root_start_time, excluded.root_span_id) < (r.root_start_time, r.root_span_id)))`;

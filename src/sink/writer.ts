@@ -8,7 +8,7 @@ import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, setUsageCounted } from './encoder
 import { copyRows } from './copy.js';
 import { addUsage, computeDeltas, encodeDeltaRows } from '../rollup/deltas.js';
 import {
-  CREATE_RUN_DELTAS_STAGE_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_SQL, PROBE_FRONTIER_SQL, RUN_DELTA_COLUMNS,
+  CREATE_RUN_DELTAS_STAGE_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_SQL, lockRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS,
   RUN_DELTAS_STAGE, UNCOUNT_NODES_SQL, UPSERT_RUNS_SQL, WALK_UP_SQL,
 } from '../rollup/sql.js';
 import { planUsage, spanKey, type FrontierRow } from '../rollup/usage.js';
@@ -78,8 +78,8 @@ function beginSql(runIds: string[]): string {
     if (!HEX_ID.test(id)) throw Object.assign(new Error(`invalid run id ${JSON.stringify(id)}`), { code: '22P02' });
   }
   const keys = lockKeys(runIds);
-  const lock = keys.length === 0 ? '' : `${LOCK_RUNS_SQL.replace('$1::int[]', `'{${keys.join(',')}}'::int[]`)};`;
-  return `BEGIN; ${lock} ${PROBE_FRONTIER_SQL.replace('$1::uuid[]', `'{${runIds.join(',')}}'::uuid[]`)}`;
+  const lock = keys.length === 0 ? '' : `${lockRunsSql(`'{${keys.join(',')}}'::int[]`)};`;
+  return `BEGIN; ${lock} ${probeFrontierSql(`'{${runIds.join(',')}}'::uuid[]`)}`;
 }
 
 /**
