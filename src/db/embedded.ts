@@ -12,8 +12,11 @@ import net from 'node:net';
 // exited 0); the second cannot run its asynchronous shutdown. Instead, a server still running when the
 // process exits is told to shut down (SIGINT, PostgreSQL's fast shutdown), as its own stop() does.
 for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
-const running = new Set<{ process?: { kill(signal: string): boolean } }>();
-process.on('exit', () => { for (const server of running) server.process?.kill('SIGINT'); });
+const running = new Set<EmbeddedPostgres>();
+process.on('exit', () => {
+  // the package keeps the server's child process in a field it does not declare
+  for (const server of running) (server as unknown as { process?: { kill(signal: string): boolean } }).process?.kill('SIGINT');
+});
 
 export interface EmbeddedDb {
   url: string;
@@ -69,7 +72,7 @@ export async function startEmbedded(opts: {
   try {
     if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
     await pg.start();
-    running.add(pg as unknown as { process?: { kill(signal: string): boolean } });
+    running.add(pg);
   } catch (e) {
     const why = e instanceof Error ? e.message : e === undefined ? '' : String(e);
     throw new Error(`embedded PostgreSQL failed to start in ${dir} on port ${port}${why ? `: ${why}` : ''} (is the port free? RUNLEDGER_EMBEDDED_PG_PORT chooses another; is another server using this data directory?)\n${recent.join('\n')}`);
@@ -87,7 +90,7 @@ export async function startEmbedded(opts: {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     stop: async () => {
       await pg.stop();
-      running.delete(pg as unknown as { process?: { kill(signal: string): boolean } });
+      running.delete(pg);
     },
   };
 }
