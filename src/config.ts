@@ -21,6 +21,11 @@ export interface Config {
   prepareWorkers: number;
   /** Retry-After seconds on 429 / 503 */
   retryAfterSeconds: number;
+  /**
+   * how long spans whose run another transaction holds (an operator's open UPDATE of its runs row, a
+   * repair) are retried before their request is answered 503 / UNAVAILABLE; other runs are not delayed
+   */
+  runLockWaitMs: number;
   maxContentChars: number;
   captureContent: boolean;
   pricesFile: string | null;
@@ -52,6 +57,7 @@ export const defaults: Config = {
   writers: 2,
   prepareWorkers: 1,
   retryAfterSeconds: 2,
+  runLockWaitMs: 3000,
   maxContentChars: 16_384,
   captureContent: true,
   pricesFile: null,
@@ -114,6 +120,7 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     writers: int(env, 'RUNLEDGER_WRITERS', defaults.writers),
     prepareWorkers: int(env, 'RUNLEDGER_PREPARE_WORKERS', defaults.prepareWorkers),
     retryAfterSeconds: int(env, 'RUNLEDGER_RETRY_AFTER_SECONDS', defaults.retryAfterSeconds),
+    runLockWaitMs: int(env, 'RUNLEDGER_RUN_LOCK_WAIT_MS', defaults.runLockWaitMs),
     maxContentChars: int(env, 'RUNLEDGER_MAX_CONTENT_CHARS', defaults.maxContentChars),
     captureContent: bool(env, 'RUNLEDGER_CAPTURE_CONTENT', defaults.captureContent),
     pricesFile: env.RUNLEDGER_PRICES_FILE || defaults.pricesFile,
@@ -144,6 +151,11 @@ export function validate(c: Config): Config {
   for (const k of ['maxBodyBytes', 'queueMaxSpans', 'batchMaxSpans', 'writers', 'retryAfterSeconds', 'maxContentChars'] as const) positive(k);
   if (!Number.isInteger(c.prepareWorkers) || c.prepareWorkers < 0 || c.prepareWorkers > 64) problems.push('prepareWorkers must be an integer from 0 to 64');
   if (c.batchMaxSpans > c.queueMaxSpans) problems.push('batchMaxSpans must not exceed queueMaxSpans');
+  // a batch's token sums (≤ 10^12 per call) must fit the bigint of the run-delta staging table
+  if (c.batchMaxSpans > 1_000_000) problems.push('batchMaxSpans must be at most 1000000');
+  if (!Number.isInteger(c.runLockWaitMs) || c.runLockWaitMs < 0 || c.runLockWaitMs > 600_000) {
+    problems.push('runLockWaitMs must be an integer from 0 to 600000');
+  }
   if (c.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
   if (!c.defaultTenant) problems.push('defaultTenant must not be empty');
   for (const [key, tenant] of Object.entries(c.apiKeys ?? {})) {

@@ -77,6 +77,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     batchMaxSpans: cfg.batchMaxSpans,
     writers: cfg.writers,
     retryAfterSeconds: cfg.retryAfterSeconds,
+    runLockWaitMs: cfg.runLockWaitMs,
     write,
     onBatch: (b) => { if (!b.ok) log.warn('batch failed', b); else log.debug('batch committed', b); },
   });

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from '../src/db/paths.js';
 import { freePort } from '../src/db/embedded.js';
-import { runLockKey, writeBatch } from '../src/sink/writer.js';
+import { writeBatch } from '../src/sink/writer.js';
+import { holdRun } from './helpers/locks.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { miniSpans, protoRequest } from './helpers/otlp.js';
 import { hex, mapped, node, span } from './helpers/spans.js';
@@ -38,20 +39,19 @@ afterAll(async () => { await db?.drop(); });
 describe('runledger serve', () => {
   it('on SIGTERM commits the requests it accepted, answers them, and exits 0', async () => {
     const port = await freePort();
-    const gw = serve({ DATABASE_URL: db.url, RUNLEDGER_HTTP_PORT: String(port), RUNLEDGER_GRPC_PORT: '0' });
+    const gw = serve({ DATABASE_URL: db.url, RUNLEDGER_HTTP_PORT: String(port), RUNLEDGER_GRPC_PORT: '0', RUNLEDGER_RUN_LOCK_WAIT_MS: '60000' });
     await gw.ready;
     const spans = miniSpans(5);
-    const blocker = new pg.Client({ connectionString: db.url });
-    await blocker.connect();
-    await blocker.query('SELECT pg_advisory_lock(1919117676, $1)', [runLockKey(spans[0]!.traceId)]);
+    const hold = await holdRun(db.url, 'default', spans[0]!.traceId);
     const inflight = fetch(`http://127.0.0.1:${port}/v1/traces`, {
       method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(spans),
     });
-    await new Promise((r) => setTimeout(r, 300)); // the request is now waiting on the run lock
+    // the request is now waiting on the run lock (its spans are queued: deferred while the run is held)
+    const queued = async () => /runledger_queue_spans 5\b/.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    while (!(await queued())) await new Promise((r) => setTimeout(r, 20));
     gw.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
-    await blocker.query('SELECT pg_advisory_unlock_all()');
-    await blocker.end();
+    await hold.release();
     expect((await inflight).status).toBe(200);
     expect(await gw.exited).toBe(0);
     const n = await db.pool.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [spans[0]!.traceId]);

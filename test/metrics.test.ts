@@ -7,13 +7,12 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import pg from 'pg';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { decodeExportResponse, jsonRequest, miniSpans, protoRequest } from './helpers/otlp.js';
 import { EXPORT_PATH } from '../src/receiver/grpc.js';
 import { freePort } from '../src/db/embedded.js';
 import { packageRoot } from '../src/db/paths.js';
-import { runLockKey } from '../src/sink/writer.js';
+import { holdRun } from './helpers/locks.js';
 import { createPino, wrap } from '../src/log.js';
 
 let gw: TestGateway;
@@ -65,7 +64,7 @@ function grpcExport(address: string, body: Uint8Array): Promise<{ err: grpc.Serv
 
 describe('GET /metrics', () => {
   it('counts received, stored, duplicate and rejected spans, requests, batches and latencies', async () => {
-    const own = await startTestGateway({ writers: 1 }, gw.db); // fresh registry: exact counts
+    const own = await startTestGateway({ writers: 1, runLockWaitMs: 60_000 }, gw.db); // fresh registry: exact counts
     try {
       const first = miniSpans(3);
       expect((await post(own.httpUrl, protoRequest(first), 'application/x-protobuf')).status).toBe(200);
@@ -124,19 +123,17 @@ describe('GET /metrics', () => {
   });
 
   it('keeps one registry per gateway and shows the queue depth while spans wait', async () => {
-    const own = await startTestGateway({ writers: 1 }, gw.db);
-    const blocker = new pg.Client({ connectionString: gw.db.url });
-    await blocker.connect();
+    const own = await startTestGateway({ writers: 1, runLockWaitMs: 60_000 }, gw.db);
     try {
       const held = miniSpans(6);
-      await blocker.query('SELECT pg_advisory_lock(1919117676, $1)', [runLockKey(held[0]!.traceId)]);
+      const hold = await holdRun(gw.db.url, 'default', held[0]!.traceId);
       const pending = post(own.httpUrl, protoRequest(held), 'application/x-protobuf');
       while (own.batcher.depth < 6) await new Promise((r) => setTimeout(r, 5));
       const during = await scrape(own.httpUrl);
       expect(during('runledger_queue_spans')).toBe(6);
       expect(during('runledger_spans_received_total', { transport: 'http' })).toBe(6);
       expect(during('runledger_spans_stored_total')).toBe(0);
-      await blocker.query('SELECT pg_advisory_unlock_all()');
+      await hold.release();
       expect((await pending).status).toBe(200);
       const after = await scrape(own.httpUrl);
       expect(after('runledger_queue_spans')).toBe(0);
@@ -144,7 +141,6 @@ describe('GET /metrics', () => {
       // the shared gateway's registry saw none of this
       expect((await scrape(gw.httpUrl))('runledger_spans_received_total', { transport: 'http' })).toBe(0);
     } finally {
-      await blocker.end();
       await own.stop();
     }
   });
@@ -179,16 +175,14 @@ describe('health endpoints', () => {
   });
 
   it('/readyz answers 503 while the gateway drains, on a connection still open', async () => {
-    const own = await startTestGateway({ writers: 1 }, gw.db);
-    const blocker = new pg.Client({ connectionString: gw.db.url });
-    await blocker.connect();
+    const own = await startTestGateway({ writers: 1, runLockWaitMs: 60_000 }, gw.db);
     const socket = net.connect(Number(new URL(own.httpUrl).port), '127.0.0.1');
     let received = '';
     socket.on('data', (d) => { received += d; });
     const closed = new Promise((r) => socket.once('close', r));
     try {
       const held = miniSpans(2);
-      await blocker.query('SELECT pg_advisory_lock(1919117676, $1)', [runLockKey(held[0]!.traceId)]);
+      const hold = await holdRun(gw.db.url, 'default', held[0]!.traceId);
       const body = Buffer.from(protoRequest(held));
       socket.write(`POST /v1/traces HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${body.length}\r\n\r\n`);
       socket.write(body);
@@ -196,7 +190,7 @@ describe('health endpoints', () => {
       const stopped = own.stop(); // SIGTERM does this
       socket.write('GET /readyz HTTP/1.1\r\nHost: gw\r\n\r\n'); // behind the request being drained
       await new Promise((r) => setTimeout(r, 100));
-      await blocker.query('SELECT pg_advisory_unlock_all()');
+      await hold.release();
       await stopped;
       await closed;
       const statuses = [...received.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => Number(m[1]));
@@ -204,7 +198,6 @@ describe('health endpoints', () => {
       expect(received).toMatch(/"reason":"draining/);
     } finally {
       socket.destroy();
-      await blocker.end();
       await own.stop();
     }
   });

@@ -6,8 +6,7 @@ import { decodeExportResponse, decodeStatus, miniSpans, protoRequest } from './h
 import { EXPORT_PATH } from '../src/receiver/grpc.js';
 import { freePort } from '../src/db/embedded.js';
 import { hex } from './helpers/spans.js';
-import pg from 'pg';
-import { runLockKey } from '../src/sink/writer.js';
+import { holdRun } from './helpers/locks.js';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -60,23 +59,20 @@ describe('OTLP/gRPC receiver', () => {
   });
 
   it('answers RESOURCE_EXHAUSTED with RetryInfo when the queue is full', async () => {
-    const small = await startTestGateway({ queueMaxSpans: 8, batchMaxSpans: 8, writers: 1, retryAfterSeconds: 6 }, gw.db);
-    const blocker = new pg.Client({ connectionString: gw.db.url });
-    await blocker.connect();
+    const small = await startTestGateway({ queueMaxSpans: 8, batchMaxSpans: 8, writers: 1, retryAfterSeconds: 6, runLockWaitMs: 60_000 }, gw.db);
     try {
       const held = miniSpans(6);
-      await blocker.query('SELECT pg_advisory_lock(1919117676, $1)', [runLockKey(held[0]!.traceId)]);
+      const hold = await holdRun(gw.db.url, 'default', held[0]!.traceId);
       const first = call(small.grpcAddress, protoRequest(held));
       while (small.batcher.depth < 6) await new Promise((r) => setTimeout(r, 5));
       const { err } = await call(small.grpcAddress, protoRequest(miniSpans(4)));
       expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       const status = decodeStatus(err?.metadata.get('grpc-status-details-bin')[0] as Buffer);
       expect(status.details[0]?.typeUrl).toBe('type.googleapis.com/google.rpc.RetryInfo');
-      await blocker.query('SELECT pg_advisory_unlock_all()');
+      await hold.release();
       expect((await first).err).toBeNull();
       expect(await stored(held[0]!.traceId)).toBe(6);
     } finally {
-      await blocker.end();
       await small.stop();
     }
   });

@@ -2,11 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import pg from 'pg';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { decodeExportResponse, decodeStatus, jsonRequest, miniSpans, protoRequest } from './helpers/otlp.js';
 import { hex } from './helpers/spans.js';
-import { runLockKey } from '../src/sink/writer.js';
+import { holdRun } from './helpers/locks.js';
 import { freePort } from '../src/db/embedded.js';
 
 let gw: TestGateway;
@@ -147,23 +146,20 @@ describe('OTLP/HTTP receiver', () => {
   });
 
   it('answers 429 with Retry-After when the queue is full, and commits what it accepted', async () => {
-    const small = await startTestGateway({ queueMaxSpans: 8, batchMaxSpans: 8, writers: 1, retryAfterSeconds: 7 }, gw.db);
-    const blocker = new pg.Client({ connectionString: gw.db.url });
-    await blocker.connect();
+    const small = await startTestGateway({ queueMaxSpans: 8, batchMaxSpans: 8, writers: 1, retryAfterSeconds: 7, runLockWaitMs: 60_000 }, gw.db);
     try {
       const held = miniSpans(6);
-      await blocker.query('SELECT pg_advisory_lock(1919117676, $1)', [runLockKey(held[0]!.traceId)]);
+      const hold = await holdRun(gw.db.url, 'default', held[0]!.traceId);
       const first = fetch(small.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(held) });
       await waitFor(() => small.batcher.depth === 6);
       const res = await fetch(small.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: jsonRequest(miniSpans(4)) });
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBe('7');
       expect((await res.json()).message).toMatch(/queue is full/);
-      await blocker.query('SELECT pg_advisory_unlock_all()');
+      await hold.release();
       expect((await first).status).toBe(200);
       expect(await stored(held[0]!.traceId)).toBe(6);
     } finally {
-      await blocker.end();
       await small.stop();
     }
   });

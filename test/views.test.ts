@@ -113,14 +113,15 @@ describe('failed_nodes', () => {
 const USAGE = `SELECT day::text, tenant_id, pipeline, provider, model, runs, calls, llm_calls, embedding_calls, failed_calls, counted_calls,
   input_tokens, output_tokens, total_tokens, total_cost, unpriced_calls FROM runledger.daily_usage ORDER BY day, tenant_id, pipeline, model`;
 describe('daily_usage', () => {
-  it('keeps the columns it had as a view over a materialized view', async () => {
+  it('keeps the columns it had as a view over a materialized view (token sums numeric: they cannot overflow)', async () => {
     const cols = await rows(`SELECT column_name, data_type FROM information_schema.columns
       WHERE table_schema = 'runledger' AND table_name = 'daily_usage' ORDER BY ordinal_position`);
     const b = 'bigint';
+    const n = 'numeric';
     expect(cols.map((c) => `${c.column_name} ${c.data_type}`)).toEqual([
       'day date', 'tenant_id text', 'pipeline text', 'provider text', 'model text', `runs ${b}`, `calls ${b}`, `llm_calls ${b}`,
-      `embedding_calls ${b}`, `failed_calls ${b}`, `counted_calls ${b}`, `input_tokens ${b}`, `output_tokens ${b}`,
-      `cache_read_tokens ${b}`, `cache_write_tokens ${b}`, `reasoning_tokens ${b}`, `total_tokens ${b}`, 'total_cost numeric',
+      `embedding_calls ${b}`, `failed_calls ${b}`, `counted_calls ${b}`, `input_tokens ${n}`, `output_tokens ${n}`,
+      `cache_read_tokens ${n}`, `cache_write_tokens ${n}`, `reasoning_tokens ${n}`, `total_tokens ${n}`, 'total_cost numeric',
       `unpriced_calls ${b}`,
     ]);
   });

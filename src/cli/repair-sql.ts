@@ -12,59 +12,64 @@ export const hasUsageSql = (n: string) => `(coalesce(${n}.input_tokens, 0) > 0 O
   OR coalesce(${n}.total_tokens, 0) > 0 OR coalesce(${n}.total_cost, 0) > 0
   OR (${n}.total_cost IS NULL AND ${n}.cost_source IS NOT NULL))`;
 
+/** The runs repaired, (tenant, trace id) pairs: $1 text[], $2 uuid[]. */
+const TARGET = `target AS (SELECT * FROM unnest($1::text[], $2::uuid[]) AS t(tenant_id, run_id))`;
+
 /**
- * Marked spans of the runs ($1): usage nodes and every stored span reached walking up from their
- * parents. A usage node reached by the walk has a usage-carrying descendant: an aggregate. A marked span
- * whose parent is not stored belongs on the usage frontier. Only those two kinds of rows are returned.
+ * Marked spans of the runs: usage nodes and every stored span reached walking up from their parents
+ * (within the run's tenant). A usage node reached by the walk has a usage-carrying descendant: an
+ * aggregate. A marked span whose parent is not stored belongs on the usage frontier. Only those two
+ * kinds of rows are returned.
  */
 export const MARKED_SQL = `
-WITH RECURSIVE u AS (
-  SELECT n.run_id AS trace_id, n.node_id AS span_id, n.parent_span_id
-  FROM runledger.nodes n WHERE n.run_id = ANY($1::uuid[]) AND ${hasUsageSql('n')}
+WITH RECURSIVE ${TARGET}, u AS (
+  SELECT n.tenant_id, n.run_id AS trace_id, n.node_id AS span_id, n.parent_span_id
+  FROM runledger.nodes n JOIN target t ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id WHERE ${hasUsageSql('n')}
 ), up AS (
-  SELECT s.trace_id, s.span_id, s.parent_span_id
-  FROM u JOIN runledger.spans s ON s.trace_id = u.trace_id AND s.span_id = u.parent_span_id
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id
+  FROM u JOIN runledger.spans s ON s.tenant_id = u.tenant_id AND s.trace_id = u.trace_id AND s.span_id = u.parent_span_id
   UNION
-  SELECT s.trace_id, s.span_id, s.parent_span_id
-  FROM up JOIN runledger.spans s ON s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id
+  FROM up JOIN runledger.spans s ON s.tenant_id = up.tenant_id AND s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
 ), marked AS (
-  SELECT trace_id, span_id, parent_span_id, bool_or(src = 0) AND bool_or(src = 1) AS aggregate
+  SELECT tenant_id, trace_id, span_id, parent_span_id, bool_or(src = 0) AND bool_or(src = 1) AS aggregate
   FROM (SELECT *, 0 AS src FROM u UNION ALL SELECT *, 1 AS src FROM up) x
-  GROUP BY trace_id, span_id, parent_span_id
+  GROUP BY tenant_id, trace_id, span_id, parent_span_id
 ), flagged AS (
   SELECT m.*, (m.parent_span_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runledger.spans p
-    WHERE p.trace_id = m.trace_id AND p.span_id = m.parent_span_id)) AS parent_missing
+    WHERE p.tenant_id = m.tenant_id AND p.trace_id = m.trace_id AND p.span_id = m.parent_span_id)) AS parent_missing
   FROM marked m
 )
-SELECT replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id, aggregate, parent_missing
+SELECT tenant_id, replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id, aggregate, parent_missing
 FROM flagged WHERE aggregate OR parent_missing`;
 
-/** usage_counted of the runs' nodes ($1): usage and not an aggregate ($2, $3). Returns the changed rows' runs. */
+/**
+ * usage_counted of the runs' nodes: usage and not an aggregate ($3, $4, $5: tenant, run, node of the
+ * aggregates). Returns the changed rows' runs.
+ */
 export const SET_COUNTED_SQL = `
+WITH ${TARGET}
 UPDATE runledger.nodes n SET usage_counted = d.counted
 FROM (
-  SELECT x.run_id, x.node_id, x.start_time, (${hasUsageSql('x')} AND a.node_id IS NULL) AS counted
+  SELECT x.tenant_id, x.run_id, x.node_id, x.start_time, (${hasUsageSql('x')} AND a.node_id IS NULL) AS counted
   FROM runledger.nodes x
-  LEFT JOIN (SELECT DISTINCT * FROM unnest($2::uuid[], $3::text[]) AS a(run_id, node_id)) a
-    ON a.run_id = x.run_id AND a.node_id = x.node_id
-  WHERE x.run_id = ANY($1::uuid[])
+  JOIN target t ON x.tenant_id = t.tenant_id AND x.run_id = t.run_id
+  LEFT JOIN (SELECT DISTINCT * FROM unnest($3::text[], $4::uuid[], $5::text[]) AS a(tenant_id, run_id, node_id)) a
+    ON a.tenant_id = x.tenant_id AND a.run_id = x.run_id AND a.node_id = x.node_id
 ) d
-WHERE n.run_id = d.run_id AND n.node_id = d.node_id AND n.start_time = d.start_time AND n.usage_counted IS DISTINCT FROM d.counted
-RETURNING replace(n.run_id::text, '-', '') AS run_id`;
+WHERE n.tenant_id = d.tenant_id AND n.run_id = d.run_id AND n.node_id = d.node_id AND n.start_time = d.start_time
+  AND n.usage_counted IS DISTINCT FROM d.counted
+RETURNING n.tenant_id, replace(n.run_id::text, '-', '') AS run_id`;
 
-/** Runs ($1) without a runs row. */
-export const MISSING_RUNS_SQL = `
-SELECT replace(i.run_id::text, '-', '') AS run_id FROM unnest($1::uuid[]) AS i(run_id)
-WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.run_id = i.run_id)`;
-
-/** What run-hints.ts reads of each span (its key lists), for runs recreated from their spans ($1). */
+/** What run-hints.ts reads of each span (its key lists), for runs recreated from their spans. */
 const pick = (column: string, keys: readonly string[]) =>
   `jsonb_strip_nulls(jsonb_build_object(${keys.map((k) => `'${k.replace(/'/g, "''")}', s.${column}->'${k.replace(/'/g, "''")}'`).join(', ')}))`;
 export const HINT_SPANS_SQL = `
-SELECT replace(s.trace_id::text, '-', '') AS run_id, s.parent_span_id, s.name, s.service_name,
+WITH ${TARGET}
+SELECT s.tenant_id, replace(s.trace_id::text, '-', '') AS run_id, s.parent_span_id, s.name, s.service_name,
   ${pick('attributes', HINT_ATTRIBUTE_KEYS)} AS attributes,
   ${pick('resource', HINT_RESOURCE_KEYS)} AS resource
-FROM runledger.spans s WHERE s.trace_id = ANY($1::uuid[])`;
+FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id`;
 
 /** Rollup columns repair recomputes (the runs row's own columns; descriptive ones are kept). */
 const COMPUTED = [
@@ -73,44 +78,50 @@ const COMPUTED = [
   'reasoning_tokens', 'total_tokens', 'total_cost', 'currency', 'error_message', 'root_span_id', 'root_start_time',
 ] as const;
 
-const usageSum = (c: string) => `coalesce(sum(n.${c}) FILTER (WHERE n.usage_counted), 0)::bigint AS ${c}`;
+const usageSum = (c: string) => `coalesce(sum(n.${c}) FILTER (WHERE n.usage_counted), 0) AS ${c}`;
 const SAME_MODELS = '(r.models @> f.models AND r.models <@ f.models)';
+/** A runs row lock_runs created (sql/007) for a run that had none ($4, $5: tenant, trace id). */
+const CREATED = '(r.tenant_id, r.run_id) IN (SELECT * FROM unnest($4::text[], $5::uuid[]))';
+const run = (a: string, b: string) => `${a}.tenant_id = ${b}.tenant_id AND ${a}.run_id = ${b}.run_id`;
 
 /**
- * Recompute the runs ($1) with spans; update the rows that differ, insert the missing ones (with the
- * hints of $2: json [{run_id, pipeline, pipeline_rank, environment}]). Returns one row per run with
- * spans (k = 's'), per updated run (k = 'u') and per inserted run (k = 'i').
+ * Recompute the runs with spans (their rows locked; rows the lock created for runs that had none, $4 and $5,
+ * are filled as recreated runs, with the hints of $3: json [{tenant_id, run_id, pipeline, pipeline_rank,
+ * environment}], and nodes' session / user). Updates the rows that differ. Returns one row per run with
+ * spans (k = 's'), per updated run (k = 'u') and per recreated run (k = 'i').
  *
  * Status: the writer decides per transaction from the earliest parentless span it inserted (FAILED
  * sticks). Spans inserted by one transaction share ingested_at (its now()), which regroups them.
  */
 export const ROLLUP_SQL = `
-WITH sp AS (
-  SELECT s.trace_id AS run_id, count(*) AS span_count, min(s.start_time) AS start_time, max(s.end_time) AS end_time,
-    count(*) FILTER (WHERE s.status_code = 'ERROR') AS error_count, min(s.service_name) AS least_service
-  FROM runledger.spans s WHERE s.trace_id = ANY($1::uuid[]) GROUP BY s.trace_id
+WITH ${TARGET}, sp AS (
+  SELECT s.tenant_id, s.trace_id AS run_id, count(*) AS span_count, min(s.start_time) AS start_time, max(s.end_time) AS end_time,
+    count(*) FILTER (WHERE s.status_code = 'ERROR') AS error_count, min(s.service_name) AS least_service,
+    min(s.ingested_at) AS first_ingested
+  FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id GROUP BY s.tenant_id, s.trace_id
 ), root AS (
-  SELECT DISTINCT ON (s.trace_id) s.trace_id AS run_id, s.span_id, s.start_time, s.name, s.service_name
-  FROM runledger.spans s WHERE s.trace_id = ANY($1::uuid[]) AND s.parent_span_id IS NULL
-  ORDER BY s.trace_id, s.start_time, s.span_id
+  SELECT DISTINCT ON (s.tenant_id, s.trace_id) s.tenant_id, s.trace_id AS run_id, s.span_id, s.start_time, s.name, s.service_name
+  FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id WHERE s.parent_span_id IS NULL
+  ORDER BY s.tenant_id, s.trace_id, s.start_time, s.span_id
 ), batch_root AS (
-  SELECT DISTINCT ON (s.trace_id, s.ingested_at) s.trace_id AS run_id, s.status_code, s.status_message
-  FROM runledger.spans s WHERE s.trace_id = ANY($1::uuid[]) AND s.parent_span_id IS NULL
-  ORDER BY s.trace_id, s.ingested_at, s.start_time, s.span_id
+  SELECT DISTINCT ON (s.tenant_id, s.trace_id, s.ingested_at) s.tenant_id, s.trace_id AS run_id, s.status_code, s.status_message
+  FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id WHERE s.parent_span_id IS NULL
+  ORDER BY s.tenant_id, s.trace_id, s.ingested_at, s.start_time, s.span_id
 ), verdict AS (
-  SELECT run_id, bool_or(status_code = 'ERROR') AS failed,
+  SELECT tenant_id, run_id, bool_or(status_code = 'ERROR') AS failed,
     min(NULLIF(status_message, '')) FILTER (WHERE status_code = 'ERROR') AS error_message
-  FROM batch_root GROUP BY run_id
+  FROM batch_root GROUP BY tenant_id, run_id
 ), nd AS (
-  SELECT n.run_id, count(*) AS total_nodes, count(*) FILTER (WHERE n.node_type = 'LLM') AS llm_calls,
+  SELECT n.tenant_id, n.run_id, count(*) AS total_nodes, count(*) FILTER (WHERE n.node_type = 'LLM') AS llm_calls,
     count(*) FILTER (WHERE n.node_type = 'TOOL') AS tool_calls,
     ${['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'total_tokens'].map(usageSum).join(',\n    ')},
     coalesce(sum(n.total_cost) FILTER (WHERE n.usage_counted), 0) AS total_cost,
     coalesce(array_agg(DISTINCT (n.model_name COLLATE "C") ORDER BY (n.model_name COLLATE "C"))
-      FILTER (WHERE n.node_type IN ('LLM', 'EMBEDDING') AND n.model_name <> ''), '{}') AS models
-  FROM runledger.nodes n WHERE n.run_id = ANY($1::uuid[]) GROUP BY n.run_id
+      FILTER (WHERE n.node_type IN ('LLM', 'EMBEDDING') AND n.model_name <> ''), '{}') AS models,
+    min(n.session_id) AS session_id, min(n.user_id) AS user_id
+  FROM runledger.nodes n JOIN target t ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id GROUP BY n.tenant_id, n.run_id
 ), f AS (
-  SELECT sp.run_id,
+  SELECT sp.tenant_id, sp.run_id,
     CASE WHEN root.run_id IS NULL THEN sp.least_service ELSE root.service_name END AS service_name,
     root.name,
     CASE WHEN root.run_id IS NULL THEN 'RUNNING' WHEN v.failed THEN 'FAILED' ELSE 'COMPLETED' END AS status,
@@ -122,30 +133,28 @@ WITH sp AS (
     coalesce(nd.reasoning_tokens, 0) AS reasoning_tokens, coalesce(nd.total_tokens, 0) AS total_tokens,
     coalesce(nd.total_cost, 0) AS total_cost, 'USD' AS currency, coalesce(nd.models, '{}') AS models,
     CASE WHEN v.failed THEN v.error_message END AS error_message,
-    root.span_id AS root_span_id, root.start_time AS root_start_time
-  FROM sp LEFT JOIN root USING (run_id) LEFT JOIN verdict v USING (run_id) LEFT JOIN nd USING (run_id)
+    root.span_id AS root_span_id, root.start_time AS root_start_time,
+    nd.session_id, nd.user_id, sp.first_ingested
+  FROM sp LEFT JOIN root USING (tenant_id, run_id) LEFT JOIN verdict v USING (tenant_id, run_id)
+    LEFT JOIN nd USING (tenant_id, run_id)
+), created AS (
+  SELECT * FROM unnest($4::text[], $5::uuid[]) AS c(tenant_id, run_id)
 ), upd AS (
   UPDATE runledger.runs r SET ${COMPUTED.map((c) => `${c} = f.${c}`).join(', ')},
-    models = CASE WHEN ${SAME_MODELS} THEN r.models ELSE f.models END, updated_at = now()
-  FROM f WHERE r.run_id = f.run_id AND (
+    models = CASE WHEN ${SAME_MODELS} THEN r.models ELSE f.models END, updated_at = now(),
+    pipeline = CASE WHEN ${CREATED} THEN d.pipeline ELSE r.pipeline END,
+    pipeline_rank = CASE WHEN ${CREATED} THEN d.pipeline_rank ELSE r.pipeline_rank END,
+    environment = CASE WHEN ${CREATED} THEN d.environment ELSE r.environment END,
+    session_id = CASE WHEN ${CREATED} THEN f.session_id ELSE r.session_id END,
+    user_id = CASE WHEN ${CREATED} THEN f.user_id ELSE r.user_id END,
+    created_at = CASE WHEN ${CREATED} THEN f.first_ingested ELSE r.created_at END
+  FROM f LEFT JOIN json_to_recordset($3::json) AS d(tenant_id text, run_id uuid, pipeline text, pipeline_rank smallint, environment text)
+    ON ${run('d', 'f')}
+  WHERE ${run('r', 'f')} AND (${CREATED} OR
     (${COMPUTED.map((c) => `r.${c}`).join(', ')}) IS DISTINCT FROM (${COMPUTED.map((c) => `f.${c}`).join(', ')})
     OR NOT ${SAME_MODELS})
-  RETURNING r.run_id
-), ins AS (
-  INSERT INTO runledger.runs (run_id, tenant_id, pipeline, pipeline_rank, environment, session_id, user_id, created_at,
-    ${COMPUTED.join(', ')}, models)
-  SELECT f.run_id,
-    (SELECT s.tenant_id FROM runledger.spans s WHERE s.trace_id = f.run_id ORDER BY s.ingested_at, s.tenant_id LIMIT 1),
-    d.pipeline, d.pipeline_rank, d.environment,
-    (SELECT min(n.session_id) FROM runledger.nodes n WHERE n.run_id = f.run_id),
-    (SELECT min(n.user_id) FROM runledger.nodes n WHERE n.run_id = f.run_id),
-    (SELECT min(s.ingested_at) FROM runledger.spans s WHERE s.trace_id = f.run_id),
-    ${COMPUTED.map((c) => `f.${c}`).join(', ')}, f.models
-  FROM f LEFT JOIN json_to_recordset($2::json) AS d(run_id uuid, pipeline text, pipeline_rank smallint, environment text)
-    ON d.run_id = f.run_id
-  WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.run_id = f.run_id)
-  RETURNING run_id
+  RETURNING r.tenant_id, r.run_id
 )
-SELECT 's' AS k, replace(run_id::text, '-', '') AS run_id FROM f
-UNION ALL SELECT 'u', replace(run_id::text, '-', '') FROM upd
-UNION ALL SELECT 'i', replace(run_id::text, '-', '') FROM ins`;
+SELECT 's' AS k, tenant_id, replace(run_id::text, '-', '') AS run_id FROM f
+UNION ALL SELECT CASE WHEN c.run_id IS NULL THEN 'u' ELSE 'i' END, u.tenant_id, replace(u.run_id::text, '-', '')
+  FROM upd u LEFT JOIN created c USING (tenant_id, run_id)`;

@@ -11,7 +11,7 @@ import type { SpanRecord } from '../otlp/types.js';
 import { prepareSpans, type PreparedSpan } from '../sink/prepare.js';
 import { writeBatch } from '../sink/writer.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
-import { chunks, hex, rng, shuffle, span } from '../../test/helpers/spans.js';
+import { chunks, hex, rng, shuffle, span, writeAll } from '../../test/helpers/spans.js';
 import { repair } from './repair.js';
 
 let db: TestDb;
@@ -65,7 +65,7 @@ const prepare = (spans: SpanRecord[]) => prepareSpans(spans.map(mapper)).items;
 
 async function write(items: PreparedSpan[]): Promise<void> {
   const c = await db.pool.connect();
-  try { await writeBatch(c, items); } finally { c.release(); }
+  try { await writeAll((x) => writeBatch(c, x), items); } finally { c.release(); }
 }
 
 /** Shuffled, split into batches that mix runs, with OTLP-style retries of earlier batches. */
@@ -152,7 +152,8 @@ describe('repair', () => {
     await q(`UPDATE runledger.nodes SET usage_counted = NOT usage_counted WHERE run_id = ANY($1::uuid[]) AND name LIKE 'ai.generateText%'`, [[ids[3], ids[4]]]);
     await q(`DELETE FROM runledger.runs WHERE run_id = ANY($1::uuid[])`, [[ids[6], ids[9]]]);
     await q(`DELETE FROM runledger.usage_frontier WHERE trace_id = $1`, [ids[11]]);
-    await q(`INSERT INTO runledger.usage_frontier VALUES ($1, 'deadbeefdeadbeef', 'feedfacefeedface')`, [ids[12]]);
+    await q(`INSERT INTO runledger.usage_frontier (tenant_id, trace_id, span_id, parent_span_id)
+      SELECT tenant_id, run_id, 'deadbeefdeadbeef', 'feedfacefeedface' FROM runledger.runs WHERE run_id = $1`, [ids[12]]);
     expect(await snapshot(db.pool)).not.toEqual(before);
 
     const r = await repair(db.pool, { batch: 4 });

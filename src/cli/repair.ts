@@ -1,6 +1,7 @@
 /**
  * `runledger repair`: recompute each run's rollups from what is stored, in batches of runs, each batch
- * one transaction holding the writer's per-run advisory locks (so it is safe while the gateway writes).
+ * one transaction holding the writer's per-run row locks (so it is safe while the gateway writes). A run is
+ * (tenant, trace id): runs of different tenants sharing a trace id are repaired each from its own spans.
  *
  * Recomputed: nodes.usage_counted (usage-rollup rule of rollup/usage.ts, over stored spans), the
  * usage_frontier rows of the run, and every rollup column of runs (see repair-sql.ts). Descriptive
@@ -8,17 +9,17 @@
  * runs row is recreated, its descriptive columns derived from its spans and nodes.
  */
 import type pg from 'pg';
-import { PROBE_FRONTIER_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
-import type { FrontierRow } from '../rollup/usage.js';
-import { lockRuns } from '../sink/writer.js';
+import { PROBE_FRONTIER_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
+import { runKey, type FrontierRow } from '../rollup/usage.js';
+import { lockRunsWaiting, type RunIds } from '../sink/writer.js';
 import { resolveRunHints } from '../mapping/run-hints.js';
 import type { SpanRecord } from '../otlp/types.js';
-import { HINT_SPANS_SQL, MARKED_SQL, MISSING_RUNS_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';
+import { HINT_SPANS_SQL, MARKED_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';
 import type { Progress } from './progress.js';
 import { refreshDailyUsage } from '../db/views.js';
 
 export interface RepairOptions {
-  /** only these runs (32 hex digits or uuids) */
+  /** only the runs with these trace ids (32 hex digits or uuids), in every tenant */
   runIds?: readonly string[];
   /** only runs with a span (or a runs row) starting at or after this time */
   since?: Date | null;
@@ -47,6 +48,7 @@ export interface RepairResult {
 }
 
 export interface BatchOutcome {
+  /** runs changed, by runKey (rollup/usage.ts) */
   changed: Set<string>;
   recreated: number;
   nodesFixed: number;
@@ -54,57 +56,74 @@ export interface BatchOutcome {
   withSpans: number;
 }
 
-/** Repair these runs (32 hex digits) inside the caller's transaction, their locks held. */
-export async function repairLocked(client: pg.ClientBase, runIds: string[]): Promise<BatchOutcome> {
+/**
+ * Repair these runs inside the caller's transaction, their locks held (`created`: runs whose row the lock
+ * created, by runKey: recreated from their spans, or deleted again when they have none).
+ */
+export async function repairLocked(client: pg.ClientBase, runs: RunIds, created: ReadonlySet<string> = new Set()): Promise<BatchOutcome> {
   const changed = new Set<string>();
-  const marked = await client.query<FrontierRow & { aggregate: boolean; parent_missing: boolean }>(MARKED_SQL, [runIds]);
+  const target = [runs.tenants, runs.runIds];
+  const marked = await client.query<FrontierRow & { aggregate: boolean; parent_missing: boolean }>(MARKED_SQL, target);
   const agg = marked.rows.filter((r) => r.aggregate);
-  const counted = await client.query<{ run_id: string }>(SET_COUNTED_SQL, [runIds, agg.map((r) => r.trace_id), agg.map((r) => r.span_id)]);
-  for (const r of counted.rows) changed.add(r.run_id);
+  const counted = await client.query<{ tenant_id: string; run_id: string }>(SET_COUNTED_SQL,
+    [...target, agg.map((r) => r.tenant_id), agg.map((r) => r.trace_id), agg.map((r) => r.span_id)]);
+  for (const r of counted.rows) changed.add(runKey(r.tenant_id, r.run_id));
 
-  const frontierFixed = await syncFrontier(client, runIds, marked.rows.filter((r) => r.parent_missing), changed);
+  const frontierFixed = await syncFrontier(client, runs, marked.rows.filter((r) => r.parent_missing), changed);
 
-  const missing = (await client.query<{ run_id: string }>(MISSING_RUNS_SQL, [runIds])).rows.map((r) => r.run_id);
-  const hints = missing.length > 0 ? await recreatedHints(client, missing) : [];
-  const rolled = await client.query<{ k: string; run_id: string }>(ROLLUP_SQL, [runIds, JSON.stringify(hints)]);
+  const hints = created.size > 0 ? await recreatedHints(client, runs, created) : [];
+  const made = [...created].map((k) => ({ tenant: k.slice(0, -32), run: k.slice(-32) }));
+  const rolled = await client.query<{ k: string; tenant_id: string; run_id: string }>(ROLLUP_SQL,
+    [...target, JSON.stringify(hints), made.map((m) => m.tenant), made.map((m) => m.run)]);
   let recreated = 0;
   let withSpans = 0;
   for (const r of rolled.rows) {
     if (r.k === 's') { withSpans++; continue; }
     if (r.k === 'i') recreated++;
-    changed.add(r.run_id);
+    changed.add(runKey(r.tenant_id, r.run_id));
   }
+  // the lock created a row for a run without spans: there is no run
+  if (created.size > recreated) await client.query(DELETE_EMPTY_RUNS_SQL('$1::text[]', '$2::uuid[]'), [made.map((m) => m.tenant), made.map((m) => m.run)]);
   return { changed, recreated, nodesFixed: counted.rowCount ?? 0, frontierFixed, withSpans };
 }
 
 /** Make the runs' usage_frontier rows exactly `want`; returns the rows deleted or inserted. */
-async function syncFrontier(client: pg.ClientBase, runIds: string[], want: FrontierRow[], changed: Set<string>): Promise<number> {
-  const key = (f: FrontierRow) => `${f.trace_id}/${f.span_id}/${f.parent_span_id}`;
-  const have = (await client.query<FrontierRow>(PROBE_FRONTIER_SQL, [runIds])).rows;
+async function syncFrontier(client: pg.ClientBase, runs: RunIds, want: FrontierRow[], changed: Set<string>): Promise<number> {
+  const key = (f: FrontierRow) => `${f.tenant_id}/${f.trace_id}/${f.span_id}/${f.parent_span_id}`;
+  const have = (await client.query<FrontierRow>(PROBE_FRONTIER_SQL, [runs.tenants, runs.runIds])).rows;
   const wantKeys = new Set(want.map(key));
   const haveKeys = new Set(have.map(key));
   const extra = have.filter((f) => !wantKeys.has(key(f)));
   const add = want.filter((f) => !haveKeys.has(key(f)));
-  if (extra.length > 0) await client.query(DELETE_FRONTIER_SQL, [extra.map((f) => f.trace_id), extra.map((f) => f.span_id)]);
-  if (add.length > 0) {
-    await client.query(INSERT_FRONTIER_SQL, [add.map((f) => f.trace_id), add.map((f) => f.span_id), add.map((f) => f.parent_span_id)]);
+  if (extra.length > 0) {
+    await client.query(DELETE_FRONTIER_SQL, [extra.map((f) => f.tenant_id), extra.map((f) => f.trace_id), extra.map((f) => f.span_id)]);
   }
-  for (const f of [...extra, ...add]) changed.add(f.trace_id);
+  if (add.length > 0) {
+    await client.query(INSERT_FRONTIER_SQL, [add.map((f) => f.tenant_id), add.map((f) => f.trace_id), add.map((f) => f.span_id),
+      add.map((f) => f.parent_span_id)]);
+  }
+  for (const f of [...extra, ...add]) changed.add(runKey(f.tenant_id, f.trace_id));
   return extra.length + add.length;
 }
 
-interface HintSpan { run_id: string; parent_span_id: string | null; name: string; service_name: string | null; attributes: SpanRecord['attributes']; resource: SpanRecord['resource'] }
+interface HintSpan {
+  tenant_id: string; run_id: string; parent_span_id: string | null; name: string; service_name: string | null;
+  attributes: SpanRecord['attributes']; resource: SpanRecord['resource'];
+}
+interface Hints { tenant_id: string; run_id: string; pipeline: string | null; pipeline_rank: number | null; environment: string | null }
 
 /** pipeline and environment of recreated runs, folded from their spans as the writer folds them. */
-async function recreatedHints(client: pg.ClientBase, runIds: string[]): Promise<Record<string, unknown>[]> {
-  const rows = (await client.query<HintSpan>(HINT_SPANS_SQL, [runIds])).rows;
-  const out = new Map<string, { run_id: string; pipeline: string | null; pipeline_rank: number | null; environment: string | null }>();
+async function recreatedHints(client: pg.ClientBase, runs: RunIds, created: ReadonlySet<string>): Promise<Hints[]> {
+  const rows = (await client.query<HintSpan>(HINT_SPANS_SQL, [runs.tenants, runs.runIds])).rows;
+  const out = new Map<string, Hints>();
   for (const s of rows) {
+    const k = runKey(s.tenant_id, s.run_id);
+    if (!created.has(k)) continue;
     const h = resolveRunHints({
       parentSpanId: s.parent_span_id, name: s.name, serviceName: s.service_name, attributes: s.attributes, resource: s.resource,
     } as SpanRecord);
-    let o = out.get(s.run_id);
-    if (!o) out.set(s.run_id, (o = { run_id: s.run_id, pipeline: null, pipeline_rank: null, environment: null }));
+    let o = out.get(k);
+    if (!o) out.set(k, (o = { tenant_id: s.tenant_id, run_id: s.run_id, pipeline: null, pipeline_rank: null, environment: null }));
     const p = h.pipeline;
     if (p && (o.pipeline === null || p.rank < o.pipeline_rank! || (p.rank === o.pipeline_rank && p.value < o.pipeline))) {
       o.pipeline = p.value;
@@ -116,11 +135,11 @@ async function recreatedHints(client: pg.ClientBase, runIds: string[]): Promise<
 }
 
 /** One batch in its own transaction. */
-export async function repairBatch(client: pg.ClientBase, runIds: string[]): Promise<BatchOutcome> {
+export async function repairBatch(client: pg.ClientBase, runs: RunIds): Promise<BatchOutcome> {
   await client.query('BEGIN');
   try {
-    await lockRuns(client, runIds);
-    const out = await repairLocked(client, runIds);
+    const created = await lockRunsWaiting(client, runs);
+    const out = await repairLocked(client, runs, created);
     await client.query('COMMIT');
     return out;
   } catch (e) {
@@ -131,10 +150,10 @@ export async function repairBatch(client: pg.ClientBase, runIds: string[]): Prom
 
 const IDS = 'runledger_repair_ids';
 
-/** Collect the runs to repair into a session temp table; returns how many. */
+/** Collect the runs to repair (tenant, trace id) into a session temp table; returns how many. */
 async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<number> {
   await client.query(`DROP TABLE IF EXISTS pg_temp.${IDS}`);
-  await client.query(`CREATE TEMP TABLE ${IDS} (run_id uuid PRIMARY KEY)`);
+  await client.query(`CREATE TEMP TABLE ${IDS} (tenant_id text, run_id uuid, PRIMARY KEY (tenant_id, run_id))`);
   const params: unknown[] = [];
   const where = (col: string, time: string) => {
     const c: string[] = [];
@@ -145,8 +164,8 @@ async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<
   if (opts.runIds) params.push(opts.runIds);
   if (opts.since) params.push(opts.since);
   const res = await client.query(
-    `INSERT INTO ${IDS} SELECT run_id FROM runledger.runs ${where('run_id', 'start_time')}
-     UNION SELECT trace_id FROM runledger.spans ${where('trace_id', 'start_time')}`, params);
+    `INSERT INTO ${IDS} SELECT tenant_id, run_id FROM runledger.runs ${where('run_id', 'start_time')}
+     UNION SELECT tenant_id, trace_id FROM runledger.spans ${where('trace_id', 'start_time')}`, params);
   return res.rowCount ?? 0;
 }
 
@@ -158,27 +177,31 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
   try {
     const total = await collectRuns(client, opts);
     opts.progress?.setTotal(total, 'runs');
-    let after: string | null = null;
+    let after: [string, string] | null = null;
     for (;;) {
-      const page: pg.QueryResult<{ run_id: string; id: string }> = await client.query(
-        `SELECT run_id::text AS id, replace(run_id::text, '-', '') AS run_id FROM ${IDS}
-         WHERE $1::uuid IS NULL OR run_id > $1::uuid ORDER BY run_id LIMIT $2`, [after, batch]);
+      const page: pg.QueryResult<{ tenant_id: string; run_id: string; id: string }> = await client.query(
+        `SELECT tenant_id, run_id::text AS id, replace(run_id::text, '-', '') AS run_id FROM ${IDS}
+         WHERE $1::text IS NULL OR (tenant_id, run_id) > ($1::text, $2::uuid) ORDER BY tenant_id, run_id LIMIT $3`,
+        [after?.[0] ?? null, after?.[1] ?? null, batch]);
       if (page.rows.length === 0) break;
-      after = page.rows[page.rows.length - 1]!.id;
-      const ids = page.rows.map((r) => r.run_id);
-      const out = await repairBatch(client, ids);
-      result.scanned += ids.length;
+      const last = page.rows[page.rows.length - 1]!;
+      after = [last.tenant_id, last.id];
+      const runs: RunIds = { tenants: page.rows.map((r) => r.tenant_id), runIds: page.rows.map((r) => r.run_id) };
+      const out = await repairBatch(client, runs);
+      result.scanned += page.rows.length;
       result.changed += out.changed.size;
       result.recreated += out.recreated;
       result.nodesFixed += out.nodesFixed;
       result.frontierFixed += out.frontierFixed;
-      result.withoutSpans += ids.length - out.withSpans;
+      result.withoutSpans += page.rows.length - out.withSpans;
       if (out.changed.size > 0) {
+        const changed = [...out.changed];
         const first = await client.query<{ t: Date | null }>(
-          'SELECT min(start_time) AS t FROM runledger.runs WHERE run_id = ANY($1::uuid[])', [[...out.changed]]);
+          `SELECT min(start_time) AS t FROM runledger.runs WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`,
+          [changed.map((k) => k.slice(0, -32)), changed.map((k) => k.slice(-32))]);
         earliest = earliestOf([earliest, first.rows[0]?.t ?? null]);
       }
-      opts.progress?.tick(ids.length);
+      opts.progress?.tick(page.rows.length);
     }
     opts.progress?.finish();
     if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;

@@ -11,7 +11,7 @@ import type { PriceTable } from '../mapping/prices.js';
 import { resolveCost } from '../mapping/cost.js';
 import { costUnits, unitsToDecimal } from '../sink/encoder.js';
 import { earliestOf, repairLocked } from './repair.js';
-import { lockRuns } from '../sink/writer.js';
+import { lockRunsWaiting, runIdsOf } from '../sink/writer.js';
 import type { Progress } from './progress.js';
 import { refreshDailyUsage } from '../db/views.js';
 
@@ -42,7 +42,7 @@ const CANDIDATE = `(n.cost_source = 'price_table' OR (n.cost_source IS NULL AND 
   OR n.reasoning_tokens IS NOT NULL)))`;
 
 interface NodeRow {
-  run_id: string; node_id: string; start_time: string; model_name: string | null; request_model: string | null;
+  tenant_id: string; run_id: string; node_id: string; start_time: string; model_name: string | null; request_model: string | null;
   input_tokens: string | null; output_tokens: string | null; cache_read_tokens: string | null;
   cache_write_tokens: string | null; reasoning_tokens: string | null; total_tokens: string | null;
   input_cost: string | null; output_cost: string | null; total_cost: string | null; cost_source: string | null;
@@ -65,23 +65,23 @@ export function priceNode(n: NodeRow, prices: PriceTable): NewCost {
 const UPDATE_SQL = `
 UPDATE runledger.nodes n SET input_cost = c.input_cost, output_cost = c.output_cost, total_cost = c.total_cost,
   cost_source = c.cost_source
-FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::numeric[], $5::numeric[], $6::numeric[], $7::text[])
-  AS c(run_id, node_id, start_time, input_cost, output_cost, total_cost, cost_source)
-WHERE n.run_id = c.run_id AND n.node_id = c.node_id AND n.start_time = c.start_time
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::numeric[], $6::numeric[], $7::numeric[], $8::text[])
+  AS c(tenant_id, run_id, node_id, start_time, input_cost, output_cost, total_cost, cost_source)
+WHERE n.tenant_id = c.tenant_id AND n.run_id = c.run_id AND n.node_id = c.node_id AND n.start_time = c.start_time
   AND n.cost_source IS DISTINCT FROM 'reported'
 RETURNING n.start_time`;
 
 /** Returns the runs whose rollups changed and the earliest start of the nodes updated. */
 async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: NewCost }[]): Promise<{ runs: Set<string>; earliest: Date | null }> {
-  const runIds = [...new Set(changes.map((x) => x.n.run_id))];
+  const runs = runIdsOf(changes.map((x) => ({ tenantId: x.n.tenant_id, runId: x.n.run_id })));
   await client.query('BEGIN');
   try {
-    await lockRuns(client, runIds);
+    const created = await lockRunsWaiting(client, runs);
     const updated = await client.query<{ start_time: Date }>(UPDATE_SQL, [
-      changes.map((x) => x.n.run_id), changes.map((x) => x.n.node_id), changes.map((x) => x.n.start_time),
+      changes.map((x) => x.n.tenant_id), changes.map((x) => x.n.run_id), changes.map((x) => x.n.node_id), changes.map((x) => x.n.start_time),
       changes.map((x) => x.c.input), changes.map((x) => x.c.output), changes.map((x) => x.c.total), changes.map((x) => x.c.source),
     ]);
-    const out = await repairLocked(client, runIds);
+    const out = await repairLocked(client, runs, created);
     await client.query('COMMIT');
     return { runs: out.changed, earliest: earliestOf(updated.rows.map((r) => r.start_time)) };
   } catch (e) {
@@ -101,19 +101,19 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
   try {
     const total = await client.query<{ n: string }>(`SELECT count(*) AS n FROM runledger.nodes n WHERE ${filter}`, [since]);
     opts.progress?.setTotal(Number(total.rows[0]!.n), 'nodes');
-    let after: [string, string, string] | null = null;
+    let after: [string, string, string, string] | null = null;
     for (;;) {
       const page: pg.QueryResult<NodeRow> = await client.query<NodeRow>(
-        `SELECT replace(n.run_id::text, '-', '') AS run_id, n.node_id, n.start_time::text AS start_time, n.model_name,
+        `SELECT n.tenant_id, replace(n.run_id::text, '-', '') AS run_id, n.node_id, n.start_time::text AS start_time, n.model_name,
            n.request_model, n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens,
            n.total_tokens, n.input_cost::text AS input_cost, n.output_cost::text AS output_cost,
            n.total_cost::text AS total_cost, n.cost_source
          FROM runledger.nodes n WHERE ${filter}
-           AND ($2::uuid IS NULL OR (n.run_id, n.node_id, n.start_time) > ($2::uuid, $3::text, $4::timestamptz))
-         ORDER BY n.run_id, n.node_id, n.start_time LIMIT $5`, [since, ...(after ?? [null, null, null]), batch]);
+           AND ($2::text IS NULL OR (n.tenant_id, n.run_id, n.node_id, n.start_time) > ($2::text, $3::uuid, $4::text, $5::timestamptz))
+         ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $6`, [since, ...(after ?? [null, null, null, null]), batch]);
       if (page.rows.length === 0) break;
       const last = page.rows[page.rows.length - 1]!;
-      after = [last.run_id, last.node_id, last.start_time];
+      after = [last.tenant_id, last.run_id, last.node_id, last.start_time];
       const changes: { n: NodeRow; c: NewCost }[] = [];
       for (const n of page.rows) {
         const c = priceNode(n, opts.prices);

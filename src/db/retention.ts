@@ -99,7 +99,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   p?.tick();
   // frontier rows (children waiting for a parent) of runs that are gone
   const f = await pool.query(`DELETE FROM runledger.usage_frontier f
-    WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.run_id = f.trace_id)`);
+    WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.tenant_id = f.tenant_id AND r.run_id = f.trace_id)`);
   result.frontier = f.rowCount ?? 0;
   p?.tick();
   p?.done();

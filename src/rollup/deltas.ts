@@ -1,20 +1,68 @@
 /**
  * Run rollup deltas computed from the rows a transaction newly inserted (pure, order-independent).
  * Every field folds commutatively (sum, min, max, least, precedence rank), so applying the deltas of
- * any split of a trace into batches, in any order, yields the same run row.
+ * any split of a trace into batches, in any order, yields the same run row. A run is (tenant, trace id).
  */
 import type { NodeRecord } from '../mapping/types.js';
 import type { PreparedSpan } from '../sink/prepare.js';
 import { costUnits, hasUsage, unitsToDecimal } from '../sink/encoder.js';
 import { RowWriter } from '../sink/binary.js';
 import { RUN_DELTA_COLUMNS } from './sql.js';
-import { spanKey } from './usage.js';
+import { runKey, spanKey } from './usage.js';
 
-export interface UsageTotals {
-  input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number; total: number;
-  /** cost in integer units of 1e-10 USD (exact sums) */
-  costUnits: number;
+type UsageFields = Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' | 'totalCost'>;
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Token and cost sums of a run's counted nodes; cost in integer units of 1e-10 USD. Sums stay exact:
+ * numbers while every partial sum is a safe integer (one comparison per field), BigInt from the addition
+ * that would leave that range (a tenant's absurd values: thousands of calls of 10^12 tokens or $900k).
+ */
+export class UsageTotals {
+  input = 0; output = 0; cacheRead = 0; cacheWrite = 0; reasoning = 0; total = 0; costUnits = 0;
+  /** the exact sums once a number sum would have lost precision */
+  big: Record<UsageKey, bigint> | null = null;
+
+  add(n: UsageFields, sign: 1 | -1 = 1): void {
+    const cost = costUnits(n.totalCost) ?? 0;
+    if (this.big === null) {
+      const input = this.input + sign * (n.inputTokens ?? 0);
+      const output = this.output + sign * (n.outputTokens ?? 0);
+      const cacheRead = this.cacheRead + sign * (n.cacheReadTokens ?? 0);
+      const cacheWrite = this.cacheWrite + sign * (n.cacheWriteTokens ?? 0);
+      const reasoning = this.reasoning + sign * (n.reasoningTokens ?? 0);
+      const total = this.total + sign * (n.totalTokens ?? 0);
+      const units = this.costUnits + sign * cost;
+      if (Math.abs(input) <= SAFE && Math.abs(output) <= SAFE && Math.abs(cacheRead) <= SAFE && Math.abs(cacheWrite) <= SAFE &&
+        Math.abs(reasoning) <= SAFE && Math.abs(total) <= SAFE && Math.abs(units) <= SAFE) {
+        this.input = input; this.output = output; this.cacheRead = cacheRead; this.cacheWrite = cacheWrite;
+        this.reasoning = reasoning; this.total = total; this.costUnits = units;
+        return;
+      }
+      this.big = {
+        input: BigInt(this.input), output: BigInt(this.output), cacheRead: BigInt(this.cacheRead), cacheWrite: BigInt(this.cacheWrite),
+        reasoning: BigInt(this.reasoning), total: BigInt(this.total), costUnits: BigInt(this.costUnits),
+      };
+    }
+    const b = this.big;
+    const s = BigInt(sign);
+    b.input += s * BigInt(n.inputTokens ?? 0);
+    b.output += s * BigInt(n.outputTokens ?? 0);
+    b.cacheRead += s * BigInt(n.cacheReadTokens ?? 0);
+    b.cacheWrite += s * BigInt(n.cacheWriteTokens ?? 0);
+    b.reasoning += s * BigInt(n.reasoningTokens ?? 0);
+    b.total += s * BigInt(n.totalTokens ?? 0);
+    b.costUnits += s * BigInt(cost);
+  }
+
+  /** A sum, exact. */
+  get(k: UsageKey): number | bigint {
+    return this.big === null ? this[k] : this.big[k];
+  }
 }
+
+type UsageKey = 'input' | 'output' | 'cacheRead' | 'cacheWrite' | 'reasoning' | 'total' | 'costUnits';
 
 export interface RunDelta {
   runId: string;
@@ -36,20 +84,6 @@ export interface RunDelta {
   root: PreparedSpan | null;
 }
 
-export function emptyUsage(): UsageTotals {
-  return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0, total: 0, costUnits: 0 };
-}
-
-export function addUsage(u: UsageTotals, n: Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' | 'totalCost'>, sign = 1): void {
-  u.input += sign * (n.inputTokens ?? 0);
-  u.output += sign * (n.outputTokens ?? 0);
-  u.cacheRead += sign * (n.cacheReadTokens ?? 0);
-  u.cacheWrite += sign * (n.cacheWriteTokens ?? 0);
-  u.reasoning += sign * (n.reasoningTokens ?? 0);
-  u.total += sign * (n.totalTokens ?? 0);
-  u.costUnits += sign * (costUnits(n.totalCost) ?? 0);
-}
-
 function least(a: string | null, b: string | null | undefined): string | null {
   if (b === null || b === undefined || b === '') return a;
   return a === null || b < a ? b : a;
@@ -60,19 +94,23 @@ function rootBefore(a: PreparedSpan, b: PreparedSpan): boolean {
   return a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
 }
 
-/** @param aggregates keys (trace id + span id) of nodes whose usage is carried by descendants */
+/**
+ * @param aggregates keys (spanKey) of nodes whose usage is carried by descendants
+ * @returns the deltas by runKey
+ */
 export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlySet<string>): Map<string, RunDelta> {
   const runs = new Map<string, RunDelta>();
   for (const m of newSpans) {
     const s = m.span;
-    let d = runs.get(s.traceId);
+    const key = runKey(s.tenantId, s.traceId);
+    let d = runs.get(key);
     if (!d) {
       d = {
         runId: s.traceId, tenantId: s.tenantId, spanCount: 0, startUs: s.startUs, endUs: s.endUs, errorCount: 0,
-        totalNodes: 0, llmCalls: 0, toolCalls: 0, usage: emptyUsage(), models: new Set(), sessionId: null,
+        totalNodes: 0, llmCalls: 0, toolCalls: 0, usage: new UsageTotals(), models: new Set(), sessionId: null,
         userId: null, environment: null, serviceName: null, pipeline: null, root: null,
       };
-      runs.set(s.traceId, d);
+      runs.set(key, d);
     }
     d.spanCount++;
     if (s.startUs < d.startUs) d.startUs = s.startUs;
@@ -93,28 +131,29 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlySet<
       if (n.modelName && (n.nodeType === 'LLM' || n.nodeType === 'EMBEDDING')) d.models.add(n.modelName);
       d.sessionId = least(d.sessionId, n.sessionId);
       d.userId = least(d.userId, n.userId);
-      if (hasUsage(n) && !aggregates.has(spanKey(s.traceId, s.spanId))) addUsage(d.usage, n);
+      if (hasUsage(n) && !aggregates.has(spanKey(s.tenantId, s.traceId, s.spanId))) d.usage.add(n);
     }
   }
   return runs;
 }
 
-/** A run delta as the runs upsert takes it (the columns of RUN_DELTA_COLUMNS, in order). */
+/** A run delta as the runs update takes it (the columns of RUN_DELTA_COLUMNS, in order). */
 export interface RunDeltaRow {
   run_id: string; tenant_id: string; pipeline: string | null; pipeline_rank: number | null; service_name: string | null;
   environment: string | null; session_id: string | null; user_id: string | null; name: string | null; status: string;
   start_us: number; end_us: number; span_count: number; total_nodes: number; llm_calls: number; tool_calls: number;
-  error_count: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number;
-  reasoning_tokens: number; total_tokens: number; total_cost: string; models: string[]; error_message: string | null;
-  root_span_id: string | null; root_start_us: number | null;
+  error_count: number; input_tokens: number | bigint; output_tokens: number | bigint; cache_read_tokens: number | bigint;
+  cache_write_tokens: number | bigint; reasoning_tokens: number | bigint; total_tokens: number | bigint; total_cost: string;
+  models: string[]; error_message: string | null; root_span_id: string | null; root_start_us: number | null;
 }
 
-/** The rows of the runs upsert, ordered by run_id. */
+/** The rows of the runs update, ordered by (tenant_id, run_id). */
 export function deltaRows(deltas: Iterable<RunDelta>): RunDeltaRow[] {
   const rows: RunDeltaRow[] = [];
   for (const d of deltas) {
     const root = d.root?.span ?? null;
     const rootFailed = root !== null && root.statusCode === 2;
+    const u = d.usage;
     rows.push({
       run_id: d.runId,
       tenant_id: d.tenantId,
@@ -133,24 +172,24 @@ export function deltaRows(deltas: Iterable<RunDelta>): RunDeltaRow[] {
       llm_calls: d.llmCalls,
       tool_calls: d.toolCalls,
       error_count: d.errorCount,
-      input_tokens: d.usage.input,
-      output_tokens: d.usage.output,
-      cache_read_tokens: d.usage.cacheRead,
-      cache_write_tokens: d.usage.cacheWrite,
-      reasoning_tokens: d.usage.reasoning,
-      total_tokens: d.usage.total,
-      total_cost: unitsToDecimal(d.usage.costUnits),
+      input_tokens: u.get('input'),
+      output_tokens: u.get('output'),
+      cache_read_tokens: u.get('cacheRead'),
+      cache_write_tokens: u.get('cacheWrite'),
+      reasoning_tokens: u.get('reasoning'),
+      total_tokens: u.get('total'),
+      total_cost: unitsToDecimal(u.get('costUnits')),
       models: [...d.models].sort(),
       error_message: rootFailed ? (root.statusMessage || null) : null,
       root_span_id: root ? root.spanId : null,
       root_start_us: root ? root.startUs : null,
     });
   }
-  rows.sort((a, b) => (a.run_id < b.run_id ? -1 : 1));
+  rows.sort((a, b) => (a.tenant_id < b.tenant_id ? -1 : a.tenant_id > b.tenant_id ? 1 : a.run_id < b.run_id ? -1 : 1));
   return rows;
 }
 
-/** Binary COPY rows of the run deltas (the columns of RUN_DELTA_COLUMNS), ordered by run_id. */
+/** Binary COPY rows of the run deltas (the columns of RUN_DELTA_COLUMNS), ordered by (tenant_id, run_id). */
 export function encodeDeltaRows(deltas: Iterable<RunDelta>): Uint8Array[] {
   const w = new RowWriter(16 * 1024);
   for (const r of deltaRows(deltas)) {
@@ -168,11 +207,7 @@ export function encodeDeltaRows(deltas: Iterable<RunDelta>): Uint8Array[] {
     w.timestamptz(r.start_us);
     w.timestamptz(r.end_us);
     for (const n of [r.span_count, r.total_nodes, r.llm_calls, r.tool_calls, r.error_count, r.input_tokens, r.output_tokens,
-      r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens, r.total_tokens]) {
-      // as PostgreSQL answers a bigint it cannot take: a data error, so the batch is split to isolate the span
-      if (!Number.isSafeInteger(n)) throw Object.assign(new Error(`bigint out of range: run ${r.run_id} totals ${n}`), { code: '22003' });
-      w.int8(n);
-    }
+      r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens, r.total_tokens]) w.int8Exact(n);
     w.text(r.total_cost);
     w.textArray(r.models, 'array');
     w.text(r.error_message);

@@ -7,24 +7,35 @@
  * - exits: marked spans whose parent is not in the batch; the walk continues up through stored spans (SQL);
  * - the frontier: marked spans whose parent has not arrived yet. They are stored (usage_frontier) so that
  *   the parent, whenever it arrives, learns it has a marked child.
+ * A run is (tenant, trace id): parents, children and the frontier never reach across tenants.
  */
 import type { PreparedSpan } from '../sink/prepare.js';
 import { hasUsage } from '../sink/encoder.js';
 
-export const spanKey = (traceId: string, spanId: string) => traceId + spanId;
+/**
+ * Map key of a run: the tenant followed by the 32 hex digits of the trace id (fixed length at the end, so
+ * no separator is needed for the key to be unambiguous).
+ */
+export const runKey = (tenantId: string, traceId: string) => tenantId + traceId;
+/** Map key of a span: its run's key followed by the 16 hex digits of the span id. */
+export const spanKey = (tenantId: string, traceId: string, spanId: string) => tenantId + traceId + spanId;
 
-export interface FrontierRow { trace_id: string; span_id: string; parent_span_id: string }
+export interface FrontierRow { tenant_id: string; trace_id: string; span_id: string; parent_span_id: string }
+
+export interface UsageExit { tenantId: string; traceId: string; spanId: string; parentSpanId: string }
 
 export interface UsagePlan {
   /** keys of batch nodes that are aggregates (usage_counted = false) */
   aggregates: Set<string>;
   /** marked batch spans whose parent is outside the batch (the walk continues from that parent) */
-  exits: { traceId: string; spanId: string; parentSpanId: string }[];
+  exits: UsageExit[];
   /** stored frontier rows whose parent arrived in this batch (to delete) */
   consumed: FrontierRow[];
   /** the batch's spans by spanKey */
   byKey: Map<string, PreparedSpan>;
 }
+
+const keyOf = (m: PreparedSpan) => spanKey(m.span.tenantId, m.span.traceId, m.span.spanId);
 
 /**
  * @param fresh the newly inserted spans of the batch
@@ -32,36 +43,38 @@ export interface UsagePlan {
  */
 export function planUsage(fresh: PreparedSpan[], frontier: FrontierRow[]): UsagePlan {
   const byKey = new Map<string, PreparedSpan>();
-  for (const m of fresh) byKey.set(spanKey(m.span.traceId, m.span.spanId), m);
+  for (const m of fresh) byKey.set(keyOf(m), m);
 
   const aggregates = new Set<string>();
   const consumed: FrontierRow[] = [];
   const stack: PreparedSpan[] = [];
   for (const f of frontier) {
-    const parent = byKey.get(spanKey(f.trace_id, f.parent_span_id));
+    const pk = spanKey(f.tenant_id, f.trace_id, f.parent_span_id);
+    const parent = byKey.get(pk);
     if (!parent) continue;
     consumed.push(f);
     stack.push(parent); // has a marked child stored earlier
-    if (parent.node && hasUsage(parent.node)) aggregates.add(spanKey(f.trace_id, f.parent_span_id));
+    if (parent.node && hasUsage(parent.node)) aggregates.add(pk);
   }
   for (const m of fresh) if (m.node && hasUsage(m.node)) stack.push(m);
 
   const marked = new Set<string>();
-  const exits: UsagePlan['exits'] = [];
+  const exits: UsageExit[] = [];
   while (stack.length > 0) {
     const m = stack.pop()!;
-    const k = spanKey(m.span.traceId, m.span.spanId);
+    const k = keyOf(m);
     if (marked.has(k)) continue;
     marked.add(k);
-    const p = m.span.parentSpanId;
+    const s = m.span;
+    const p = s.parentSpanId;
     if (p === null) continue;
-    const pk = spanKey(m.span.traceId, p);
+    const pk = spanKey(s.tenantId, s.traceId, p);
     const parent = byKey.get(pk);
     if (parent) {
       if (parent.node && hasUsage(parent.node)) aggregates.add(pk);
       stack.push(parent);
     } else {
-      exits.push({ traceId: m.span.traceId, spanId: m.span.spanId, parentSpanId: p });
+      exits.push({ tenantId: s.tenantId, traceId: s.traceId, spanId: s.spanId, parentSpanId: p });
     }
   }
   return { aggregates, exits, consumed, byKey };

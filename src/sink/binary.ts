@@ -139,6 +139,22 @@ export class RowWriter {
     this.int64Raw(n);
   }
 
+  /**
+   * bigint from an exact sum (a safe integer, or a BigInt once a sum left that range); a value beyond the
+   * bigint range fails as PostgreSQL would (a data error).
+   */
+  int8Exact(n: number | bigint): void {
+    if (typeof n === 'number') {
+      if (!Number.isSafeInteger(n)) throw Object.assign(new RangeError(`not an exact integer: ${n}`), { code: '22003' });
+      return this.int8(n);
+    }
+    if (n < -(2n ** 63n) || n >= 2n ** 63n) throw Object.assign(new RangeError(`bigint out of range: ${n}`), { code: '22003' });
+    this.ensure(12);
+    this.buf.writeInt32BE(8, this.pos);
+    this.buf.writeBigInt64BE(n, this.pos + 4);
+    this.pos += 12;
+  }
+
   /** double precision */
   float8(n: number | null): void {
     if (n === null || !Number.isFinite(n)) return this.null();

@@ -30,10 +30,10 @@ export function costUnits(usd: number | null): number | null {
   const units = Math.round(usd * COST_SCALE);
   return Number.isSafeInteger(units) ? units : null;
 }
-/** Integer cost units → exact decimal text (numeric input). */
-export function unitsToDecimal(units: number): string {
+/** Integer cost units (a safe integer or a BigInt) → exact decimal text (numeric input). */
+export function unitsToDecimal(units: number | bigint): string {
   const neg = units < 0;
-  const s = String(Math.abs(units)).padStart(11, '0');
+  const s = String(neg ? -units : units).padStart(11, '0');
   return (neg ? '-' : '') + s.slice(0, -10) + '.' + s.slice(-10);
 }
 const resourceJson = new WeakMap<Attributes, string>();

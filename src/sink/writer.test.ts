@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { writeBatch } from './writer.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
-import { chunks, hex, mapped, node, rng, shuffle, span } from '../../test/helpers/spans.js';
+import { chunks, hex, mapped, node, rng, shuffle, span, writeAll } from '../../test/helpers/spans.js';
 import type { PreparedSpan } from './prepare.js';
 
 let db: TestDb;
@@ -46,9 +46,10 @@ function agentTrace(traceId = hex(16)): PreparedSpan[] {
   ];
 }
 
+/** Write a batch (retrying the spans of runs another writer holds, as the batcher does). */
 async function write(items: PreparedSpan[], client?: pg.PoolClient) {
   const c = client ?? (await db.pool.connect());
-  try { return await writeBatch(c, items); } finally { if (!client) c.release(); }
+  try { return await writeAll((x) => writeBatch(c, x), items); } finally { if (!client) c.release(); }
 }
 
 /** The ledger rows of one run, with the run id blanked so runs of different traces compare. */

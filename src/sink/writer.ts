@@ -1,17 +1,18 @@
 /**
  * Writes one batch in one transaction: lock the touched runs, insert spans (COPY), insert their nodes,
  * update run rollups from the newly inserted rows only. Re-sent spans insert nothing and change nothing.
+ * Spans of a run that another transaction holds are not written: they are returned as deferred, to be retried.
  */
 import type pg from 'pg';
 import type { PreparedSpan } from './prepare.js';
 import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, setUsageCounted } from './encoder.js';
 import { copyRows } from './copy.js';
-import { addUsage, computeDeltas, encodeDeltaRows } from '../rollup/deltas.js';
+import { computeDeltas, encodeDeltaRows } from '../rollup/deltas.js';
 import {
-  CREATE_RUN_DELTAS_STAGE_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_SQL, lockRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS,
-  RUN_DELTAS_STAGE, UNCOUNT_NODES_SQL, UPSERT_RUNS_SQL, WALK_UP_SQL,
+  CREATE_RUN_DELTAS_STAGE_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_WAITING_SQL,
+  lockRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE, UNCOUNT_NODES_SQL, UPDATE_RUNS_SQL, WALK_UP_SQL,
 } from '../rollup/sql.js';
-import { planUsage, spanKey, type FrontierRow } from '../rollup/usage.js';
+import { planUsage, runKey, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { DayPartitions } from './partitions.js';
 
 export interface WriteOutcome {
@@ -19,6 +20,8 @@ export interface WriteOutcome {
   inserted: number;
   /** spans already stored (re-sent) */
   duplicates: number;
+  /** spans not written because another transaction holds their run's row (retry them); none when absent */
+  deferred?: PreparedSpan[];
 }
 
 const STAGE_SPANS = 'runledger_stage_spans';
@@ -46,41 +49,45 @@ async function prepareStage(client: pg.PoolClient): Promise<void> {
   stageUses.set(client, 1);
 }
 
-/** Advisory lock key of a run: 32 bits of its (random) trace id. */
-export function runLockKey(traceId: string): number {
-  return parseInt(traceId.slice(0, 8), 16) | 0;
-}
+/** Runs as two parallel arrays (tenant ids, 32-hex-digit trace ids), unique, in key order. */
+export interface RunIds { tenants: string[]; runIds: string[] }
 
-/** The advisory lock keys of these runs, unique and in order (the order every locker takes them in). */
-function lockKeys(runIds: Iterable<string>): number[] {
-  return [...new Set([...runIds].map(runLockKey))].sort((a, b) => a - b);
+export function runIdsOf(pairs: Iterable<{ tenantId: string; runId: string }>): RunIds {
+  const seen = new Map<string, { tenantId: string; runId: string }>();
+  for (const p of pairs) seen.set(runKey(p.tenantId, p.runId), p);
+  const sorted = [...seen.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : a.runId < b.runId ? -1 : 1));
+  return { tenants: sorted.map((p) => p.tenantId), runIds: sorted.map((p) => p.runId) };
 }
 
 /**
- * Take the advisory locks of these runs (32 hex digits), in key order, inside a transaction: writers,
- * repair and reprice all lock this way, so they serialise per run without deadlocks.
+ * Lock these runs inside the caller's transaction, waiting for other holders (bounded by lock_timeout):
+ * repair and reprice lock this way. Runs without a row get an empty one, which the caller must fill or
+ * delete before it commits. Returns the runs whose row was created now, by runKey.
  */
-export async function lockRuns(client: pg.ClientBase, runIds: Iterable<string>): Promise<void> {
-  const keys = lockKeys(runIds);
-  if (keys.length > 0) await client.query(LOCK_RUNS_SQL, [keys]);
+export async function lockRunsWaiting(client: pg.ClientBase, runs: RunIds): Promise<Set<string>> {
+  if (runs.runIds.length === 0) return new Set();
+  const r = await client.query<{ tenant_id: string; run_id: string; created: boolean }>(LOCK_RUNS_WAITING_SQL, [runs.tenants, runs.runIds]);
+  return new Set(r.rows.filter((x) => x.created).map((x) => runKey(x.tenant_id, x.run_id)));
 }
 
 const HEX_ID = /^[0-9a-fA-F]{32}$/;
 
 /**
- * One round trip that opens a batch's transaction, locks its runs and reads their usage frontier. Several
- * statements in one simple query take no parameters: the lock keys (integers) and the run ids (checked
- * to be 32 hex digits) are written into the text.
+ * One round trip that opens a batch's transaction, locks its runs (skipping those another transaction
+ * holds) and reads their usage frontier. Several statements in one simple query take no parameters: the
+ * run ids (checked to be 32 hex digits) and the tenant ids (quoted as literals) are written into the text.
  */
-function beginSql(runIds: string[]): string {
-  for (const id of runIds) {
+function beginSql(client: pg.ClientBase, runs: RunIds): string {
+  for (const id of runs.runIds) {
     // the decoders never let one through; a data error (as PostgreSQL's cast would raise) isolates the span
     if (!HEX_ID.test(id)) throw Object.assign(new Error(`invalid run id ${JSON.stringify(id)}`), { code: '22P02' });
   }
-  const keys = lockKeys(runIds);
-  const lock = keys.length === 0 ? '' : `${lockRunsSql(`'{${keys.join(',')}}'::int[]`)};`;
-  return `BEGIN; ${lock} ${probeFrontierSql(`'{${runIds.join(',')}}'::uuid[]`)}`;
+  const tenants = `ARRAY[${runs.tenants.map((t) => client.escapeLiteral(t)).join(',')}]::text[]`;
+  const ids = `'{${runs.runIds.join(',')}}'::uuid[]`;
+  return `BEGIN; ${lockRunsSql(tenants, ids, false)}; ${probeFrontierSql(tenants, ids)}`;
 }
+
+const itemKey = (m: PreparedSpan) => spanKey(m.span.tenantId, m.span.traceId, m.span.spanId);
 
 /**
  * Stage re-sent or duplicated spans, insert what is new; returns the spans stored now. Of the copies of a
@@ -91,19 +98,19 @@ async function insertNewSpans(client: pg.PoolClient, items: PreparedSpan[]): Pro
   const seen = new Set<string>();
   const unique: PreparedSpan[] = [];
   for (const m of items) {
-    const k = spanKey(m.span.traceId, m.span.spanId);
+    const k = itemKey(m);
     if (seen.has(k)) continue;
     seen.add(k);
     unique.push(m);
   }
   await copyRows(client, STAGE_SPANS, SPAN_COLUMNS, unique, (m) => m.spanRow);
-  const res = await client.query<{ t: string; s: string }>(
+  const res = await client.query<{ tenant_id: string; t: string; s: string }>(
     `INSERT INTO runledger.spans SELECT * FROM ${STAGE_SPANS} ON CONFLICT DO NOTHING
-     RETURNING replace(trace_id::text, '-', '') AS t, span_id AS s`,
+     RETURNING tenant_id, replace(trace_id::text, '-', '') AS t, span_id AS s`,
   );
   await client.query(`DELETE FROM ${STAGE_SPANS}`);
-  const fresh = new Set(res.rows.map((r) => spanKey(r.t, r.s)));
-  return unique.filter((m) => fresh.has(spanKey(m.span.traceId, m.span.spanId)));
+  const fresh = new Set(res.rows.map((r) => spanKey(r.tenant_id, r.t, r.s)));
+  return unique.filter((m) => fresh.has(itemKey(m)));
 }
 
 const defaultPartitions = new DayPartitions();
@@ -134,63 +141,84 @@ export async function writeBatch(
 }
 
 async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], resent: boolean): Promise<WriteOutcome> {
-  const runIds = [...new Set(items.map((m) => m.span.traceId))];
-  const begun = (await client.query(beginSql(runIds))) as unknown as pg.QueryResult<FrontierRow>[];
-  const frontier = begun[begun.length - 1]!.rows;
-  let fresh = items;
-  if (resent) fresh = await insertNewSpans(client, items);
-  else await copyRows(client, 'runledger.spans', SPAN_COLUMNS, items, (m) => m.spanRow);
-  if (fresh.length > 0) await applyFresh(client, fresh, frontier); // commits
-  else await client.query('COMMIT');
-  return { inserted: fresh.length, duplicates: items.length - fresh.length };
+  const runs = runIdsOf(items.map((m) => ({ tenantId: m.span.tenantId, runId: m.span.traceId })));
+  const begun = (await client.query(beginSql(client, runs))) as unknown as pg.QueryResult[];
+  const locked = new Map<string, boolean>(); // runKey → row created now
+  for (const r of begun[1]!.rows as { tenant_id: string; run_id: string; created: boolean }[]) locked.set(runKey(r.tenant_id, r.run_id), r.created);
+  let work = items;
+  const deferred: PreparedSpan[] = [];
+  if (locked.size < runs.runIds.length) {
+    work = [];
+    for (const m of items) (locked.has(runKey(m.span.tenantId, m.span.traceId)) ? work : deferred).push(m);
+  }
+  const frontier = (begun[2]!.rows as FrontierRow[]).filter((f) => locked.has(runKey(f.tenant_id, f.trace_id)));
+  let fresh = work;
+  if (work.length > 0) {
+    if (resent) fresh = await insertNewSpans(client, work);
+    else await copyRows(client, 'runledger.spans', SPAN_COLUMNS, work, (m) => m.spanRow);
+  }
+  await applyFresh(client, fresh, frontier, locked); // commits
+  const out: WriteOutcome = { inserted: fresh.length, duplicates: work.length - fresh.length };
+  if (deferred.length > 0) out.deferred = deferred;
+  return out;
+}
+
+/** Parallel arrays of rows for an unnest() parameter list. */
+function columns<T>(rows: readonly T[], ...pick: ((r: T) => unknown)[]): unknown[][] {
+  return pick.map((f) => rows.map(f));
 }
 
 /**
  * Nodes and rollups for newly inserted spans, given the usage frontier of their runs (read under the runs'
- * locks); ends the transaction with COMMIT, in the same round trip as the runs upsert.
+ * locks); ends the transaction with COMMIT, in the same round trip as the runs update. Runs rows created
+ * by the lock that no fresh span filled (every span a re-send) are deleted again.
  */
-async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[], frontier: FrontierRow[]): Promise<void> {
+async function applyFresh(
+  client: pg.PoolClient, fresh: PreparedSpan[], frontier: FrontierRow[], locked: Map<string, boolean>,
+): Promise<void> {
   const plan = planUsage(fresh, frontier);
-  const stored: [string[], string[], string[]] = [[], [], []]; // stored spans reached by the walk up
-  const newFrontier: [string[], string[], string[]] = [[], [], []];
-  const addFrontier = (t: string, s: string, p: string) => { newFrontier[0].push(t); newFrontier[1].push(s); newFrontier[2].push(p); };
+  /** stored spans reached by the walk up (their nodes, if any, become aggregates) */
+  const reachedStored: { tenant_id: string; trace_id: string; span_id: string; start_time: string }[] = [];
+  const newFrontier: FrontierRow[] = [];
 
   if (plan.exits.length > 0) {
-    const starts = [...new Map(plan.exits.map((e) => [spanKey(e.traceId, e.parentSpanId), e])).values()];
-    const walked = await client.query<FrontierRow & { start_time: string; parent_missing: boolean }>(WALK_UP_SQL, [
-      starts.map((e) => e.traceId), starts.map((e) => e.parentSpanId),
-    ]);
+    const starts = [...new Map(plan.exits.map((e) => [spanKey(e.tenantId, e.traceId, e.parentSpanId), e])).values()];
+    const walked = await client.query<FrontierRow & { start_time: string; parent_missing: boolean }>(WALK_UP_SQL,
+      columns(starts, (e) => e.tenantId, (e) => e.traceId, (e) => e.parentSpanId));
     const reached = new Set<string>();
     for (const r of walked.rows) {
-      const k = spanKey(r.trace_id, r.span_id);
+      const k = spanKey(r.tenant_id, r.trace_id, r.span_id);
       reached.add(k);
       const m = plan.byKey.get(k);
       if (m) {
         if (m.node && hasUsage(m.node)) plan.aggregates.add(k);
       } else {
-        stored[0].push(r.trace_id);
-        stored[1].push(r.span_id);
-        stored[2].push(r.start_time);
+        reachedStored.push(r);
       }
-      if (r.parent_missing) addFrontier(r.trace_id, r.span_id, r.parent_span_id);
+      if (r.parent_missing) newFrontier.push(r);
     }
     // The walk reached the stored parent, or the parent has not arrived: the child waits on the frontier.
-    for (const e of plan.exits) if (!reached.has(spanKey(e.traceId, e.parentSpanId))) addFrontier(e.traceId, e.spanId, e.parentSpanId);
+    for (const e of plan.exits) {
+      if (!reached.has(spanKey(e.tenantId, e.traceId, e.parentSpanId))) {
+        newFrontier.push({ tenant_id: e.tenantId, trace_id: e.traceId, span_id: e.spanId, parent_span_id: e.parentSpanId });
+      }
+    }
   }
 
   const nodes = fresh.filter((m) => m.node !== null);
   if (nodes.length > 0) {
-    for (const m of nodes) setUsageCounted(m.nodeRow!, m.node!, plan.aggregates.has(spanKey(m.span.traceId, m.span.spanId)));
+    for (const m of nodes) setUsageCounted(m.nodeRow!, m.node!, plan.aggregates.has(itemKey(m)));
     await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes, (m) => m.nodeRow!);
   }
   const deltas = computeDeltas(fresh, plan.aggregates);
 
-  if (stored[0].length > 0) {
-    const uncounted = await client.query(UNCOUNT_NODES_SQL, stored);
+  if (reachedStored.length > 0) {
+    const uncounted = await client.query(UNCOUNT_NODES_SQL,
+      columns(reachedStored, (r) => r.tenant_id, (r) => r.trace_id, (r) => r.span_id, (r) => r.start_time));
     for (const u of uncounted.rows) {
-      const d = deltas.get(u.run_id);
+      const d = deltas.get(runKey(u.tenant_id, u.run_id));
       if (!d) continue; // cannot happen: the walk stays inside the batch's runs
-      addUsage(d.usage, {
+      d.usage.add({
         inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens),
         cacheReadTokens: num(u.cache_read_tokens), cacheWriteTokens: num(u.cache_write_tokens),
         reasoningTokens: num(u.reasoning_tokens), totalTokens: num(u.total_tokens),
@@ -198,12 +226,25 @@ async function applyFresh(client: pg.PoolClient, fresh: PreparedSpan[], frontier
       }, -1);
     }
   }
-  if (newFrontier[0].length > 0) await client.query(INSERT_FRONTIER_SQL, newFrontier);
+  if (newFrontier.length > 0) {
+    await client.query(INSERT_FRONTIER_SQL, columns(newFrontier, (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id, (f) => f.parent_span_id));
+  }
   if (plan.consumed.length > 0) {
-    await client.query(DELETE_FRONTIER_SQL, [plan.consumed.map((f) => f.trace_id), plan.consumed.map((f) => f.span_id)]);
+    await client.query(DELETE_FRONTIER_SQL, columns(plan.consumed, (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id));
+  }
+  let tail = 'COMMIT';
+  const empty = [...locked].filter(([k, created]) => created && !deltas.has(k)).map(([k]) => k);
+  if (empty.length > 0) {
+    const runs = runIdsOf(empty.map((k) => ({ tenantId: k.slice(0, -32), runId: k.slice(-32) })));
+    tail = `${DELETE_EMPTY_RUNS_SQL(`ARRAY[${runs.tenants.map((t) => client.escapeLiteral(t)).join(',')}]::text[]`,
+      `'{${runs.runIds.join(',')}}'::uuid[]`)}; COMMIT`;
+  }
+  if (deltas.size === 0) {
+    await client.query(tail);
+    return;
   }
   await copyRows(client, RUN_DELTAS_STAGE, RUN_DELTA_COLUMNS.map(([c]) => c), encodeDeltaRows(deltas.values()), (r) => r);
-  await client.query(`${UPSERT_RUNS_SQL}; DELETE FROM ${RUN_DELTAS_STAGE}; COMMIT`);
+  await client.query(`${UPDATE_RUNS_SQL}; DELETE FROM ${RUN_DELTAS_STAGE}; ${tail}`);
 }
 
 function num(v: string | number | null): number | null {

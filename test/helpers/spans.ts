@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { SpanRecord } from '../../src/otlp/types.js';
 import type { NodeRecord } from '../../src/mapping/types.js';
 import { prepareSpan, type PreparedSpan } from '../../src/sink/prepare.js';
+import type { WriteOutcome } from '../../src/sink/writer.js';
 
 export const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
@@ -60,4 +61,23 @@ export function chunks<T>(items: T[], max: number, rand: () => number): T[][] {
     i += n;
   }
   return out;
+}
+
+/**
+ * writeBatch until every span is written: spans whose run another transaction holds come back deferred
+ * (the batcher retries them; tests that call the writer directly do it here).
+ */
+export async function writeAll(
+  write: (items: PreparedSpan[]) => Promise<WriteOutcome>, items: PreparedSpan[],
+): Promise<{ inserted: number; duplicates: number }> {
+  let inserted = 0;
+  let duplicates = 0;
+  for (let todo = items; todo.length > 0;) {
+    const out = await write(todo);
+    inserted += out.inserted;
+    duplicates += out.duplicates;
+    todo = out.deferred ?? [];
+    if (todo.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  return { inserted, duplicates };
 }
