@@ -163,3 +163,64 @@ describe('Batcher', () => {
     expect(refusal(() => b.admit(1))).toMatchObject({ kind: 'unavailable', httpStatus: 503 });
   });
 });
+
+describe('Batcher, spans of a run another transaction holds (deferred by the writer)', () => {
+  const traceOf = (xs: PreparedSpan[]) => xs[0]!.span.traceId;
+  const run = (n: number) => { const t = hex(16); return Array.from({ length: n }, () => mapped(span({ traceId: t, spanId: hex(8) }))); };
+
+  it('retries them, counting them in the queue, and resolves the request once all its spans are committed', async () => {
+    const locked = run(3);
+    const free = run(2);
+    let holds = 3; // the run is held for the first three writes
+    const committed: string[] = [];
+    const b = new Batcher({ queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 1, runLockWaitMs: 5000,
+      write: async (xs) => {
+        const deferred = holds-- > 0 ? xs.filter((m) => m.span.traceId === traceOf(locked)) : [];
+        for (const m of xs) if (!deferred.includes(m)) committed.push(m.span.spanId);
+        return { inserted: xs.length - deferred.length, duplicates: 0, ...(deferred.length ? { deferred } : {}) };
+      } });
+    const other = b.submit(run(4)); // written alongside, never held
+    const mixed = b.submit([...locked, ...free]);
+    await expect(other).resolves.toEqual({ rejected: 0, errors: [] });
+    expect(b.depth).toBeGreaterThan(0); // the locked run's spans still wait
+    await expect(mixed).resolves.toEqual({ rejected: 0, errors: [] });
+    expect(b.depth).toBe(0);
+    expect(committed.length).toBe(4 + 3 + 2);
+    expect(new Set(committed).size).toBe(committed.length); // each span written once
+  });
+
+  it('answers the request unavailable (503, Retry-After) once they were retried for runLockWaitMs', async () => {
+    const locked = run(2);
+    const writes: number[] = [];
+    const b = new Batcher({ queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 4, runLockWaitMs: 150,
+      write: async (xs) => { writes.push(xs.length); return { inserted: 0, duplicates: 0, deferred: xs.filter((m) => locked.includes(m)) }; } });
+    const t0 = performance.now();
+    const err = await b.submit(locked).catch((e) => e);
+    expect(err).toBeInstanceOf(GatewayError);
+    expect(err).toMatchObject({ kind: 'unavailable', retryAfterSeconds: 4, httpStatus: 503, grpcCode: 14 });
+    expect(err.message).toMatch(/locked by another transaction/);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(writes.length).toBeGreaterThan(2); // tried again in between, backing off
+    expect(b.depth).toBe(0);
+    await b.drain();
+  });
+
+  it('settles the requests without the culprit before bisecting the request that holds a span PostgreSQL refuses', async () => {
+    const bad = run(1)[0]!;
+    const culprit = [...run(7), bad];
+    const order: string[] = [];
+    const b = new Batcher({ queueMaxSpans: 100, batchMaxSpans: 100, writers: 1, retryAfterSeconds: 1,
+      write: async (xs) => {
+        if (xs.includes(bad)) throw pgError('22003', 'numeric field overflow');
+        return { inserted: xs.length, duplicates: 0 };
+      } });
+    // the first request is written alone (no batch under way); the next two together: the culprit's data
+    // error makes them written one by one
+    const innocent = b.submit(run(5)).then((r) => { order.push('innocent'); return r; });
+    const guilty = b.submit(culprit).then((r) => { order.push('culprit'); return r; });
+    const innocent2 = b.submit(run(3)).then((r) => { order.push('innocent2'); return r; });
+    await Promise.all([innocent, guilty, innocent2]);
+    expect(await guilty).toMatchObject({ rejected: 1 });
+    expect(order.indexOf('culprit')).toBe(2); // both innocent requests were answered before the bisection ended
+  });
+});
