@@ -24,6 +24,7 @@ import type { Context } from 'hono';
 import { ApiKeyAuth, metadataReader } from './auth.js';
 import { Metrics } from './metrics.js';
 import { startDailyUsageRefresher } from './db/views.js';
+import { repairQueued } from './cli/repair.js';
 
 export interface Gateway {
   httpUrl: string;
@@ -147,6 +148,11 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     if (applied.length) log.info('migrations applied', { applied });
   }
   const pool = createPool(databaseUrl, cfg, log);
+  // runs a migration queued for repair (e.g. traces several tenants shared before 007): in the background
+  void repairQueued(pool).then(
+    (r) => { if (r) log.info('runs queued by migrations repaired', { runs: r.scanned, recreated: r.recreated }); },
+    (e) => log.warn('repairing the runs queued by migrations failed; `runledger migrate` retries', { error: (e as Error).message }),
+  );
   const metrics = new Metrics({ defaultMetrics: true });
   const sink = createSink(cfg, pool, log, cfg.prepareWorkers, metrics);
   const { batcher, pipeline } = sink;

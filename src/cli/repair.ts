@@ -28,6 +28,8 @@ export interface RepairOptions {
   progress?: Progress | null;
   /** re-roll the daily usage rollup over the days of the runs that changed (default true) */
   refreshRollup?: boolean;
+  /** the runs queued in runledger.repair_queue (by migrations) instead; each is dequeued once repaired */
+  queued?: boolean;
 }
 
 export interface RepairResult {
@@ -161,6 +163,7 @@ async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<
     if (opts.since) c.push(`${time} >= $${params.indexOf(opts.since) + 1}`);
     return c.length ? `WHERE ${c.join(' AND ')}` : '';
   };
+  if (opts.queued) return (await client.query(`INSERT INTO ${IDS} SELECT tenant_id, run_id FROM runledger.repair_queue`)).rowCount ?? 0;
   if (opts.runIds) params.push(opts.runIds);
   if (opts.since) params.push(opts.since);
   const res = await client.query(
@@ -188,6 +191,10 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       after = [last.tenant_id, last.id];
       const runs: RunIds = { tenants: page.rows.map((r) => r.tenant_id), runIds: page.rows.map((r) => r.run_id) };
       const out = await repairBatch(client, runs);
+      if (opts.queued) {
+        await client.query('DELETE FROM runledger.repair_queue WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
+          [runs.tenants, runs.runIds]);
+      }
       result.scanned += page.rows.length;
       result.changed += out.changed.size;
       result.recreated += out.recreated;
@@ -217,4 +224,14 @@ export function earliestOf(times: (Date | null)[]): Date | null {
   let min: Date | null = null;
   for (const t of times) if (t !== null && (min === null || t < min)) min = t;
   return min;
+}
+
+/**
+ * Repair the runs migrations queued (runledger.repair_queue, e.g. traces several tenants shared before
+ * migration 007), dequeueing each once repaired; null when none is queued.
+ */
+export async function repairQueued(pool: pg.Pool, opts: Omit<RepairOptions, 'queued' | 'runIds' | 'since'> = {}): Promise<RepairResult | null> {
+  const any = await pool.query('SELECT EXISTS (SELECT FROM runledger.repair_queue) AS any');
+  if (!any.rows[0].any) return null;
+  return repair(pool, { ...opts, queued: true });
 }

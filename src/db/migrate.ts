@@ -11,8 +11,11 @@ export function migrationFiles(dir = join(packageRoot(), 'sql')): { version: str
     .map((f) => ({ version: f.replace(/\.sql$/, ''), path: join(dir, f) }));
 }
 
-/** Apply pending migrations; returns the versions applied now. */
-export async function migrate(databaseUrl: string): Promise<string[]> {
+/**
+ * Apply pending migrations (through `through`, a version such as '006_analyst_identity', when given: tests
+ * of a migration start from the schema before it); returns the versions applied now.
+ */
+export async function migrate(databaseUrl: string, through?: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -23,6 +26,7 @@ export async function migrate(databaseUrl: string): Promise<string[]> {
     const done = new Set((await client.query('SELECT version FROM runledger.schema_migrations')).rows.map((r) => r.version));
     const applied: string[] = [];
     for (const m of migrationFiles()) {
+      if (through !== undefined && m.version > through) break;
       if (done.has(m.version)) continue;
       await client.query('BEGIN');
       try {

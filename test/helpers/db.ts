@@ -11,7 +11,8 @@ export interface TestDb {
 
 let counter = 0;
 
-export async function createTestDb(prefix = 't'): Promise<TestDb> {
+/** `through`: migrate only up to this version (tests of a later migration). */
+export async function createTestDb(prefix = 't', through?: string): Promise<TestDb> {
   const admin = inject('adminDatabaseUrl');
   const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`.toLowerCase();
   const a = new pg.Client({ connectionString: admin });
@@ -21,7 +22,7 @@ export async function createTestDb(prefix = 't'): Promise<TestDb> {
   const u = new URL(admin);
   u.pathname = '/' + name;
   const url = u.toString();
-  await migrate(url);
+  await migrate(url, through);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   // Idle clients are terminated when a test drops its database: that is not an error of the test.
   pool.on('error', () => {});
