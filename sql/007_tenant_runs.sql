@@ -12,7 +12,7 @@
 -- past its limit by one tenant's absurd values, after which PostgreSQL refused every further span of that
 -- run and every rollup refresh of every tenant).
 --
--- Writers lock runs by their rows (runledger.lock_runs below), not by advisory locks: FOR UPDATE needs
+-- Writers lock runs by their rows (see "Run locks" below), not by advisory locks: FOR UPDATE needs
 -- UPDATE rights on runledger.runs, so no read-only login (an analyst) can take or hold a lock a writer needs.
 
 -- ---------------------------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ DROP FUNCTION runledger.node_tree(uuid);
 -- each tenant's run from its own spans (the gateway and `runledger migrate` work the queue off).
 
 CREATE TABLE runledger.repair_queue (
-  tenant_id  text NOT NULL,
+  tenant_id  text COLLATE "C" NOT NULL,
   run_id     uuid NOT NULL,
   queued_at  timestamptz NOT NULL DEFAULT now(),
   reason     text NOT NULL,
@@ -49,13 +49,28 @@ DELETE FROM runledger.runs r USING mixed_traces m WHERE r.run_id = m.trace_id;
 DELETE FROM runledger.usage_frontier f USING mixed_traces m WHERE f.trace_id = m.trace_id;
 
 -- ---------------------------------------------------------------------------------------------------------
--- Keys: tenant_id first.
+-- Keys: tenant_id first. Tenant ids are identifiers: COLLATE "C" compares them byte-wise, as the span ids,
+-- where a locale collation calls strcoll at every comparison of every key insert.
+
+DROP POLICY tenant_isolation ON runledger.spans;
+DROP POLICY tenant_isolation ON runledger.nodes;
+DROP POLICY tenant_isolation ON runledger.runs;
+ALTER TABLE runledger.runs ALTER COLUMN tenant_id TYPE text COLLATE "C";
+ALTER TABLE runledger.spans ALTER COLUMN tenant_id TYPE text COLLATE "C";
+ALTER TABLE runledger.nodes ALTER COLUMN tenant_id TYPE text COLLATE "C";
+ALTER TABLE runledger.daily_usage_rollup ALTER COLUMN tenant_id TYPE text COLLATE "C";
+CREATE POLICY tenant_isolation ON runledger.spans FOR SELECT TO runledger_analyst
+  USING (tenant_id = ANY ((SELECT runledger.analyst_tenant_ids())::text[]));
+CREATE POLICY tenant_isolation ON runledger.nodes FOR SELECT TO runledger_analyst
+  USING (tenant_id = ANY ((SELECT runledger.analyst_tenant_ids())::text[]));
+CREATE POLICY tenant_isolation ON runledger.runs FOR SELECT TO runledger_analyst
+  USING (tenant_id = ANY ((SELECT runledger.analyst_tenant_ids())::text[]));
 
 ALTER TABLE runledger.runs DROP CONSTRAINT runs_pkey, ADD PRIMARY KEY (tenant_id, run_id);
 ALTER TABLE runledger.spans DROP CONSTRAINT spans_pkey, ADD PRIMARY KEY (tenant_id, trace_id, span_id, start_time);
 ALTER TABLE runledger.nodes DROP CONSTRAINT nodes_pkey, ADD PRIMARY KEY (tenant_id, run_id, node_id, start_time);
 
-ALTER TABLE runledger.usage_frontier ADD COLUMN tenant_id text;
+ALTER TABLE runledger.usage_frontier ADD COLUMN tenant_id text COLLATE "C";
 UPDATE runledger.usage_frontier f SET tenant_id = (
   SELECT s.tenant_id FROM runledger.spans s WHERE s.trace_id = f.trace_id AND s.span_id = f.span_id LIMIT 1);
 DELETE FROM runledger.usage_frontier WHERE tenant_id IS NULL;  -- its span is gone (retention): nothing waits on it
@@ -78,20 +93,37 @@ ALTER TABLE runledger.daily_usage_rollup
   ALTER COLUMN total_cost TYPE numeric(38, 10);
 
 -- ---------------------------------------------------------------------------------------------------------
--- Run locks.
+-- Run locks. A transaction that changes a run holds its runs row: an existing row by FOR UPDATE (writers
+-- skip rows others hold: SKIP LOCKED), a new run by inserting its row. Both need rights on runledger.runs
+-- that no read-only login has. The writer's statements are in src/rollup/sql.ts; these two serve the writer's
+-- re-send path and the maintenance commands.
 
 /**
- * Lock the runs a transaction is about to change, by their runs rows, in key order; returns the runs locked
- * and whether their row was created now. A run without a row gets an empty one first (status RUNNING, no
- * spans, times ±infinity: neutral for every fold of the runs update); the caller fills it before it
- * commits, or deletes it, so no other session ever sees it.
- *
- * wait_for_locks = false (writers): a run whose row another transaction holds is skipped (SKIP LOCKED) and
- * not returned; the writer holds that run's spans back and tries again, so a lock held on one run delays
- * that run's spans only. true (repair, reprice): waits, bounded by the session's lock_timeout.
- * Two transactions creating the same runs wait for each other in key order (no deadlock).
+ * Create empty rows (status RUNNING, no spans, times ±infinity: neutral for every fold of the runs update)
+ * for the runs that have none, in key order, and return them. The caller fills each before it commits, or
+ * deletes it, so no other session ever sees one. Rows that exist are left alone, whoever holds them; a run
+ * another transaction is creating now is waited for (then it exists, and is not returned).
  */
-CREATE FUNCTION runledger.lock_runs(tenant_ids text[], run_ids uuid[], wait_for_locks boolean DEFAULT false)
+CREATE FUNCTION runledger.create_runs(tenant_ids text[], run_ids uuid[])
+RETURNS TABLE (tenant_id text, run_id uuid)
+LANGUAGE sql AS $$
+  INSERT INTO runledger.runs AS r (tenant_id, run_id, status, start_time, end_time, duration_ms, span_count,
+    total_nodes, llm_calls, tool_calls, error_count, input_tokens, output_tokens, cache_read_tokens,
+    cache_write_tokens, reasoning_tokens, total_tokens, total_cost, models)
+  SELECT w.tenant_id, w.run_id, 'RUNNING', 'infinity', '-infinity', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '{}'
+  FROM (SELECT DISTINCT u.tenant_id, u.run_id FROM unnest(tenant_ids, run_ids) AS u(tenant_id, run_id)) w
+  WHERE NOT EXISTS (SELECT 1 FROM runledger.runs x WHERE x.tenant_id = w.tenant_id AND x.run_id = w.run_id)
+  ORDER BY w.tenant_id, w.run_id
+  ON CONFLICT DO NOTHING
+  RETURNING r.tenant_id, r.run_id
+$$;
+
+/**
+ * Lock the runs (maintenance: repair, reprice), waiting for other holders (bounded by lock_timeout), in key
+ * order; runs without a row get an empty one (create_runs). Returns the runs and whether their row was
+ * created now.
+ */
+CREATE FUNCTION runledger.lock_runs(tenant_ids text[], run_ids uuid[])
 RETURNS TABLE (tenant_id text, run_id uuid, created boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -99,37 +131,16 @@ DECLARE
   made_tenants text[];
   made_runs uuid[];
 BEGIN
-  WITH wanted AS (
-    SELECT DISTINCT u.tenant_id, u.run_id FROM unnest(tenant_ids, run_ids) AS u(tenant_id, run_id)
-  ), made AS (
-    INSERT INTO runledger.runs AS r (tenant_id, run_id, status, start_time, end_time, duration_ms, span_count,
-      total_nodes, llm_calls, tool_calls, error_count, input_tokens, output_tokens, cache_read_tokens,
-      cache_write_tokens, reasoning_tokens, total_tokens, total_cost, models)
-    SELECT w.tenant_id, w.run_id, 'RUNNING', 'infinity', '-infinity', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '{}'
-    FROM wanted w
-    -- rows that exist are left alone here, whoever holds them (the insert would wait for their holder)
-    WHERE NOT EXISTS (SELECT 1 FROM runledger.runs x WHERE x.tenant_id = w.tenant_id AND x.run_id = w.run_id)
-    ORDER BY w.tenant_id, w.run_id
-    ON CONFLICT DO NOTHING
-    RETURNING r.tenant_id, r.run_id
-  )
-  SELECT coalesce(array_agg(m.tenant_id), '{}'), coalesce(array_agg(m.run_id), '{}') INTO made_tenants, made_runs FROM made m;
-
+  SELECT coalesce(array_agg(m.tenant_id), '{}'), coalesce(array_agg(m.run_id), '{}') INTO made_tenants, made_runs
+  FROM runledger.create_runs(tenant_ids, run_ids) m;
   RETURN QUERY SELECT m.tenant_id, m.run_id, true FROM unnest(made_tenants, made_runs) AS m(tenant_id, run_id);
-  IF wait_for_locks THEN
-    RETURN QUERY SELECT r.tenant_id, r.run_id, false FROM runledger.runs r
-      WHERE (r.tenant_id, r.run_id) IN (SELECT * FROM unnest(tenant_ids, run_ids))
-        AND (r.tenant_id, r.run_id) NOT IN (SELECT * FROM unnest(made_tenants, made_runs))
-      ORDER BY r.tenant_id, r.run_id FOR UPDATE OF r;
-  ELSE
-    RETURN QUERY SELECT r.tenant_id, r.run_id, false FROM runledger.runs r
-      WHERE (r.tenant_id, r.run_id) IN (SELECT * FROM unnest(tenant_ids, run_ids))
-        AND (r.tenant_id, r.run_id) NOT IN (SELECT * FROM unnest(made_tenants, made_runs))
-      ORDER BY r.tenant_id, r.run_id FOR UPDATE OF r SKIP LOCKED;
-  END IF;
+  RETURN QUERY SELECT r.tenant_id, r.run_id, false FROM runledger.runs r
+    WHERE (r.tenant_id, r.run_id) IN (SELECT * FROM unnest(tenant_ids, run_ids))
+      AND (r.tenant_id, r.run_id) NOT IN (SELECT * FROM unnest(made_tenants, made_runs))
+    ORDER BY r.tenant_id, r.run_id FOR UPDATE OF r;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION runledger.lock_runs(text[], uuid[], boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION runledger.create_runs(text[], uuid[]), runledger.lock_runs(text[], uuid[]) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Analyst views (004), every run-to-node/span lookup within the run's tenant.

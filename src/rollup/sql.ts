@@ -1,19 +1,32 @@
 /**
- * Rollup statements run inside the write transaction, after the batch's runs are locked
- * (runledger.lock_runs, sql/007). See usage.ts for how usage is counted once. Every statement keys
- * runs by (tenant_id, trace id): one tenant's spans never reach another tenant's rows.
+ * Rollup statements run inside the write transaction: locking the batch's runs, reading and changing their
+ * usage frontier, inserting new runs, folding deltas into existing ones. See usage.ts for how usage is counted
+ * once. Every statement keys runs by (tenant_id, trace id): one tenant's spans never reach another's rows.
  */
 
 /** The batch's runs as SQL: `tenants` a text[] and `runIds` a uuid[] (parameters, or literals). */
 const runsOf = (tenants: string, runIds: string) => `SELECT * FROM unnest(${tenants}, ${runIds})`;
 
 /**
- * Lock the runs (sql/007 lock_runs): the runs locked, and whether their (empty) row was created now.
- * Writers skip runs another transaction holds (their spans are held back); repair and reprice wait.
+ * The batch's runs whose rows exist and no other transaction holds, now locked by this one (FOR UPDATE needs
+ * UPDATE rights on runs: no read-only login can take or hold such a lock). Runs another transaction holds
+ * are skipped, not waited for: the writer defers their spans.
  */
-export const lockRunsSql = (tenants: string, runIds: string, wait: boolean) =>
-  `SELECT tenant_id, replace(run_id::text, '-', '') AS run_id, created FROM runledger.lock_runs(${tenants}, ${runIds}, ${wait})`;
-export const LOCK_RUNS_WAITING_SQL = lockRunsSql('$1::text[]', '$2::uuid[]', true);
+export const lockExistingRunsSql = (tenants: string, runIds: string) => `
+SELECT r.tenant_id, replace(r.run_id::text, '-', '') AS run_id FROM runledger.runs r
+WHERE (r.tenant_id, r.run_id) IN (${runsOf(tenants, runIds)}) ORDER BY r.tenant_id, r.run_id FOR UPDATE SKIP LOCKED`;
+
+/** The batch's runs that have a row (locked or not); run after lockExistingRunsSql, in its transaction. */
+export const existingRunsSql = (tenants: string, runIds: string) => `
+SELECT r.tenant_id, replace(r.run_id::text, '-', '') AS run_id FROM runledger.runs r
+WHERE (r.tenant_id, r.run_id) IN (${runsOf(tenants, runIds)})`;
+
+/** Empty rows for new runs (sql/007 create_runs): the re-send path's claim on them. */
+export const CREATE_RUNS_SQL = `SELECT tenant_id, replace(run_id::text, '-', '') AS run_id FROM runledger.create_runs($1::text[], $2::uuid[])`;
+
+/** Lock runs waiting for other holders, creating rows for new ones (sql/007 lock_runs): repair and reprice. */
+export const LOCK_RUNS_WAITING_SQL = `
+SELECT tenant_id, replace(run_id::text, '-', '') AS run_id, created FROM runledger.lock_runs($1::text[], $2::uuid[])`;
 
 /** Stored frontier rows (marked spans whose parent had not arrived) of the runs. */
 export const probeFrontierSql = (tenants: string, runIds: string) => `
@@ -85,8 +98,30 @@ export const RUN_DELTAS_STAGE = 'runledger_stage_run_deltas';
 export const CREATE_RUN_DELTAS_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${RUN_DELTAS_STAGE} (
   ${RUN_DELTA_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`;
 
+const INSERT_COLUMNS = RUN_DELTA_COLUMNS.map(([c]) => c).join(', ');
+
 /**
- * Fold the staged run deltas into the runs rows (locked, created by lock_runs when new). Every column
+ * New runs (no row when the batch's runs were locked) claimed by inserting their rows, computed from the batch
+ * alone (a new run has no stored spans), from the staged deltas of the runs $1, $2; those staged deltas are
+ * removed (the update below folds the rest). A run another writer created meanwhile is not inserted (and not
+ * returned): its spans are deferred. Returns the runs inserted.
+ */
+export const INSERT_NEW_RUNS_SQL = `
+WITH claimed AS (
+  INSERT INTO runledger.runs AS r (${INSERT_COLUMNS}, duration_ms)
+  SELECT ${RUN_DELTA_COLUMNS.map(([c]) => (c === 'total_cost' ? 'd.total_cost::numeric' : `d.${c}`)).join(', ')},
+    extract(epoch FROM d.end_time - d.start_time) * 1000
+  FROM ${RUN_DELTAS_STAGE} d WHERE (d.tenant_id, d.run_id) IN (${runsOf('$1::text[]', '$2::uuid[]')})
+  ORDER BY d.tenant_id, d.run_id
+  ON CONFLICT DO NOTHING
+  RETURNING r.tenant_id, r.run_id
+), unstaged AS (
+  DELETE FROM ${RUN_DELTAS_STAGE} d WHERE (d.tenant_id, d.run_id) IN (${runsOf('$1::text[]', '$2::uuid[]')})
+)
+SELECT tenant_id, replace(run_id::text, '-', '') AS run_id FROM claimed`;
+
+/**
+ * Fold the staged run deltas into the runs rows (locked, or created empty by the re-send path). Every column
  * folds commutatively (sum, least, greatest, precedence rank, root by (start, span id)), so any split of a
  * run's spans into transactions, in any order, gives the same row.
  */

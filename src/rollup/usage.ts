@@ -14,11 +14,12 @@ import { hasUsage } from '../sink/encoder.js';
 
 /**
  * Map key of a run: the tenant followed by the 32 hex digits of the trace id (fixed length at the end, so
- * no separator is needed for the key to be unambiguous).
+ * no separator is needed for the key to be unambiguous), lowercase as PostgreSQL returns uuids (the decoders
+ * give lowercase ids; a caller of the writer might not).
  */
-export const runKey = (tenantId: string, traceId: string) => tenantId + traceId;
+export const runKey = (tenantId: string, traceId: string) => tenantId + traceId.toLowerCase();
 /** Map key of a span: its run's key followed by the 16 hex digits of the span id. */
-export const spanKey = (tenantId: string, traceId: string, spanId: string) => tenantId + traceId + spanId;
+export const spanKey = (tenantId: string, traceId: string, spanId: string) => tenantId + traceId.toLowerCase() + spanId;
 
 export interface FrontierRow { tenant_id: string; trace_id: string; span_id: string; parent_span_id: string }
 
@@ -33,6 +34,11 @@ export interface UsagePlan {
   consumed: FrontierRow[];
   /** the batch's spans by spanKey */
   byKey: Map<string, PreparedSpan>;
+  /**
+   * A batch span learns it has a marked child outside the batch (a stored span the walk reached, whose
+   * parent it is): mark it and its ancestors in the batch; returns the exits this adds.
+   */
+  markParent(key: string): UsageExit[];
 }
 
 const keyOf = (m: PreparedSpan) => spanKey(m.span.tenantId, m.span.traceId, m.span.spanId);
@@ -46,6 +52,35 @@ export function planUsage(fresh: PreparedSpan[], frontier: FrontierRow[]): Usage
   for (const m of fresh) byKey.set(keyOf(m), m);
 
   const aggregates = new Set<string>();
+  const marked = new Set<string>();
+  /** Mark these spans and their ancestors in the batch; returns the marked spans whose parent is outside it. */
+  const propagate = (stack: PreparedSpan[]): UsageExit[] => {
+    const exits: UsageExit[] = [];
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      const k = keyOf(m);
+      if (marked.has(k)) continue;
+      marked.add(k);
+      const s = m.span;
+      const p = s.parentSpanId;
+      if (p === null) continue;
+      const pk = spanKey(s.tenantId, s.traceId, p);
+      const parent = byKey.get(pk);
+      if (parent) {
+        if (parent.node && hasUsage(parent.node)) aggregates.add(pk);
+        stack.push(parent);
+      } else {
+        exits.push({ tenantId: s.tenantId, traceId: s.traceId, spanId: s.spanId, parentSpanId: p });
+      }
+    }
+    return exits;
+  };
+  /** a batch span with a marked child that is not in the batch */
+  const hasMarkedChild = (pk: string, parent: PreparedSpan, stack: PreparedSpan[]) => {
+    stack.push(parent);
+    if (parent.node && hasUsage(parent.node)) aggregates.add(pk);
+  };
+
   const consumed: FrontierRow[] = [];
   const stack: PreparedSpan[] = [];
   for (const f of frontier) {
@@ -53,29 +88,17 @@ export function planUsage(fresh: PreparedSpan[], frontier: FrontierRow[]): Usage
     const parent = byKey.get(pk);
     if (!parent) continue;
     consumed.push(f);
-    stack.push(parent); // has a marked child stored earlier
-    if (parent.node && hasUsage(parent.node)) aggregates.add(pk);
+    hasMarkedChild(pk, parent, stack); // its marked child was stored earlier
   }
   for (const m of fresh) if (m.node && hasUsage(m.node)) stack.push(m);
-
-  const marked = new Set<string>();
-  const exits: UsageExit[] = [];
-  while (stack.length > 0) {
-    const m = stack.pop()!;
-    const k = keyOf(m);
-    if (marked.has(k)) continue;
-    marked.add(k);
-    const s = m.span;
-    const p = s.parentSpanId;
-    if (p === null) continue;
-    const pk = spanKey(s.tenantId, s.traceId, p);
-    const parent = byKey.get(pk);
-    if (parent) {
-      if (parent.node && hasUsage(parent.node)) aggregates.add(pk);
-      stack.push(parent);
-    } else {
-      exits.push({ tenantId: s.tenantId, traceId: s.traceId, spanId: s.spanId, parentSpanId: p });
-    }
-  }
-  return { aggregates, exits, consumed, byKey };
+  return {
+    aggregates, consumed, byKey, exits: propagate(stack),
+    markParent: (key) => {
+      const parent = byKey.get(key);
+      if (!parent) return [];
+      const more: PreparedSpan[] = [];
+      hasMarkedChild(key, parent, more);
+      return propagate(more);
+    },
+  };
 }

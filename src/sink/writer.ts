@@ -9,10 +9,11 @@ import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, setUsageCounted } from './encoder
 import { copyRows } from './copy.js';
 import { computeDeltas, encodeDeltaRows } from '../rollup/deltas.js';
 import {
-  CREATE_RUN_DELTAS_STAGE_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL, LOCK_RUNS_WAITING_SQL,
-  lockRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE, UNCOUNT_NODES_SQL, UPDATE_RUNS_SQL, WALK_UP_SQL,
+  CREATE_RUN_DELTAS_STAGE_SQL, CREATE_RUNS_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, existingRunsSql, INSERT_FRONTIER_SQL,
+  INSERT_NEW_RUNS_SQL, LOCK_RUNS_WAITING_SQL, lockExistingRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE,
+  UNCOUNT_NODES_SQL, UPDATE_RUNS_SQL, WALK_UP_SQL,
 } from '../rollup/sql.js';
-import { planUsage, runKey, spanKey, type FrontierRow } from '../rollup/usage.js';
+import { planUsage, runKey, spanKey, type FrontierRow, type UsageExit } from '../rollup/usage.js';
 import { DayPartitions } from './partitions.js';
 
 export interface WriteOutcome {
@@ -72,21 +73,28 @@ export async function lockRunsWaiting(client: pg.ClientBase, runs: RunIds): Prom
 
 const HEX_ID = /^[0-9a-fA-F]{32}$/;
 
-/**
- * One round trip that opens a batch's transaction, locks its runs (skipping those another transaction
- * holds) and reads their usage frontier. Several statements in one simple query take no parameters: the
- * run ids (checked to be 32 hex digits) and the tenant ids (quoted as literals) are written into the text.
- */
-function beginSql(client: pg.ClientBase, runs: RunIds): string {
+/** The runs as SQL array literals (tenant ids quoted, run ids checked to be 32 hex digits). */
+function runsLiterals(client: pg.ClientBase, runs: RunIds): { tenants: string; ids: string } {
   for (const id of runs.runIds) {
     // the decoders never let one through; a data error (as PostgreSQL's cast would raise) isolates the span
     if (!HEX_ID.test(id)) throw Object.assign(new Error(`invalid run id ${JSON.stringify(id)}`), { code: '22P02' });
   }
-  const tenants = `ARRAY[${runs.tenants.map((t) => client.escapeLiteral(t)).join(',')}]::text[]`;
-  const ids = `'{${runs.runIds.join(',')}}'::uuid[]`;
-  return `BEGIN; ${lockRunsSql(tenants, ids, false)}; ${probeFrontierSql(tenants, ids)}`;
+  return { tenants: `ARRAY[${runs.tenants.map((t) => client.escapeLiteral(t)).join(',')}]::text[]`, ids: `'{${runs.runIds.join(',')}}'::uuid[]` };
 }
 
+/**
+ * One round trip that opens a batch's transaction, locks its runs that have a row (skipping those another
+ * transaction holds), lists those that have one, and reads their usage frontier. Several statements in one
+ * simple query take no parameters: the ids are written into the text.
+ */
+function beginSql(client: pg.ClientBase, runs: RunIds): string {
+  const { tenants, ids } = runsLiterals(client, runs);
+  return `BEGIN; ${lockExistingRunsSql(tenants, ids)}; ${existingRunsSql(tenants, ids)}; ${probeFrontierSql(tenants, ids)}`;
+}
+
+type RunRow = { tenant_id: string; run_id: string };
+const keysOf = (rows: RunRow[]) => new Set(rows.map((r) => runKey(r.tenant_id, r.run_id)));
+const runOf = (m: PreparedSpan) => runKey(m.span.tenantId, m.span.traceId);
 const itemKey = (m: PreparedSpan) => spanKey(m.span.tenantId, m.span.traceId, m.span.spanId);
 
 /**
@@ -140,27 +148,57 @@ export async function writeBatch(
   }
 }
 
+/** A batch's runs once locked: rows that existed and are held now, and runs new to the ledger. */
+interface Claim {
+  /** runs whose row this transaction holds (it existed, or the re-send path created it empty) */
+  held: Set<string>;
+  /** of those, rows created empty now (deleted again should no fresh span fill them) */
+  created: Set<string>;
+  /** runs without a row, to be claimed by inserting their rows (fast path) */
+  fresh: Set<string>;
+}
+
+/**
+ * Lock the batch's runs. A run whose row another transaction holds is deferred (its spans returned, to be
+ * retried); a run without a row is new: the fast path claims it by inserting its complete row (computed from
+ * the batch, as a new run has no stored spans) before its spans are written; the re-send path, which learns
+ * which spans are new only once they are inserted, creates its row empty first and updates it like any other.
+ */
 async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], resent: boolean): Promise<WriteOutcome> {
   const runs = runIdsOf(items.map((m) => ({ tenantId: m.span.tenantId, runId: m.span.traceId })));
   const begun = (await client.query(beginSql(client, runs))) as unknown as pg.QueryResult[];
-  const locked = new Map<string, boolean>(); // runKey → row created now
-  for (const r of begun[1]!.rows as { tenant_id: string; run_id: string; created: boolean }[]) locked.set(runKey(r.tenant_id, r.run_id), r.created);
+  const locked = keysOf(begun[1]!.rows as RunRow[]);
+  const existing = keysOf(begun[2]!.rows as RunRow[]);
+  const claim: Claim = { held: locked, created: new Set(), fresh: new Set() };
+  for (const k of runKeysOf(runs)) if (!existing.has(k)) claim.fresh.add(k);
+  if (resent && claim.fresh.size > 0) {
+    const made = await client.query<RunRow>(CREATE_RUNS_SQL, columnsOfKeys([...claim.fresh]));
+    claim.created = keysOf(made.rows);
+    for (const k of claim.created) claim.held.add(k);
+    claim.fresh.clear(); // a run created meanwhile by another writer is deferred
+  }
   let work = items;
   const deferred: PreparedSpan[] = [];
-  if (locked.size < runs.runIds.length) {
+  if (claim.held.size + claim.fresh.size < runs.runIds.length) {
     work = [];
-    for (const m of items) (locked.has(runKey(m.span.tenantId, m.span.traceId)) ? work : deferred).push(m);
+    for (const m of items) (claim.held.has(runOf(m)) || claim.fresh.has(runOf(m)) ? work : deferred).push(m);
   }
-  const frontier = (begun[2]!.rows as FrontierRow[]).filter((f) => locked.has(runKey(f.tenant_id, f.trace_id)));
-  let fresh = work;
-  if (work.length > 0) {
-    if (resent) fresh = await insertNewSpans(client, work);
-    else await copyRows(client, 'runledger.spans', SPAN_COLUMNS, work, (m) => m.spanRow);
-  }
-  await applyFresh(client, fresh, frontier, locked); // commits
-  const out: WriteOutcome = { inserted: fresh.length, duplicates: work.length - fresh.length };
-  if (deferred.length > 0) out.deferred = deferred;
+  const frontier = (begun[3]!.rows as FrontierRow[]).filter((f) => {
+    const k = runKey(f.tenant_id, f.trace_id);
+    return claim.held.has(k) || claim.fresh.has(k);
+  });
+  const fresh = resent && work.length > 0 ? await insertNewSpans(client, work) : work;
+  const lateDeferred = await applyFresh(client, fresh, frontier, claim, !resent); // commits
+  const out: WriteOutcome = { inserted: fresh.length - lateDeferred.length, duplicates: work.length - fresh.length };
+  if (deferred.length + lateDeferred.length > 0) out.deferred = [...deferred, ...lateDeferred];
   return out;
+}
+
+const runKeysOf = (runs: RunIds) => runs.runIds.map((id, i) => runKey(runs.tenants[i]!, id));
+
+/** [tenant ids, run ids] of run keys, for an unnest() parameter pair. */
+function columnsOfKeys(keys: string[]): [string[], string[]] {
+  return [keys.map((k) => k.slice(0, -32)), keys.map((k) => k.slice(-32))];
 }
 
 /** Parallel arrays of rows for an unnest() parameter list. */
@@ -169,55 +207,55 @@ function columns<T>(rows: readonly T[], ...pick: ((r: T) => unknown)[]): unknown
 }
 
 /**
- * Nodes and rollups for newly inserted spans, given the usage frontier of their runs (read under the runs'
- * locks); ends the transaction with COMMIT, in the same round trip as the runs update. Runs rows created
- * by the lock that no fresh span filled (every span a re-send) are deleted again.
+ * Nodes and rollups for newly inserted spans (`copySpans`: and the spans themselves, fast path), given the usage
+ * frontier of their runs (read under the runs' locks); ends the transaction with COMMIT, in the same round trip
+ * as the runs update. Returns the spans of new runs another writer created meanwhile (not written: deferred).
  */
 async function applyFresh(
-  client: pg.PoolClient, fresh: PreparedSpan[], frontier: FrontierRow[], locked: Map<string, boolean>,
-): Promise<void> {
-  const plan = planUsage(fresh, frontier);
+  client: pg.PoolClient, all: PreparedSpan[], frontier: FrontierRow[], claim: Claim, copySpans: boolean,
+): Promise<PreparedSpan[]> {
+  const plan = planUsage(all, frontier);
   /** stored spans reached by the walk up (their nodes, if any, become aggregates) */
   const reachedStored: { tenant_id: string; trace_id: string; span_id: string; start_time: string }[] = [];
   const newFrontier: FrontierRow[] = [];
 
-  if (plan.exits.length > 0) {
-    const starts = [...new Map(plan.exits.map((e) => [spanKey(e.tenantId, e.traceId, e.parentSpanId), e])).values()];
+  // Walk up through stored spans from the parents of marked spans that leave the batch. The walk stops where a
+  // parent is missing from the stored spans; a missing parent that is in the batch (its spans are not written
+  // yet) is marked here and the batch's propagation goes on from it, until no marked span leaves the batch.
+  for (let exits = plan.exits; exits.length > 0;) {
+    const starts = [...new Map(exits.map((e) => [spanKey(e.tenantId, e.traceId, e.parentSpanId), e])).values()];
     const walked = await client.query<FrontierRow & { start_time: string; parent_missing: boolean }>(WALK_UP_SQL,
       columns(starts, (e) => e.tenantId, (e) => e.traceId, (e) => e.parentSpanId));
     const reached = new Set<string>();
+    const next: UsageExit[] = [];
     for (const r of walked.rows) {
       const k = spanKey(r.tenant_id, r.trace_id, r.span_id);
       reached.add(k);
-      const m = plan.byKey.get(k);
-      if (m) {
-        if (m.node && hasUsage(m.node)) plan.aggregates.add(k);
-      } else {
-        reachedStored.push(r);
-      }
-      if (r.parent_missing) newFrontier.push(r);
+      // the re-send path inserted the batch's spans already: the walk may pass through them
+      if (plan.byKey.has(k)) next.push(...plan.markParent(k));
+      // (a new run has no stored nodes; none is changed before its row is claimed)
+      else if (claim.held.has(runKey(r.tenant_id, r.trace_id))) reachedStored.push(r);
+      if (!r.parent_missing) continue;
+      const pk = spanKey(r.tenant_id, r.trace_id, r.parent_span_id);
+      if (plan.byKey.has(pk)) next.push(...plan.markParent(pk));
+      else newFrontier.push(r);
     }
     // The walk reached the stored parent, or the parent has not arrived: the child waits on the frontier.
-    for (const e of plan.exits) {
+    for (const e of exits) {
       if (!reached.has(spanKey(e.tenantId, e.traceId, e.parentSpanId))) {
         newFrontier.push({ tenant_id: e.tenantId, trace_id: e.traceId, span_id: e.spanId, parent_span_id: e.parentSpanId });
       }
     }
+    exits = next;
   }
 
-  const nodes = fresh.filter((m) => m.node !== null);
-  if (nodes.length > 0) {
-    for (const m of nodes) setUsageCounted(m.nodeRow!, m.node!, plan.aggregates.has(itemKey(m)));
-    await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes, (m) => m.nodeRow!);
-  }
-  const deltas = computeDeltas(fresh, plan.aggregates);
-
+  const deltas = computeDeltas(all, plan.aggregates);
   if (reachedStored.length > 0) {
     const uncounted = await client.query(UNCOUNT_NODES_SQL,
       columns(reachedStored, (r) => r.tenant_id, (r) => r.trace_id, (r) => r.span_id, (r) => r.start_time));
     for (const u of uncounted.rows) {
       const d = deltas.get(runKey(u.tenant_id, u.run_id));
-      if (!d) continue; // cannot happen: the walk stays inside the batch's runs
+      if (!d) continue; // cannot happen: the walk starts from fresh spans of the same run
       d.usage.add({
         inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens),
         cacheReadTokens: num(u.cache_read_tokens), cacheWriteTokens: num(u.cache_write_tokens),
@@ -226,25 +264,45 @@ async function applyFresh(
       }, -1);
     }
   }
-  if (newFrontier.length > 0) {
-    await client.query(INSERT_FRONTIER_SQL, columns(newFrontier, (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id, (f) => f.parent_span_id));
+  if (deltas.size > 0) await copyRows(client, RUN_DELTAS_STAGE, RUN_DELTA_COLUMNS.map(([c]) => c), encodeDeltaRows(deltas.values()), (r) => r);
+
+  // New runs are claimed by inserting their rows before any of their spans is written.
+  let spans = all;
+  const late: PreparedSpan[] = [];
+  const lost = new Set<string>(); // new runs another writer created meanwhile
+  if (claim.fresh.size > 0) {
+    const inserted = keysOf((await client.query<RunRow>(INSERT_NEW_RUNS_SQL, columnsOfKeys([...claim.fresh]))).rows);
+    for (const k of claim.fresh) if (!inserted.has(k)) lost.add(k);
+    if (lost.size > 0) {
+      spans = [];
+      for (const m of all) (lost.has(runOf(m)) ? late : spans).push(m);
+    }
   }
-  if (plan.consumed.length > 0) {
-    await client.query(DELETE_FRONTIER_SQL, columns(plan.consumed, (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id));
+  if (copySpans && spans.length > 0) await copyRows(client, 'runledger.spans', SPAN_COLUMNS, spans, (m) => m.spanRow);
+  const nodes = spans.filter((m) => m.node !== null);
+  if (nodes.length > 0) {
+    for (const m of nodes) setUsageCounted(m.nodeRow!, m.node!, plan.aggregates.has(itemKey(m)));
+    await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes, (m) => m.nodeRow!);
   }
-  let tail = 'COMMIT';
-  const empty = [...locked].filter(([k, created]) => created && !deltas.has(k)).map(([k]) => k);
+  const addFrontier = lost.size === 0 ? newFrontier : newFrontier.filter((f) => !lost.has(runKey(f.tenant_id, f.trace_id)));
+  if (addFrontier.length > 0) {
+    await client.query(INSERT_FRONTIER_SQL, columns(addFrontier, (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id, (f) => f.parent_span_id));
+  }
+  const consumed = lost.size === 0 ? plan.consumed : plan.consumed.filter((f) => !lost.has(runKey(f.tenant_id, f.trace_id)));
+  if (consumed.length > 0) {
+    await client.query(DELETE_FRONTIER_SQL, columns(consumed, (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id));
+  }
+  const tail: string[] = [];
+  if (claim.held.size > 0 && deltas.size > 0) tail.push(UPDATE_RUNS_SQL);
+  if (deltas.size > 0) tail.push(`DELETE FROM ${RUN_DELTAS_STAGE}`);
+  const empty = [...claim.created].filter((k) => !deltas.has(k));
   if (empty.length > 0) {
-    const runs = runIdsOf(empty.map((k) => ({ tenantId: k.slice(0, -32), runId: k.slice(-32) })));
-    tail = `${DELETE_EMPTY_RUNS_SQL(`ARRAY[${runs.tenants.map((t) => client.escapeLiteral(t)).join(',')}]::text[]`,
-      `'{${runs.runIds.join(',')}}'::uuid[]`)}; COMMIT`;
+    const lit = runsLiterals(client, runIdsOf(empty.map((k) => ({ tenantId: k.slice(0, -32), runId: k.slice(-32) }))));
+    tail.push(DELETE_EMPTY_RUNS_SQL(lit.tenants, lit.ids));
   }
-  if (deltas.size === 0) {
-    await client.query(tail);
-    return;
-  }
-  await copyRows(client, RUN_DELTAS_STAGE, RUN_DELTA_COLUMNS.map(([c]) => c), encodeDeltaRows(deltas.values()), (r) => r);
-  await client.query(`${UPDATE_RUNS_SQL}; DELETE FROM ${RUN_DELTAS_STAGE}; ${tail}`);
+  tail.push('COMMIT');
+  await client.query(tail.join('; '));
+  return late;
 }
 
 function num(v: string | number | null): number | null {
