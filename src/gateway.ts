@@ -39,13 +39,9 @@ export interface Gateway {
   metrics: Metrics;
   /** API keys → tenants (refresh() reloads runledger.api_keys now) */
   auth: ApiKeyAuth;
-  /**
-   * Settles once the first attempt to apply the migrations, then (if they are in place) to load the API
-   * keys, has succeeded or failed: before, requests may get 503 that a moment later would not. Never rejects.
-   */
+  /** settles (never rejects) once the first attempt at the migrations, then the API keys, succeeded or failed */
   startup: Promise<void>;
-  /** what GET /readyz answers */
-  readiness(): Promise<Readiness>;
+  readiness(): Promise<Readiness>; // what GET /readyz answers
   stop(): Promise<void>;
 }
 
@@ -54,8 +50,7 @@ export interface Sink {
   pipeline: Pipeline;
   /** the daily partitions the writers create on demand */
   partitions: DayPartitions;
-  /** how long writes have gone without a commit (/readyz) */
-  progress: WriteProgress;
+  progress: WriteProgress; // how long writes have gone without a commit (/readyz)
   /** stop the prepare workers (after the batcher drained) */
   close(): Promise<void>;
 }
@@ -83,8 +78,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
       if (cls === 'unavailable') {
         broken = e as Error;
         metrics?.databaseUp(false);
-      } else if (cls === 'other' && isDatabaseError(e)) {
-        // not the spans' fault nor transient (a missing table, a revoked privilege): answered 503 until fixed
+      } else if (cls === 'other' && isDatabaseError(e)) { // neither transient nor the spans' (a missing table, a privilege)
         log.error('write failed: database error, answering 503 until it is fixed', { code: (e as { code?: string }).code, error: (e as Error).message });
       }
       throw e;
@@ -165,8 +159,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   void checkDatabase().then((problem) => { if (problem) log.warn('database not ready at start-up', { error: problem }); });
   const onError = (e: unknown) => log.error('request failed', { error: (e as Error)?.stack ?? String(e) });
 
-  // Nothing below waits for the database: requests get 503 until the schema is in place and, for keys
-  // not configured, until runledger.api_keys has been read.
+  // Nothing waits for the database: 503 until the schema is in place and (keys not configured) the key table read
   const schema = new SchemaStartup({ migrate: cfg.migrate, apply: () => migrate(url), retryAfterSeconds: cfg.retryAfterSeconds, log });
   const auth = new ApiKeyAuth({
     apiKeys: cfg.apiKeys, defaultTenant: cfg.defaultTenant, refreshSeconds: cfg.apiKeysRefreshSeconds,
