@@ -5,7 +5,9 @@
  *
  * Authentication is on when keys are configured or runledger.api_keys holds any row (revoked rows
  * included: revoking the last key must not open the gateway; delete the rows to turn it off).
- * Off, every request gets the default tenant.
+ * Off, every request gets the default tenant. It fails closed: while the table cannot be read (never read
+ * yet, or the last reload failed: renamed, permissions, locked, timed out, database down) no request is
+ * admitted under the default tenant; keys known from the last read keep working, others get 503.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -37,48 +39,84 @@ export interface ApiKeyAuthOptions {
   apiKeys: Record<string, string>;
   defaultTenant: string;
   refreshSeconds: number;
-  /** Retry-After of the 503 answered while the table could not be read yet */
+  /** Retry-After of the 503 answered while the table could not be read */
   retryAfterSeconds: number;
   /** where runledger.api_keys lives; null: configured keys only */
   pool: pg.Pool | null;
   log: Logger;
+  /**
+   * Bounds of one reload (ms): an ACCESS EXCLUSIVE lock on the table (ALTER TABLE, VACUUM FULL) or a
+   * stuck server must not hold a pool connection and the key state hostage; the reload fails and is retried.
+   */
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
 }
 
-const UNDEFINED_TABLE = '42P01';
+/** A key of the table: its tenant and when its revocation takes effect (performance.now() ms; Infinity: never). */
+interface TableKey { tenant: string; revokeAt: number }
+
+/** Reload every second while the table cannot be read. */
+const RETRY_MS = 1000;
 
 export class ApiKeyAuth {
   private readonly configured: Map<string, string>;
-  private table = new Map<string, string>();
+  private table = new Map<string, TableKey>();
   private tableHasRows = false;
+  /** a reload has succeeded at least once */
   private loaded: boolean;
+  /** the last reload succeeded */
+  private fresh: boolean;
+  private lastError: string | null = null;
   private inflight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private started = false;
   private closed = false;
 
   constructor(private readonly opts: ApiKeyAuthOptions) {
     this.configured = new Map(Object.entries(opts.apiKeys).map(([key, tenant]) => [sha256Hex(key), tenant]));
-    this.loaded = opts.pool === null;
+    this.loaded = this.fresh = opts.pool === null;
   }
 
-  /** true when every request must carry a valid key */
+  /** true when every request must carry a valid key (as of the last successful read of the table) */
   get enabled(): boolean {
     return this.configured.size > 0 || this.tableHasRows;
   }
 
+  /** null once the table has been read; else why it could not be (for /readyz) */
+  get notLoadedReason(): string | null {
+    return this.loaded ? null : `API keys not loaded yet${this.lastError ? `: ${this.lastError}` : ''}`;
+  }
+
+  /** whether every request is answered 503 for now (table never read, no configured keys) */
+  get refusesAll(): boolean {
+    return !this.loaded && this.configured.size === 0;
+  }
+
   /**
-   * The tenant of a request, or null (→ 401 / UNAUTHENTICATED). Throws `unavailable` (→ 503 /
-   * UNAVAILABLE, retried by clients) while the key table could not be read yet and it may decide.
+   * The tenant of a request, or null (→ 401 / UNAUTHENTICATED). Throws `unavailable` (→ 503 / UNAVAILABLE,
+   * retried by clients) when the table cannot be read and it may decide: an unknown key may have been
+   * added since the last read; without a key, authentication may have been turned on.
    */
   tenantOf(header: HeaderReader): string | null {
-    if (!this.loaded && this.configured.size === 0) throw this.notLoaded();
-    if (!this.enabled) return this.opts.defaultTenant;
     const key = presentedKey(header);
-    if (key === undefined) return null;
-    const hash = sha256Hex(key);
-    const tenant = this.configured.get(hash) ?? this.table.get(hash);
-    if (tenant !== undefined) return tenant;
-    if (!this.loaded) throw this.notLoaded();
-    return null;
+    if (key !== undefined) {
+      const hash = sha256Hex(key);
+      const configured = this.configured.get(hash);
+      if (configured !== undefined) return configured;
+      const t = this.table.get(hash);
+      if (t !== undefined) {
+        // a revocation in the future takes effect at its time, not at the next reload
+        if (performance.now() < t.revokeAt) return t.tenant;
+        return null;
+      }
+      if (!this.fresh) throw this.unreadable();
+      return this.enabled ? null : this.opts.defaultTenant;
+    }
+    if (this.configured.size > 0) return null; // authentication is on whatever the table holds
+    if (!this.loaded) throw this.unreadable();
+    if (this.tableHasRows) return null; // keys were in use at the last read: a reload failing does not turn them off
+    if (!this.fresh) throw this.unreadable(); // none were: keys may have been added since
+    return this.opts.defaultTenant;
   }
 
   /** Reload runledger.api_keys now (concurrent calls share one load); rejects when it cannot be read. */
@@ -86,9 +124,13 @@ export class ApiKeyAuth {
     return (this.inflight ??= this.load().finally(() => { this.inflight = null; }));
   }
 
-  /** First load (a failure is logged and retried every second), then a reload every refreshSeconds. */
+  /**
+   * First load, then a reload every refreshSeconds (every second while the table cannot be read).
+   * Resolves once the first load has succeeded or failed; never rejects, never waits longer than one load.
+   */
   async start(): Promise<void> {
-    if (!this.opts.pool) return;
+    if (!this.opts.pool || this.started || this.closed) return;
+    this.started = true;
     await this.refresh().catch(() => {});
     this.schedule();
   }
@@ -104,7 +146,7 @@ export class ApiKeyAuth {
     const ms = this.opts.refreshSeconds * 1000;
     this.timer = setTimeout(() => {
       this.refresh().catch(() => {}).then(() => this.schedule());
-    }, this.loaded ? ms : Math.min(ms, 1000));
+    }, this.fresh ? ms : Math.min(ms, RETRY_MS));
     this.timer.unref();
   }
 
@@ -112,29 +154,63 @@ export class ApiKeyAuth {
     const pool = this.opts.pool;
     if (!pool) return;
     const wasEnabled = this.enabled;
+    let rows: { key_sha256: string; tenant_id: string; revoked_in_ms: number | null }[];
+    // Revocation times are read as offsets from the database's clock (statement_timestamp(), when the query
+    // arrived) and laid onto this process's monotonic clock from before the query was sent: gateway and
+    // database clocks may differ, and the offset errs early by the query's latency (fails closed).
+    const sentAt = performance.now();
     try {
-      const active = await pool.query<{ key_sha256: string; tenant_id: string }>(
-        `SELECT key_sha256, tenant_id FROM runledger.api_keys WHERE revoked_at IS NULL OR revoked_at > now()`);
-      this.table = new Map(active.rows.map((r) => [r.key_sha256.toLowerCase(), r.tenant_id]));
-      this.tableHasRows = active.rows.length > 0 ||
-        (await pool.query<{ any: boolean }>('SELECT EXISTS (SELECT FROM runledger.api_keys) AS any')).rows[0]!.any;
+      rows = await this.query(pool);
     } catch (e) {
-      if ((e as { code?: string }).code !== UNDEFINED_TABLE) {
-        this.opts.log.warn('API keys not reloaded', { error: (e as Error).message });
-        throw e;
+      const message = (e as Error)?.message ?? String(e);
+      if (this.fresh || message !== this.lastError) {
+        this.opts.log.warn('API keys not reloaded: keys known from the last read stay in force, others get 503', { error: message });
       }
-      this.table = new Map(); // migration 002 not applied: configured keys only
-      this.tableHasRows = false;
+      this.fresh = false;
+      this.lastError = message;
+      throw e;
     }
+    const table = new Map<string, TableKey>();
+    for (const r of rows) {
+      const revokeAt = r.revoked_in_ms === null ? Infinity : sentAt + Number(r.revoked_in_ms);
+      if (revokeAt > sentAt) table.set(r.key_sha256.toLowerCase(), { tenant: r.tenant_id, revokeAt });
+    }
+    this.table = table;
+    this.tableHasRows = rows.length > 0;
     const first = !this.loaded;
-    this.loaded = true;
+    if (!this.fresh && this.loaded) this.opts.log.info('API keys reloaded again', { table_keys: table.size });
+    this.loaded = this.fresh = true;
+    this.lastError = null;
     if (first || wasEnabled !== this.enabled) {
       this.opts.log.info(this.enabled ? 'API key authentication on' : 'API key authentication off',
         { configured_keys: this.configured.size, table_keys: this.table.size });
     }
   }
 
-  private notLoaded(): GatewayError {
-    return new GatewayError('unavailable', 'API keys not loaded yet: database unavailable', this.opts.retryAfterSeconds);
+  /** All rows (revoked ones keep authentication on), in one round trip with its own lock and statement timeouts. */
+  private async query(pool: pg.Pool): Promise<{ key_sha256: string; tenant_id: string; revoked_in_ms: number | null }[]> {
+    const lockMs = Math.max(1, Math.round(this.opts.lockTimeoutMs ?? 1000));
+    const statementMs = Math.max(1, Math.round(this.opts.statementTimeoutMs ?? 5000));
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      const results = (await client.query(
+        `BEGIN; SET LOCAL lock_timeout = ${lockMs}; SET LOCAL statement_timeout = ${statementMs};
+         SELECT key_sha256, tenant_id,
+                (extract(epoch FROM revoked_at - statement_timestamp()) * 1000)::float8 AS revoked_in_ms
+         FROM runledger.api_keys;
+         COMMIT`)) as unknown as pg.QueryResult[];
+      return results[3]!.rows;
+    } catch (e) {
+      await client.query('ROLLBACK').catch((r: Error) => { broken = r; });
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private unreadable(): GatewayError {
+    const why = this.loaded ? 'API keys could not be reloaded' : 'API keys not loaded yet';
+    return new GatewayError('unavailable', `${why}: database unavailable`, this.opts.retryAfterSeconds);
   }
 }

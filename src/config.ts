@@ -41,6 +41,12 @@ export interface Config {
   partitionBackfillDays: number;
   /** seconds between refreshes of the daily usage rollup (last 3 UTC days); 0: off */
   rollupRefreshSeconds: number;
+  /** lock_timeout of the gateway's database sessions (ms): a write waits at most this long for a lock, then 503 */
+  dbLockTimeoutMs: number;
+  /** statement_timeout of the gateway's database sessions (ms), set on connect: overrides ALTER DATABASE / ROLE settings */
+  dbStatementTimeoutMs: number;
+  /** /readyz answers 503 when spans are pending and no write has committed for this long (ms) */
+  readyWriteStallMs: number;
 }
 
 export const defaults: Config = {
@@ -67,6 +73,9 @@ export const defaults: Config = {
   apiKeysRefreshSeconds: 30,
   partitionBackfillDays: 30,
   rollupRefreshSeconds: 300,
+  dbLockTimeoutMs: 2000,
+  dbStatementTimeoutMs: 30_000,
+  readyWriteStallMs: 15_000,
 };
 
 type Env = Record<string, string | undefined>;
@@ -130,6 +139,9 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     apiKeysRefreshSeconds: int(env, 'RUNLEDGER_API_KEYS_REFRESH_SECONDS', defaults.apiKeysRefreshSeconds),
     partitionBackfillDays: int(env, 'RUNLEDGER_PARTITION_BACKFILL_DAYS', defaults.partitionBackfillDays),
     rollupRefreshSeconds: int(env, 'RUNLEDGER_ROLLUP_REFRESH_SECONDS', defaults.rollupRefreshSeconds),
+    dbLockTimeoutMs: int(env, 'RUNLEDGER_DB_LOCK_TIMEOUT_MS', defaults.dbLockTimeoutMs),
+    dbStatementTimeoutMs: int(env, 'RUNLEDGER_DB_STATEMENT_TIMEOUT_MS', defaults.dbStatementTimeoutMs),
+    readyWriteStallMs: int(env, 'RUNLEDGER_READY_WRITE_STALL_MS', defaults.readyWriteStallMs),
     ...overrides,
   };
   return validate(c);
@@ -167,6 +179,12 @@ export function validate(c: Config): Config {
   }
   if (typeof c.rollupRefreshSeconds !== 'number' || !(c.rollupRefreshSeconds >= 0) || c.rollupRefreshSeconds > 86_400) {
     problems.push('rollupRefreshSeconds must be a number of seconds from 0 (off) to 86400');
+  }
+  // PostgreSQL takes at most INT_MAX ms; a day is far beyond any sane wait. (0 would be "no limit", which
+  // is what these settings exist to prevent, and pg does not send it: the database's default would apply.)
+  for (const k of ['dbLockTimeoutMs', 'dbStatementTimeoutMs', 'readyWriteStallMs'] as const) {
+    const v = c[k];
+    if (!Number.isInteger(v) || v < 1 || v > 86_400_000) problems.push(`${k} must be an integer number of milliseconds from 1 to 86400000`);
   }
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return c;

@@ -31,6 +31,16 @@ function attrs(a: OtelAttributes | undefined): Attributes {
 }
 
 const ZERO_SPAN = /^0+$/;
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
+
+/** Why a span's ids cannot be stored (an odd IdGenerator), as the OTLP decoders reject them; null when fine. */
+function idProblem(r: SpanRecord): string | null {
+  if (!TRACE_ID.test(r.traceId) || ZERO_SPAN.test(r.traceId)) return 'invalid traceId';
+  if (!SPAN_ID.test(r.spanId) || ZERO_SPAN.test(r.spanId)) return 'invalid spanId';
+  if (r.parentSpanId !== null && !SPAN_ID.test(r.parentSpanId)) return 'invalid parentSpanId';
+  return null;
+}
 
 /** HrTime → microseconds, floored like the OTLP decoders (nanos → micros). */
 const micros = (t: HrTime) => t[0] * 1e6 + Math.floor(t[1] / 1000);
@@ -105,11 +115,21 @@ export class PostgresSpanExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    const decoded: DecodeResult = { spans: spans.map((s) => toSpanRecord(s, this.cfg.defaultTenant)), rejected: 0, errors: [] };
+    const decoded: DecodeResult = { spans: [], rejected: 0, errors: [] };
+    for (const s of spans) {
+      const r = toSpanRecord(s, this.cfg.defaultTenant);
+      const problem = idProblem(r);
+      if (problem === null) decoded.spans.push(r);
+      else { decoded.rejected++; decoded.errors.push(`span ${JSON.stringify(r.spanId)} of trace ${JSON.stringify(r.traceId)}: ${problem}`); }
+    }
     const p = this.migrated()
       .then(() => this.pipeline.exportDecoded(decoded))
       .then(
-        () => resultCallback({ code: ExportResultCode.SUCCESS }),
+        // A span not stored (invalid, or refused by PostgreSQL) fails the export: SUCCESS would tell the
+        // SDK and its user that every span is in the ledger. The others are stored; a retry changes nothing.
+        (out) => resultCallback(out.rejected === 0
+          ? { code: ExportResultCode.SUCCESS }
+          : { code: ExportResultCode.FAILED, error: new Error(`${out.rejected} of ${spans.length} span(s) not stored: ${out.message}`) }),
         (error: Error) => resultCallback({ code: ExportResultCode.FAILED, error }),
       );
     this.pending.add(p);

@@ -1,4 +1,7 @@
-/** Assembles the gateway: database, pipeline, batcher, HTTP and gRPC receivers; drains on stop. */
+/**
+ * Assembles the gateway: database, pipeline, batcher, HTTP and gRPC receivers; drains on stop. It listens
+ * before the database is known to work: migrations and API keys load in the background (startup.ts).
+ */
 import pg from 'pg';
 import { serve } from '@hono/node-server';
 import type { Server as HttpServer } from 'node:http';
@@ -12,8 +15,7 @@ import { loadPriceTable } from './mapping/prices.js';
 import { Batcher } from './sink/batcher.js';
 import { writeBatch } from './sink/writer.js';
 import { DayPartitions } from './sink/partitions.js';
-import { startPeriodic } from './periodic.js';
-import { classifyPgError } from './sink/pg-errors.js';
+import { classifyPgError, isDatabaseError } from './sink/pg-errors.js';
 import { Pipeline } from './pipeline.js';
 import { createHttpApp } from './receiver/http.js';
 import { bindGrpc, createGrpcServer } from './receiver/grpc.js';
@@ -23,7 +25,8 @@ import { PreparePool } from './worker/pool.js';
 import type { Context } from 'hono';
 import { ApiKeyAuth, metadataReader } from './auth.js';
 import { Metrics } from './metrics.js';
-import { startDailyUsageRefresher } from './db/views.js';
+import { pingDatabase, readiness, WriteProgress, type Readiness } from './health.js';
+import { SchemaStartup, startMaintenance, type Maintenance } from './startup.js';
 import { repairQueued } from './cli/repair.js';
 
 export interface Gateway {
@@ -37,6 +40,9 @@ export interface Gateway {
   metrics: Metrics;
   /** API keys → tenants (refresh() reloads runledger.api_keys now) */
   auth: ApiKeyAuth;
+  /** settles (never rejects) once the first attempt at the migrations, then the API keys, succeeded or failed */
+  startup: Promise<void>;
+  readiness(): Promise<Readiness>; // what GET /readyz answers
   stop(): Promise<void>;
 }
 
@@ -45,6 +51,7 @@ export interface Sink {
   pipeline: Pipeline;
   /** the daily partitions the writers create on demand */
   partitions: DayPartitions;
+  progress: WriteProgress; // how long writes have gone without a commit (/readyz)
   /** stop the prepare workers (after the batcher drained) */
   close(): Promise<void>;
 }
@@ -55,18 +62,25 @@ export interface Sink {
  */
 export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers, metrics: Metrics | null = null): Sink {
   const partitions = new DayPartitions({ backfillDays: cfg.partitionBackfillDays });
+  const progress = new WriteProgress(cfg.readyWriteStallMs);
   const write = async (items: PreparedSpan[]) => {
-    const client = await pool.connect().catch((e) => { metrics?.databaseUp(false); throw e; });
+    progress.started();
+    const client = await pool.connect().catch((e) => { metrics?.databaseUp(false); progress.failed(e); throw e; });
     let broken: Error | undefined;
     const t0 = performance.now();
     try {
       const out = await writeBatch(client, items, partitions);
+      progress.committed();
       metrics?.written(items.length, out, (performance.now() - t0) / 1000);
       return out;
     } catch (e) {
-      if (classifyPgError(e) === 'unavailable') {
+      progress.failed(e);
+      const cls = classifyPgError(e);
+      if (cls === 'unavailable') {
         broken = e as Error;
         metrics?.databaseUp(false);
+      } else if (cls === 'other' && isDatabaseError(e)) { // neither transient nor the spans' (a missing table, a privilege)
+        log.error('write failed: database error, answering 503 until it is fixed', { code: (e as { code?: string }).code, error: (e as Error).message });
       }
       throw e;
     } finally {
@@ -94,7 +108,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
   return {
-    batcher, partitions, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans),
+    batcher, partitions, progress, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans),
     close: async () => { await prepare?.close(); },
   };
 }
@@ -106,6 +120,11 @@ export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Po
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
     application_name: 'runledger',
+    // Sent in the start-up packet of every session: they take precedence over ALTER DATABASE / ALTER ROLE
+    // settings (an operator's `statement_timeout = '20ms'` for analysts must not break ingestion), and no
+    // write waits without bound on a lock another session holds.
+    statement_timeout: cfg.dbStatementTimeoutMs,
+    lock_timeout: cfg.dbLockTimeoutMs,
   });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', (e) => log.warn('idle database connection lost', { error: e.message }));
@@ -119,22 +138,6 @@ export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Po
   return pool;
 }
 
-/** Readiness of the database: null when `SELECT 1` answers within `ms`, else the reason. */
-export async function pingDatabase(pool: pg.Pool, ms = 1000): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer to SELECT 1 within ${ms} ms`)), ms);
-  });
-  try {
-    await Promise.race([pool.query('SELECT 1'), late]);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   let embedded: EmbeddedDb | null = null;
   let databaseUrl = cfg.databaseUrl;
@@ -143,16 +146,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     embedded = await startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined, log: (l) => log.debug(l) });
     databaseUrl = embedded.url;
   }
-  if (cfg.migrate) {
-    const applied = await migrate(databaseUrl);
-    if (applied.length) log.info('migrations applied', { applied });
-  }
-  const pool = createPool(databaseUrl, cfg, log);
-  // runs a migration queued for repair (e.g. traces several tenants shared before 007): in the background
-  void repairQueued(pool).then(
-    (r) => { if (r) log.info('runs queued by migrations repaired', { runs: r.scanned, recreated: r.recreated }); },
-    (e) => log.warn('repairing the runs queued by migrations failed; `runledger migrate` retries', { error: (e as Error).message }),
-  );
+  const url = databaseUrl;
+  const pool = createPool(url, cfg, log);
   const metrics = new Metrics({ defaultMetrics: true });
   const sink = createSink(cfg, pool, log, cfg.prepareWorkers, metrics);
   const { batcher, pipeline } = sink;
@@ -163,16 +158,34 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     metrics.databaseUp(problem === null);
     return problem;
   };
-  const dbProblem = await checkDatabase();
-  if (dbProblem) log.warn('database not ready at start-up', { error: dbProblem });
+  void checkDatabase().then((problem) => { if (problem) log.warn('database not ready at start-up', { error: problem }); });
   const onError = (e: unknown) => log.error('request failed', { error: (e as Error)?.stack ?? String(e) });
+
+  // Nothing waits for the database: 503 until the schema is in place and (keys not configured) the key table read
+  const schema = new SchemaStartup({ migrate: cfg.migrate, apply: () => migrate(url), retryAfterSeconds: cfg.retryAfterSeconds, log });
   const auth = new ApiKeyAuth({
     apiKeys: cfg.apiKeys, defaultTenant: cfg.defaultTenant, refreshSeconds: cfg.apiKeysRefreshSeconds,
     retryAfterSeconds: cfg.retryAfterSeconds, pool, log,
   });
-  await auth.start();
-  const tenant = (from: Context | grpc.Metadata) =>
-    auth.tenantOf('req' in from ? (name) => from.req.header(name) : metadataReader(from));
+  let maintenance: Maintenance | null = null;
+  // runs a migration queued for repair (e.g. traces several tenants shared before 007): in the background,
+  // once the migrations are in place
+  schema.onReady(() => void repairQueued(pool).then(
+    (r) => { if (r) log.info('runs queued by migrations repaired', { runs: r.scanned, recreated: r.recreated }); },
+    (e) => log.warn('repairing the runs queued by migrations failed; `runledger migrate` retries', { error: (e as Error).message }),
+  ));
+  schema.onReady(() => { if (!draining) maintenance = startMaintenance(cfg, pool, sink.partitions, log); });
+  const keysLoadedOnce = new Promise<void>((resolve) => schema.onReady(() => void auth.start().then(resolve)));
+  const startup = schema.firstAttempt.then(() => (schema.isReady ? keysLoadedOnce : undefined));
+  const ready = () => readiness({
+    draining: () => draining, startupProblem: () => schema.notReadyReason, ping: checkDatabase,
+    authProblem: () => (auth.refusesAll ? auth.notLoadedReason : null),
+    progress: sink.progress, stallLimitMs: cfg.readyWriteStallMs, queuedSpans: () => batcher.depth,
+  });
+  const tenant = (from: Context | grpc.Metadata) => {
+    schema.check();
+    return auth.tenantOf('req' in from ? (name) => from.req.header(name) : metadataReader(from));
+  };
 
   const app = createHttpApp({
     pipeline,
@@ -183,12 +196,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     extra: (a) => {
       a.get('/healthz', (c) => c.json({ status: 'ok' }));
       a.get('/readyz', async (c) => {
-        const notReady = (reason: string) => c.json({ status: 'unavailable', reason }, 503);
-        if (draining) return notReady('draining: the gateway is shutting down');
-        const problem = await checkDatabase();
-        if (problem) return notReady(`database: ${problem}`);
-        if (draining) return notReady('draining: the gateway is shutting down');
-        return c.json({ status: 'ready', queued_spans: batcher.depth });
+        const r = await ready();
+        return r.ready ? c.json({ status: 'ready', queued_spans: r.queued_spans }) : c.json({ status: 'unavailable', reason: r.reason }, 503);
       });
       a.get('/metrics', async (c) => {
         const { contentType, body } = await metrics.expose();
@@ -206,23 +215,14 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     onRequest: (code, seconds) => metrics.request('grpc', code, seconds),
   });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);
-  // today's and the next days' partitions exist before their first spans arrive (now, then hourly)
-  const partitionsAhead = startPeriodic(3_600_000, async () => {
-    const client = await pool.connect();
-    try { await sink.partitions.prepareAhead(client); } finally { client.release(); }
-  }, (e) => log.warn('creating the partitions of the days ahead failed', { error: (e as Error)?.message ?? String(e) }), { immediate: true });
-  // the analysts' daily usage rollup (sql/004_analyst_views.sql): the last 3 UTC days, periodically
-  const rollup = cfg.rollupRefreshSeconds > 0
-    ? startDailyUsageRefresher(pool, cfg.rollupRefreshSeconds * 1000, log)
-    : null;
 
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
       // Stop taking new requests (not ready any more), commit everything already accepted, then close.
       draining = true;
-      const rollupStopped = rollup?.stop();
-      const partitionsStopped = partitionsAhead.stop();
+      const schemaStopped = schema.stop();
+      const maintenanceStopped = maintenance?.stop();
       const httpClosed = new Promise<void>((r) => http.close(() => r()));
       const grpcClosed = new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
       await batcher.drain();
@@ -234,8 +234,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       clearTimeout(grace);
       await sink.close();
       await auth.close();
-      await rollupStopped;
-      await partitionsStopped;
+      await schemaStopped;
+      await maintenanceStopped;
       await pool.end();
       if (embedded) await embedded.stop();
     })());
@@ -243,12 +243,14 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   return {
     httpUrl: `http://${cfg.httpHost}:${httpPort}`,
     grpcAddress: `${cfg.grpcHost}:${grpcPort}`,
-    databaseUrl,
+    databaseUrl: url,
     pool,
     pipeline,
     batcher,
     metrics,
     auth,
+    startup,
+    readiness: ready,
     stop,
   };
 }

@@ -60,6 +60,38 @@ describe('PostgresSpanExporter', () => {
     }
   });
 
+  it('reports FAILED with the reason when any span was not stored, and stores the others', async () => {
+    const db = await createTestDb('exp');
+    const exporter = new PostgresSpanExporter({ databaseUrl: db.url, logger: silentLogger });
+    try {
+      const run = await agentRunSpans();
+      // one span of the export carries a trace id no ledger row can have (an odd IdGenerator)
+      const bad = run.spans[0]!;
+      const odd = Object.create(bad, {
+        spanContext: { value: () => ({ ...bad.spanContext(), traceId: 'zz' + bad.spanContext().traceId.slice(2) }) },
+      }) as ReadableSpan;
+      const result = await exportOnce(exporter, [odd, ...run.spans.slice(1)]);
+      expect(result.code).toBe(ExportResultCode.FAILED);
+      expect(result.error?.message).toMatch(/^1 of 4 span\(s\) not stored: 1 span\(s\) rejected: .*invalid traceId/);
+      const stored = await db.pool.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [run.traceId]);
+      expect(stored.rows[0].n).toBe(3);
+      expect(await exportOnce(exporter, run.spans.slice(0, 1))).toEqual({ code: ExportResultCode.SUCCESS }); // all stored
+
+      // a span PostgreSQL refuses (isolated by bisection) fails the export the same way
+      await db.pool.query(`ALTER TABLE runledger.spans ADD CONSTRAINT refuse_me CHECK (name <> 'refuse-me')`);
+      const next = await agentRunSpans();
+      const refused = Object.create(next.spans[1]!, { name: { value: 'refuse-me' } }) as ReadableSpan;
+      const partial = await exportOnce(exporter, [next.spans[0]!, refused, ...next.spans.slice(2)]);
+      expect(partial.code).toBe(ExportResultCode.FAILED);
+      expect(partial.error?.message).toMatch(/^1 of 4 span\(s\) not stored: .*refused by the database.*refuse_me/);
+      const kept = await db.pool.query('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [next.traceId]);
+      expect(kept.rows[0].n).toBe(3);
+      await exporter.shutdown();
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('reports FAILED (not a throw) once its database is gone, and still shuts down', async () => {
     const db: TestDb = await createTestDb('exp');
     const exporter = new PostgresSpanExporter({ databaseUrl: db.url, logger: silentLogger });

@@ -6,13 +6,6 @@ import { startGateway } from '../gateway.js';
 export async function serve(log: Logger): Promise<void> {
   const cfg = configFromEnv();
   const gw = await startGateway(cfg, log);
-  const shown = gw.databaseUrl.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
-  process.stdout.write(
-    `runledger is listening\n` +
-      `  OTLP/HTTP  ${gw.httpUrl}/v1/traces   (application/x-protobuf, application/json)\n` +
-      `  OTLP/gRPC  ${gw.grpcAddress}\n` +
-      `  ledger     ${shown}  (schema runledger${cfg.databaseUrl ? '' : `, embedded, data in ${cfg.dataDir}/`})\n`,
-  );
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -25,4 +18,16 @@ export async function serve(log: Logger): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // It listens already; the banner waits for the first attempt at the database (migrations, API keys),
+  // so that what it says is what a request sent now gets.
+  await gw.startup;
+  const r = await gw.readiness();
+  const shown = gw.databaseUrl.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
+  process.stdout.write(
+    `runledger is listening\n` +
+      `  OTLP/HTTP  ${gw.httpUrl}/v1/traces   (application/x-protobuf, application/json)\n` +
+      `  OTLP/gRPC  ${gw.grpcAddress}\n` +
+      `  ledger     ${shown}  (schema runledger${cfg.databaseUrl ? '' : `, embedded, data in ${cfg.dataDir}/`})\n` +
+      (r.ready ? '' : `  not ready  ${r.reason}\n             (answering 503 until it is; /healthz answers 200)\n`),
+  );
 }

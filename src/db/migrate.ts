@@ -16,9 +16,17 @@ export function migrationFiles(dir = join(packageRoot(), 'sql')): { version: str
  * of a migration start from the schema before it); returns the versions applied now.
  */
 export async function migrate(databaseUrl: string, through?: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  // A server that does not answer fails the attempt (the gateway retries in the background) instead of
+  // waiting for the operating system's TCP timeout.
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  // The connection ending (server restart) rejects the query under way; unheard, pg's 'error' event would
+  // be an uncaught exception that ends the gateway retrying in the background.
+  client.on('error', () => {});
   await client.connect();
   try {
+    // A migration may rewrite big tables: a statement_timeout set on the database or role (ALTER DATABASE
+    // ... SET statement_timeout) is meant for queries, not for it.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock(1919117677)');
     await client.query('CREATE SCHEMA IF NOT EXISTS runledger');
     await client.query(`CREATE TABLE IF NOT EXISTS runledger.schema_migrations (

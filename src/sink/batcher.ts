@@ -7,7 +7,7 @@
  */
 import type { PreparedSpan } from './prepare.js';
 import { GatewayError } from '../errors.js';
-import { classifyPgError } from './pg-errors.js';
+import { classifyPgError, gatewayErrorOf } from './pg-errors.js';
 import type { WriteOutcome } from './writer.js';
 
 export interface SubmitResult {
@@ -300,12 +300,8 @@ export class Batcher {
     }
   }
 
+  /** The client's answer to a failed write: every database failure is 503 / UNAVAILABLE + Retry-After (pg-errors.ts). */
   private toGatewayError(e: unknown): GatewayError {
-    if (e instanceof GatewayError) return e;
-    const cls = classifyPgError(e);
-    if (cls === 'unavailable' || cls === 'retry') {
-      return new GatewayError('unavailable', `database unavailable: ${(e as Error).message}`, this.opts.retryAfterSeconds);
-    }
-    return new GatewayError('internal', `write failed: ${(e as Error).message}`);
+    return gatewayErrorOf(e, this.opts.retryAfterSeconds);
   }
 }

@@ -13,6 +13,7 @@ export async function startTestGateway(overrides: Partial<Config> = {}, db?: Tes
   const tdb = db ?? (await createTestDb('gw'));
   const cfg = validate({ ...defaults, databaseUrl: tdb.url, httpPort: 0, grpcPort: 0, migrate: false, ...overrides });
   const gw = await startGateway(cfg, log);
+  await gw.startup; // the first attempt at migrations and API keys: what the tests send next sees its outcome
   return {
     ...gw,
     db: tdb,

@@ -1,0 +1,106 @@
+/**
+ * Readiness (/readyz): the gateway is ready when it is not draining, its schema is in place, PostgreSQL
+ * answers, requests are not all refused for want of API keys, and writes are committing. Each failing
+ * condition is reported with its reason.
+ */
+import type pg from 'pg';
+
+/** Readiness of the database: null when `SELECT 1` answers within `ms`, else the reason. */
+export async function pingDatabase(pool: pg.Pool, ms = 1000): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to SELECT 1 within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([pool.query('SELECT 1'), late]);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * How long writes have gone without a commit while they were being attempted. A gateway whose every write
+ * waits on a lock, times out or fails answers each request (503 after the lock / statement timeout), so its
+ * queue alone does not show the problem, nor does `SELECT 1`: this does. The clock starts at the first write
+ * attempt after a commit (or after a quiet spell: attempts that ended more than `quietMs` ago, with nothing
+ * in flight, belong to an earlier episode) and stops at the next commit.
+ */
+export class WriteProgress {
+  private inflight = 0;
+  /** start of the oldest attempt since the last commit (performance.now()), null: none */
+  private since: number | null = null;
+  private lastEnd = -Infinity;
+  private error: string | null = null;
+
+  constructor(private readonly quietMs: number) {}
+
+  started(now = performance.now()): void {
+    if (this.since === null || (this.inflight === 0 && now - this.lastEnd > this.quietMs)) {
+      this.since = now;
+      this.error = null;
+    }
+    this.inflight++;
+  }
+
+  committed(now = performance.now()): void {
+    this.inflight--;
+    this.lastEnd = now;
+    this.since = this.inflight > 0 ? now : null;
+    this.error = null;
+  }
+
+  failed(e: unknown, now = performance.now()): void {
+    this.inflight--;
+    this.lastEnd = now;
+    this.error = (e as Error)?.message ?? String(e);
+  }
+
+  /** ms without a commit while writes were attempted (0: committing, or no writes wanted lately) */
+  stalledMs(now = performance.now()): number {
+    if (this.since === null) return 0;
+    if (this.inflight === 0 && now - this.lastEnd > this.quietMs) return 0;
+    return now - this.since;
+  }
+
+  /** the error of the last failed attempt since the last commit */
+  get lastError(): string | null { return this.error; }
+}
+
+export interface ReadinessProbe {
+  draining(): boolean;
+  /** null when the schema is in place (migrations applied or not wanted), else why not */
+  startupProblem(): string | null;
+  ping(): Promise<string | null>;
+  /** non-null while every request is answered 503 for want of API keys */
+  authProblem(): string | null;
+  progress: WriteProgress;
+  stallLimitMs: number;
+  queuedSpans(): number;
+}
+
+export type Readiness = { ready: true; queued_spans: number } | { ready: false; reason: string };
+
+export async function readiness(p: ReadinessProbe): Promise<Readiness> {
+  const draining = () => ({ ready: false as const, reason: 'draining: the gateway is shutting down' });
+  if (p.draining()) return draining();
+  const startup = p.startupProblem();
+  if (startup) return { ready: false, reason: `starting: ${startup}` };
+  const problem = await p.ping();
+  if (problem) return { ready: false, reason: `database: ${problem}` };
+  if (p.draining()) return draining();
+  const auth = p.authProblem();
+  if (auth) return { ready: false, reason: `api keys: ${auth}` };
+  const stalled = p.progress.stalledMs();
+  if (stalled > p.stallLimitMs) {
+    const error = p.progress.lastError;
+    return {
+      ready: false,
+      reason: `writes: none committed for ${(stalled / 1000).toFixed(1)} s (${p.queuedSpans()} spans pending)`
+        + (error ? `; last error: ${error}` : '; a write is still waiting'),
+    };
+  }
+  return { ready: true, queued_spans: p.queuedSpans() };
+}
