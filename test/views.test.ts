@@ -34,9 +34,10 @@ describe('run_summary', () => {
         total_cost: '0.0009020000', models: ['gpt-4o-mini', 'text-embedding-3-small'], model_count: 2, cost_per_1k_tokens: '0.0047473684',
         llm_call_share: 2 / 6, llm_time_ms: 2900, llm_time_share: 0.29 },
       { run_id: B1.runId, tenant_id: 'globex', pipeline: 'support-bot', name: 'invoke_agent helper', status: 'COMPLETED', error_message: null,
-        day: D1, duration_ms: 5000, total_nodes: '4', llm_calls: '2', error_spans: '1', failed_nodes: '1', total_tokens: '10',
+        // its two LLM nodes are one call instrumented twice: one call (issue 10's tree rule)
+        day: D1, duration_ms: 5000, total_nodes: '4', llm_calls: '1', error_spans: '1', failed_nodes: '1', total_tokens: '10',
         total_cost: '0.0000100000', models: ['gpt-4o-mini'], model_count: 1, cost_per_1k_tokens: '0.0010000000',
-        llm_call_share: 0.5, llm_time_ms: 2800, llm_time_share: 0.56 },
+        llm_call_share: 0.25, llm_time_ms: 2800, llm_time_share: 0.56 },
       { run_id: A3.runId, tenant_id: 'acme', pipeline: 'nightly-etl', name: null, status: 'RUNNING', error_message: null,
         day: D1, duration_ms: 49000, total_nodes: '2', llm_calls: '1', error_spans: '0', failed_nodes: '0', total_tokens: '100',
         total_cost: '0.0000000000', models: ['local-llama'], model_count: 1, cost_per_1k_tokens: '0.0000000000',
@@ -136,7 +137,7 @@ describe('daily_usage', () => {
     const runs = await rows(q('runs'));
     expect(runs).toEqual([
       { tenant_id: 'acme', i: '1180', o: '610', t: '1790', cost: '0.0114020000', llm: '5' },
-      { tenant_id: 'globex', i: '5', o: '5', t: '10', cost: '0.0000100000', llm: '2' },
+      { tenant_id: 'globex', i: '5', o: '5', t: '10', cost: '0.0000100000', llm: '1' },
     ]);
     expect(await rows(q('daily_usage'))).toEqual(runs);
   });

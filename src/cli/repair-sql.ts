@@ -3,62 +3,61 @@
  * They reproduce what the incremental path (rollup/deltas.ts, rollup/sql.ts) arrives at; see repair.ts.
  */
 import { HINT_ATTRIBUTE_KEYS, HINT_RESOURCE_KEYS } from '../mapping/run-hints.js';
-
-/**
- * The node carries usage (sink/encoder.ts hasUsage on the stored columns). A stored NULL cost with a
- * cost source was a cost too large to store exactly: the gateway counted it as usage.
- */
-export const hasUsageSql = (n: string) => `(coalesce(${n}.input_tokens, 0) > 0 OR coalesce(${n}.output_tokens, 0) > 0
-  OR coalesce(${n}.total_tokens, 0) > 0 OR coalesce(${n}.total_cost, 0) > 0
-  OR (${n}.total_cost IS NULL AND ${n}.cost_source IS NOT NULL))`;
+import { hasUsageSql, ownMarksSql } from '../rollup/sql.js';
 
 /** The runs repaired, (tenant, trace id) pairs: $1 text[], $2 uuid[]. */
 const TARGET = `target AS (SELECT * FROM unnest($1::text[], $2::uuid[]) AS t(tenant_id, run_id))`;
 
 /**
- * Marked spans of the runs: usage nodes and every stored span reached walking up from their parents
- * (within the run's tenant). A usage node reached by the walk has a usage-carrying descendant: an
- * aggregate. A marked span whose parent is not stored belongs on the usage frontier. Only those two
- * kinds of rows are returned.
+ * Marks of the runs' spans (rollup/usage.ts), recomputed from what is stored: every node passes its own marks
+ * (usage 1, LLM 2, tool 4) up through the stored spans of its run. A node that receives one of its own marks
+ * is an aggregate for it (aggregate: those marks); a marked span whose parent is not stored belongs on the
+ * frontier with every mark it passes (mask). Only those two kinds of rows are returned.
  */
 export const MARKED_SQL = `
-WITH RECURSIVE ${TARGET}, u AS (
-  SELECT n.tenant_id, n.run_id AS trace_id, n.node_id AS span_id, n.parent_span_id
-  FROM runledger.nodes n JOIN target t ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id WHERE ${hasUsageSql('n')}
+WITH RECURSIVE ${TARGET}, own AS (
+  SELECT n.tenant_id, n.run_id AS trace_id, n.node_id AS span_id, n.parent_span_id, ${ownMarksSql('n')} AS mask
+  FROM runledger.nodes n JOIN target t ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id
 ), up AS (
-  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id
-  FROM u JOIN runledger.spans s ON s.tenant_id = u.tenant_id AND s.trace_id = u.trace_id AND s.span_id = u.parent_span_id
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, o.mask
+  FROM own o JOIN runledger.spans s ON s.tenant_id = o.tenant_id AND s.trace_id = o.trace_id AND s.span_id = o.parent_span_id
+  WHERE o.mask <> 0
   UNION
-  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, up.mask
   FROM up JOIN runledger.spans s ON s.tenant_id = up.tenant_id AND s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
+), received AS (
+  SELECT tenant_id, trace_id, span_id, parent_span_id, bit_or(mask) AS mask FROM up GROUP BY tenant_id, trace_id, span_id, parent_span_id
 ), marked AS (
-  SELECT tenant_id, trace_id, span_id, parent_span_id, bool_or(src = 0) AND bool_or(src = 1) AS aggregate
-  FROM (SELECT *, 0 AS src FROM u UNION ALL SELECT *, 1 AS src FROM up) x
-  GROUP BY tenant_id, trace_id, span_id, parent_span_id
+  SELECT tenant_id, trace_id, span_id, coalesce(o.parent_span_id, r.parent_span_id) AS parent_span_id,
+    coalesce(o.mask, 0) & coalesce(r.mask, 0) AS aggregate, coalesce(o.mask, 0) | coalesce(r.mask, 0) AS mask
+  FROM (SELECT * FROM own WHERE mask <> 0) o FULL JOIN received r USING (tenant_id, trace_id, span_id)
 ), flagged AS (
   SELECT m.*, (m.parent_span_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runledger.spans p
     WHERE p.tenant_id = m.tenant_id AND p.trace_id = m.trace_id AND p.span_id = m.parent_span_id)) AS parent_missing
   FROM marked m
 )
-SELECT tenant_id, replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id, aggregate, parent_missing
-FROM flagged WHERE aggregate OR parent_missing`;
+SELECT tenant_id, replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id, aggregate, mask, parent_missing
+FROM flagged WHERE aggregate <> 0 OR parent_missing`;
 
 /**
- * usage_counted of the runs' nodes: usage and not an aggregate ($3, $4, $5: tenant, run, node of the
- * aggregates). Returns the changed rows' runs.
+ * usage_counted and call_counted of the runs' nodes, from the aggregates ($3, $4, $5, $6: tenant, run, node,
+ * aggregate marks): usage_counted when it carries usage and is not a usage aggregate, call_counted when it is
+ * an LLM or tool node and not a call aggregate. Returns the changed rows' runs.
  */
 export const SET_COUNTED_SQL = `
 WITH ${TARGET}
-UPDATE runledger.nodes n SET usage_counted = d.counted
+UPDATE runledger.nodes n SET usage_counted = d.usage_counted, call_counted = d.call_counted
 FROM (
-  SELECT x.tenant_id, x.run_id, x.node_id, x.start_time, (${hasUsageSql('x')} AND a.node_id IS NULL) AS counted
+  SELECT x.tenant_id, x.run_id, x.node_id, x.start_time,
+    ${hasUsageSql('x')} AND coalesce(a.aggregate, 0) & 1 = 0 AS usage_counted,
+    x.node_type IN ('LLM', 'TOOL') AND coalesce(a.aggregate, 0) & 6 = 0 AS call_counted
   FROM runledger.nodes x
   JOIN target t ON x.tenant_id = t.tenant_id AND x.run_id = t.run_id
-  LEFT JOIN (SELECT DISTINCT * FROM unnest($3::text[], $4::uuid[], $5::text[]) AS a(tenant_id, run_id, node_id)) a
+  LEFT JOIN (SELECT DISTINCT * FROM unnest($3::text[], $4::uuid[], $5::text[], $6::int[]) AS a(tenant_id, run_id, node_id, aggregate)) a
     ON a.tenant_id = x.tenant_id AND a.run_id = x.run_id AND a.node_id = x.node_id
 ) d
 WHERE n.tenant_id = d.tenant_id AND n.run_id = d.run_id AND n.node_id = d.node_id AND n.start_time = d.start_time
-  AND n.usage_counted IS DISTINCT FROM d.counted
+  AND (n.usage_counted, n.call_counted) IS DISTINCT FROM (d.usage_counted, d.call_counted)
 RETURNING n.tenant_id, replace(n.run_id::text, '-', '') AS run_id`;
 
 /** What run-hints.ts reads of each span (its key lists), for runs recreated from their spans. */
@@ -112,8 +111,8 @@ WITH ${TARGET}, sp AS (
     min(NULLIF(status_message, '')) FILTER (WHERE status_code = 'ERROR') AS error_message
   FROM batch_root GROUP BY tenant_id, run_id
 ), nd AS (
-  SELECT n.tenant_id, n.run_id, count(*) AS total_nodes, count(*) FILTER (WHERE n.node_type = 'LLM') AS llm_calls,
-    count(*) FILTER (WHERE n.node_type = 'TOOL') AS tool_calls,
+  SELECT n.tenant_id, n.run_id, count(*) AS total_nodes, count(*) FILTER (WHERE n.node_type = 'LLM' AND n.call_counted) AS llm_calls,
+    count(*) FILTER (WHERE n.node_type = 'TOOL' AND n.call_counted) AS tool_calls,
     ${['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'total_tokens'].map(usageSum).join(',\n    ')},
     coalesce(sum(n.total_cost) FILTER (WHERE n.usage_counted), 0) AS total_cost,
     coalesce(array_agg(DISTINCT (n.model_name COLLATE "C") ORDER BY (n.model_name COLLATE "C"))

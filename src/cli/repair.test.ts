@@ -151,16 +151,17 @@ describe('repair', () => {
     await q(`UPDATE runledger.runs SET status = 'COMPLETED', name = 'root', service_name = 'zzz' WHERE run_id = $1`, [ids[5]]); // RUNNING
     await q(`UPDATE runledger.nodes SET usage_counted = NOT usage_counted WHERE run_id = ANY($1::uuid[]) AND name LIKE 'ai.generateText%'`, [[ids[3], ids[4]]]);
     await q(`DELETE FROM runledger.runs WHERE run_id = ANY($1::uuid[])`, [[ids[6], ids[9]]]);
-    await q(`DELETE FROM runledger.usage_frontier WHERE trace_id = $1`, [ids[11]]);
-    await q(`INSERT INTO runledger.usage_frontier (tenant_id, trace_id, span_id, parent_span_id)
-      SELECT tenant_id, run_id, 'deadbeefdeadbeef', 'feedfacefeedface' FROM runledger.runs WHERE run_id = $1`, [ids[12]]);
+    const waiting = (await q(`DELETE FROM runledger.usage_frontier WHERE trace_id = $1`, [ids[11]])).rowCount!;
+    expect(waiting).toBe(4); // its usage-carrying spans and its tool call wait for the missing root (usage and call marks)
+    await q(`INSERT INTO runledger.usage_frontier (tenant_id, trace_id, span_id, parent_span_id, mask)
+      SELECT tenant_id, run_id, 'deadbeefdeadbeef', 'feedfacefeedface', 1 FROM runledger.runs WHERE run_id = $1`, [ids[12]]);
     expect(await snapshot(db.pool)).not.toEqual(before);
 
     const r = await repair(db.pool, { batch: 4 });
-    // 11 runs touched; 3 + 3 nodes flipped; run 11's 3 frontier rows back, the bogus one gone
+    // 11 runs touched; 3 + 3 nodes flipped; run 11's 4 frontier rows back, the bogus one gone
     // and the daily usage rollup is rewritten over the days of the changed runs: it agrees with runs again
     const nodeDays = Number((await q(`SELECT count(DISTINCT (start_time AT TIME ZONE 'UTC')::date) AS n FROM runledger.nodes`)).rows[0].n);
-    expect(r).toEqual({ scanned: runs.length, changed: 11, recreated: 2, nodesFixed: 6, frontierFixed: 4, withoutSpans: 0, rollupDays: nodeDays });
+    expect(r).toEqual({ scanned: runs.length, changed: 11, recreated: 2, nodesFixed: 6, frontierFixed: waiting + 1, withoutSpans: 0, rollupDays: nodeDays });
     expect(await snapshot(db.pool)).toEqual(before);
     const totals = async (from: string) => (await q(`SELECT sum(total_tokens)::text AS t, sum(total_cost)::text AS c FROM runledger.${from}`)).rows[0];
     expect(await totals('daily_usage')).toEqual(await totals('runs'));

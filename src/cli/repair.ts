@@ -3,7 +3,7 @@
  * one transaction holding the writer's per-run row locks (so it is safe while the gateway writes). A run is
  * (tenant, trace id): runs of different tenants sharing a trace id are repaired each from its own spans.
  *
- * Recomputed: nodes.usage_counted (usage-rollup rule of rollup/usage.ts, over stored spans), the
+ * Recomputed: nodes.usage_counted and call_counted (the tree rule of rollup/usage.ts, over stored spans), the
  * usage_frontier rows of the run, and every rollup column of runs (see repair-sql.ts). Descriptive
  * columns (tenant_id, pipeline, environment, session_id, user_id) are kept; a run with spans but no
  * runs row is recreated, its descriptive columns derived from its spans and nodes.
@@ -65,10 +65,10 @@ export interface BatchOutcome {
 export async function repairLocked(client: pg.ClientBase, runs: RunIds, created: ReadonlySet<string> = new Set()): Promise<BatchOutcome> {
   const changed = new Set<string>();
   const target = [runs.tenants, runs.runIds];
-  const marked = await client.query<FrontierRow & { aggregate: boolean; parent_missing: boolean }>(MARKED_SQL, target);
-  const agg = marked.rows.filter((r) => r.aggregate);
+  const marked = await client.query<FrontierRow & { aggregate: number; parent_missing: boolean }>(MARKED_SQL, target);
+  const agg = marked.rows.filter((r) => r.aggregate !== 0);
   const counted = await client.query<{ tenant_id: string; run_id: string }>(SET_COUNTED_SQL,
-    [...target, agg.map((r) => r.tenant_id), agg.map((r) => r.trace_id), agg.map((r) => r.span_id)]);
+    [...target, agg.map((r) => r.tenant_id), agg.map((r) => r.trace_id), agg.map((r) => r.span_id), agg.map((r) => r.aggregate)]);
   for (const r of counted.rows) changed.add(runKey(r.tenant_id, r.run_id));
 
   const frontierFixed = await syncFrontier(client, runs, marked.rows.filter((r) => r.parent_missing), changed);
@@ -91,7 +91,7 @@ export async function repairLocked(client: pg.ClientBase, runs: RunIds, created:
 
 /** Make the runs' usage_frontier rows exactly `want`; returns the rows deleted or inserted. */
 async function syncFrontier(client: pg.ClientBase, runs: RunIds, want: FrontierRow[], changed: Set<string>): Promise<number> {
-  const key = (f: FrontierRow) => `${f.tenant_id}/${f.trace_id}/${f.span_id}/${f.parent_span_id}`;
+  const key = (f: FrontierRow) => `${f.tenant_id}/${f.trace_id}/${f.span_id}/${f.parent_span_id}/${f.mask}`;
   const have = (await client.query<FrontierRow>(PROBE_FRONTIER_SQL, [runs.tenants, runs.runIds])).rows;
   const wantKeys = new Set(want.map(key));
   const haveKeys = new Set(have.map(key));
@@ -102,7 +102,7 @@ async function syncFrontier(client: pg.ClientBase, runs: RunIds, want: FrontierR
   }
   if (add.length > 0) {
     await client.query(INSERT_FRONTIER_SQL, [add.map((f) => f.tenant_id), add.map((f) => f.trace_id), add.map((f) => f.span_id),
-      add.map((f) => f.parent_span_id)]);
+      add.map((f) => f.parent_span_id), add.map((f) => f.mask)]);
   }
   for (const f of [...extra, ...add]) changed.add(runKey(f.tenant_id, f.trace_id));
   return extra.length + add.length;

@@ -8,7 +8,7 @@ import type { PreparedSpan } from '../sink/prepare.js';
 import { costUnits, hasUsage, unitsToDecimal } from '../sink/encoder.js';
 import { RowWriter } from '../sink/binary.js';
 import { RUN_DELTA_COLUMNS } from './sql.js';
-import { runKey, spanKey } from './usage.js';
+import { isCallAggregate, isUsageAggregate, runKey, spanKey } from './usage.js';
 
 type UsageFields = Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' | 'totalCost'>;
 
@@ -95,10 +95,11 @@ function rootBefore(a: PreparedSpan, b: PreparedSpan): boolean {
 }
 
 /**
- * @param aggregates keys (spanKey) of nodes whose usage is carried by descendants
+ * @param aggregates per node (spanKey) the marks it found below it (usage.ts): its usage is carried by a
+ *   descendant, or its call (LLM, tool) is a descendant's call instrumented twice
  * @returns the deltas by runKey
  */
-export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlySet<string>): Map<string, RunDelta> {
+export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlyMap<string, number>): Map<string, RunDelta> {
   const runs = new Map<string, RunDelta>();
   for (const m of newSpans) {
     const s = m.span;
@@ -126,12 +127,15 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlySet<
     const n = m.node;
     if (n) {
       d.totalNodes++;
-      if (n.nodeType === 'LLM') d.llmCalls++;
-      else if (n.nodeType === 'TOOL') d.toolCalls++;
+      const agg = aggregates.size === 0 ? 0 : aggregates.get(spanKey(s.tenantId, s.traceId, s.spanId));
+      if (!isCallAggregate(agg)) {
+        if (n.nodeType === 'LLM') d.llmCalls++;
+        else if (n.nodeType === 'TOOL') d.toolCalls++;
+      }
       if (n.modelName && (n.nodeType === 'LLM' || n.nodeType === 'EMBEDDING')) d.models.add(n.modelName);
       d.sessionId = least(d.sessionId, n.sessionId);
       d.userId = least(d.userId, n.userId);
-      if (hasUsage(n) && !aggregates.has(spanKey(s.tenantId, s.traceId, s.spanId))) d.usage.add(n);
+      if (hasUsage(n) && !isUsageAggregate(agg)) d.usage.add(n);
     }
   }
   return runs;

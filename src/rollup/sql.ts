@@ -28,46 +28,76 @@ export const CREATE_RUNS_SQL = `SELECT tenant_id, replace(run_id::text, '-', '')
 export const LOCK_RUNS_WAITING_SQL = `
 SELECT tenant_id, replace(run_id::text, '-', '') AS run_id, created FROM runledger.lock_runs($1::text[], $2::uuid[])`;
 
-/** Stored frontier rows (marked spans whose parent had not arrived) of the runs. */
+/** Stored frontier rows (marked spans whose parent had not arrived, with their marks) of the runs. */
 export const probeFrontierSql = (tenants: string, runIds: string) => `
-SELECT f.tenant_id, replace(f.trace_id::text, '-', '') AS trace_id, f.span_id, f.parent_span_id
+SELECT f.tenant_id, replace(f.trace_id::text, '-', '') AS trace_id, f.span_id, f.parent_span_id, f.mask
 FROM runledger.usage_frontier f WHERE (f.tenant_id, f.trace_id) IN (${runsOf(tenants, runIds)})`;
 export const PROBE_FRONTIER_SQL = probeFrontierSql('$1::text[]', '$2::uuid[]');
 
 /**
- * Walk up through stored spans from the parents of marked spans that left the batch. Every span reached
- * is marked; parent_missing tells which one now sits on the frontier.
+ * Walk up through stored spans from the parents of marked spans that left the batch, carrying their marks
+ * ($4: bits, usage.ts). Every span reached gets the marks (OR of every path that reached it); parent_missing
+ * tells which one now sits on the frontier.
  */
 export const WALK_UP_SQL = `
 WITH RECURSIVE up AS (
-  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time
-  FROM unnest($1::text[], $2::uuid[], $3::text[]) AS x(tenant_id, trace_id, span_id)
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time, x.mask
+  FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[]) AS x(tenant_id, trace_id, span_id, mask)
   JOIN runledger.spans s ON s.tenant_id = x.tenant_id AND s.trace_id = x.trace_id AND s.span_id = x.span_id
   UNION
-  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time, up.mask
   FROM up JOIN runledger.spans s ON s.tenant_id = up.tenant_id AND s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
 )
 SELECT up.tenant_id, replace(up.trace_id::text, '-', '') AS trace_id, up.span_id, up.parent_span_id,
-  up.start_time::text AS start_time,
+  min(up.start_time)::text AS start_time, bit_or(up.mask) AS mask,
   (up.parent_span_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runledger.spans p
     WHERE p.tenant_id = up.tenant_id AND p.trace_id = up.trace_id AND p.span_id = up.parent_span_id)) AS parent_missing
-FROM up`;
+FROM up GROUP BY up.tenant_id, up.trace_id, up.span_id, up.parent_span_id`;
+
+/** The marks a stored node passes up for itself (usage.ts ownMarks), in SQL. */
+export const ownMarksSql = (n: string) => `((CASE WHEN ${hasUsageSql(n)} THEN 1 ELSE 0 END)
+  | (CASE ${n}.node_type WHEN 'LLM' THEN 2 WHEN 'TOOL' THEN 4 ELSE 0 END))`;
 
 /**
- * Stored usage nodes that turned out to be aggregates stop counting; their usage is subtracted.
- * The start time (the partition key) lets each lookup go to one day's partition.
+ * The node carries usage (sink/encoder.ts hasUsage on the stored columns). A stored NULL cost with a
+ * cost source was a cost too large to store exactly: the gateway counted it as usage.
  */
-export const UNCOUNT_NODES_SQL = `
-UPDATE runledger.nodes n SET usage_counted = false
-FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[]) AS c(tenant_id, run_id, node_id, start_time)
-WHERE n.tenant_id = c.tenant_id AND n.run_id = c.run_id AND n.node_id = c.node_id AND n.start_time = c.start_time
-  AND n.usage_counted
-RETURNING n.tenant_id, replace(n.run_id::text, '-', '') AS run_id, n.input_tokens, n.output_tokens, n.cache_read_tokens,
-  n.cache_write_tokens, n.reasoning_tokens, n.total_tokens, n.total_cost::text AS total_cost`;
+export function hasUsageSql(n: string): string {
+  return `(coalesce(${n}.input_tokens, 0) > 0 OR coalesce(${n}.output_tokens, 0) > 0
+  OR coalesce(${n}.total_tokens, 0) > 0 OR coalesce(${n}.total_cost, 0) > 0
+  OR (${n}.total_cost IS NULL AND ${n}.cost_source IS NOT NULL))`;
+}
 
+/**
+ * Stored nodes reached by the walk with marks of their own below them turn aggregates: usage_counted and
+ * call_counted turn false for those marks. Returns the nodes changed, as they were (their usage is
+ * subtracted from the run, and their call when call_counted was true). The start time (the partition key)
+ * lets each lookup go to one day's partition.
+ */
+export const SETTLE_STORED_SQL = `
+WITH c AS (
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[]) AS c(tenant_id, run_id, node_id, start_time, mask)
+), was AS (
+  SELECT n.tenant_id, n.run_id, n.node_id, n.start_time, n.node_type, n.usage_counted, n.call_counted,
+    n.usage_counted AND (c.mask & 1) <> 0 AS uncount, n.call_counted AND (c.mask & ${ownMarksSql('n')} & 6) <> 0 AS uncall,
+    n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens, n.total_tokens, n.total_cost
+  FROM runledger.nodes n JOIN c ON n.tenant_id = c.tenant_id AND n.run_id = c.run_id AND n.node_id = c.node_id
+    AND n.start_time = c.start_time
+), settled AS (
+  UPDATE runledger.nodes n SET usage_counted = n.usage_counted AND NOT w.uncount, call_counted = n.call_counted AND NOT w.uncall
+  FROM was w WHERE (w.uncount OR w.uncall) AND n.tenant_id = w.tenant_id AND n.run_id = w.run_id AND n.node_id = w.node_id
+    AND n.start_time = w.start_time
+  RETURNING 1
+)
+SELECT w.tenant_id, replace(w.run_id::text, '-', '') AS run_id, w.node_type, w.uncount, w.uncall, w.input_tokens, w.output_tokens,
+  w.cache_read_tokens, w.cache_write_tokens, w.reasoning_tokens, w.total_tokens, w.total_cost::text AS total_cost
+FROM was w WHERE w.uncount OR w.uncall`; // (the UPDATE in WITH runs whether or not its rows are read)
+
+/** Marked spans whose parent has not arrived; a span already waiting keeps every mark it was given. */
 export const INSERT_FRONTIER_SQL = `
-INSERT INTO runledger.usage_frontier (tenant_id, trace_id, span_id, parent_span_id)
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`;
+INSERT INTO runledger.usage_frontier AS f (tenant_id, trace_id, span_id, parent_span_id, mask)
+SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::int[])
+ON CONFLICT (tenant_id, trace_id, span_id) DO UPDATE SET mask = f.mask | excluded.mask WHERE (f.mask | excluded.mask) <> f.mask`;
 
 export const DELETE_FRONTIER_SQL = `
 DELETE FROM runledger.usage_frontier f USING unnest($1::text[], $2::uuid[], $3::text[]) AS d(tenant_id, trace_id, span_id)

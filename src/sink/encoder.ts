@@ -17,7 +17,7 @@ export const NODE_COLUMNS = [
   'response_model', 'model_name', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
-  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'usage_counted',
+  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'call_counted', 'usage_counted',
 ] as const;
 
 /**
@@ -87,8 +87,8 @@ function costIsUsage(usd: number | null): boolean {
 }
 
 /**
- * A node row. Its last column, usage_counted, is written false; the writer sets the row's last byte
- * (setUsageCounted) once it knows whether the node is an aggregate.
+ * A node row. Its last two columns, call_counted and usage_counted (booleans), are written false; the writer
+ * sets them (setCounted) once it knows whether the node is an aggregate.
  */
 export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
   const s = m.span;
@@ -134,11 +134,18 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
   w.optText(n.promptHash);
   w.jsonb(n.input);
   w.jsonb(n.output);
-  w.bool(false);
+  w.bool(false); // call_counted
+  w.bool(false); // usage_counted
   w.endRow();
 }
 
-/** Set a node row's usage_counted: true when the node carries usage and is not an aggregate. */
-export function setUsageCounted(row: Uint8Array, node: Parameters<typeof hasUsage>[0], aggregate: boolean): void {
-  row[row.length - 1] = !aggregate && hasUsage(node) ? 1 : 0;
+/**
+ * Set a node row's last two columns: call_counted, true for an LLM or TOOL node that is not a call aggregate
+ * (no node of its type below it), and usage_counted, true when it carries usage and is not a usage aggregate.
+ * Each is a boolean field (4 length bytes, 1 value byte): usage_counted's value is the row's last byte.
+ */
+export function setCounted(row: Uint8Array, node: Parameters<typeof hasUsage>[0] & Pick<NodeRecord, 'nodeType'>,
+  usageAggregate: boolean, callAggregate: boolean): void {
+  row[row.length - 1] = !usageAggregate && hasUsage(node) ? 1 : 0;
+  row[row.length - 6] = !callAggregate && (node.nodeType === 'LLM' || node.nodeType === 'TOOL') ? 1 : 0;
 }

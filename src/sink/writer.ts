@@ -5,15 +5,16 @@
  */
 import type pg from 'pg';
 import type { PreparedSpan } from './prepare.js';
-import { hasUsage, NODE_COLUMNS, SPAN_COLUMNS, setUsageCounted } from './encoder.js';
+import { NODE_COLUMNS, SPAN_COLUMNS, setCounted } from './encoder.js';
 import { copyRows } from './copy.js';
 import { computeDeltas, encodeDeltaRows } from '../rollup/deltas.js';
 import {
   CREATE_RUN_DELTAS_STAGE_SQL, CREATE_RUNS_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, existingRunsSql, INSERT_FRONTIER_SQL,
   INSERT_NEW_RUNS_SQL, LOCK_RUNS_WAITING_SQL, lockExistingRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE,
-  UNCOUNT_NODES_SQL, UPDATE_RUNS_SQL, WALK_UP_SQL,
+  UPDATE_RUNS_SQL,
 } from '../rollup/sql.js';
-import { planUsage, runKey, spanKey, type FrontierRow, type UsageExit } from '../rollup/usage.js';
+import { isCallAggregate, isUsageAggregate, planMarks, runKey, spanKey, type FrontierRow } from '../rollup/usage.js';
+import { columns, walkMarks } from '../rollup/walk.js';
 import { DayPartitions } from './partitions.js';
 
 export interface WriteOutcome {
@@ -201,68 +202,31 @@ function columnsOfKeys(keys: string[]): [string[], string[]] {
   return [keys.map((k) => k.slice(0, -32)), keys.map((k) => k.slice(-32))];
 }
 
-/** Parallel arrays of rows for an unnest() parameter list. */
-function columns<T>(rows: readonly T[], ...pick: ((r: T) => unknown)[]): unknown[][] {
-  return pick.map((f) => rows.map(f));
-}
-
 /**
- * Nodes and rollups for newly inserted spans (`copySpans`: and the spans themselves, fast path), given the usage
- * frontier of their runs (read under the runs' locks); ends the transaction with COMMIT, in the same round trip
+ * Nodes and rollups for newly inserted spans (`copySpans`: and the spans themselves, fast path), given the
+ * frontier of their runs (read under the runs' locks; usage.ts); ends the transaction with COMMIT, in the same round trip
  * as the runs update. Returns the spans of new runs another writer created meanwhile (not written: deferred).
  */
 async function applyFresh(
   client: pg.PoolClient, all: PreparedSpan[], frontier: FrontierRow[], claim: Claim, copySpans: boolean,
 ): Promise<PreparedSpan[]> {
-  const plan = planUsage(all, frontier);
-  /** stored spans reached by the walk up (their nodes, if any, become aggregates) */
-  const reachedStored: { tenant_id: string; trace_id: string; span_id: string; start_time: string }[] = [];
-  const newFrontier: FrontierRow[] = [];
-
-  // Walk up through stored spans from the parents of marked spans that leave the batch. The walk stops where a
-  // parent is missing from the stored spans; a missing parent that is in the batch (its spans are not written
-  // yet) is marked here and the batch's propagation goes on from it, until no marked span leaves the batch.
-  for (let exits = plan.exits; exits.length > 0;) {
-    const starts = [...new Map(exits.map((e) => [spanKey(e.tenantId, e.traceId, e.parentSpanId), e])).values()];
-    const walked = await client.query<FrontierRow & { start_time: string; parent_missing: boolean }>(WALK_UP_SQL,
-      columns(starts, (e) => e.tenantId, (e) => e.traceId, (e) => e.parentSpanId));
-    const reached = new Set<string>();
-    const next: UsageExit[] = [];
-    for (const r of walked.rows) {
-      const k = spanKey(r.tenant_id, r.trace_id, r.span_id);
-      reached.add(k);
-      // the re-send path inserted the batch's spans already: the walk may pass through them
-      if (plan.byKey.has(k)) next.push(...plan.markParent(k));
-      // (a new run has no stored nodes; none is changed before its row is claimed)
-      else if (claim.held.has(runKey(r.tenant_id, r.trace_id))) reachedStored.push(r);
-      if (!r.parent_missing) continue;
-      const pk = spanKey(r.tenant_id, r.trace_id, r.parent_span_id);
-      if (plan.byKey.has(pk)) next.push(...plan.markParent(pk));
-      else newFrontier.push(r);
-    }
-    // The walk reached the stored parent, or the parent has not arrived: the child waits on the frontier.
-    for (const e of exits) {
-      if (!reached.has(spanKey(e.tenantId, e.traceId, e.parentSpanId))) {
-        newFrontier.push({ tenant_id: e.tenantId, trace_id: e.traceId, span_id: e.spanId, parent_span_id: e.parentSpanId });
-      }
-    }
-    exits = next;
-  }
-
+  const plan = planMarks(all, frontier);
+  const walked = await walkMarks(client, plan, claim.held);
   const deltas = computeDeltas(all, plan.aggregates);
-  if (reachedStored.length > 0) {
-    const uncounted = await client.query(UNCOUNT_NODES_SQL,
-      columns(reachedStored, (r) => r.tenant_id, (r) => r.trace_id, (r) => r.span_id, (r) => r.start_time));
-    for (const u of uncounted.rows) {
-      const d = deltas.get(runKey(u.tenant_id, u.run_id));
-      if (!d) continue; // cannot happen: the walk starts from fresh spans of the same run
-      d.usage.add({
-        inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens),
-        cacheReadTokens: num(u.cache_read_tokens), cacheWriteTokens: num(u.cache_write_tokens),
-        reasoningTokens: num(u.reasoning_tokens), totalTokens: num(u.total_tokens),
-        totalCost: u.total_cost === null ? null : Number(u.total_cost),
-      }, -1);
+  for (const u of walked.settled) {
+    const d = deltas.get(runKey(u.tenant_id, u.run_id));
+    if (!d) continue; // cannot happen: the walk starts from fresh spans of the same run
+    if (u.uncall) {
+      if (u.node_type === 'LLM') d.llmCalls--;
+      else d.toolCalls--;
     }
+    if (!u.uncount) continue;
+    d.usage.add({
+      inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens),
+      cacheReadTokens: num(u.cache_read_tokens), cacheWriteTokens: num(u.cache_write_tokens),
+      reasoningTokens: num(u.reasoning_tokens), totalTokens: num(u.total_tokens),
+      totalCost: u.total_cost === null ? null : Number(u.total_cost),
+    }, -1);
   }
   if (deltas.size > 0) await copyRows(client, RUN_DELTAS_STAGE, RUN_DELTA_COLUMNS.map(([c]) => c), encodeDeltaRows(deltas.values()), (r) => r);
 
@@ -281,12 +245,16 @@ async function applyFresh(
   if (copySpans && spans.length > 0) await copyRows(client, 'runledger.spans', SPAN_COLUMNS, spans, (m) => m.spanRow);
   const nodes = spans.filter((m) => m.node !== null);
   if (nodes.length > 0) {
-    for (const m of nodes) setUsageCounted(m.nodeRow!, m.node!, plan.aggregates.has(itemKey(m)));
+    for (const m of nodes) {
+      const agg = plan.aggregates.size === 0 ? 0 : plan.aggregates.get(itemKey(m));
+      setCounted(m.nodeRow!, m.node!, isUsageAggregate(agg), isCallAggregate(agg));
+    }
     await copyRows(client, 'runledger.nodes', NODE_COLUMNS, nodes, (m) => m.nodeRow!);
   }
-  const addFrontier = lost.size === 0 ? newFrontier : newFrontier.filter((f) => !lost.has(runKey(f.tenant_id, f.trace_id)));
+  const addFrontier = lost.size === 0 ? walked.frontier : walked.frontier.filter((f) => !lost.has(runKey(f.tenant_id, f.trace_id)));
   if (addFrontier.length > 0) {
-    await client.query(INSERT_FRONTIER_SQL, columns(addFrontier, (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id, (f) => f.parent_span_id));
+    await client.query(INSERT_FRONTIER_SQL, columns(addFrontier,
+      (f) => f.tenant_id, (f) => f.trace_id, (f) => f.span_id, (f) => f.parent_span_id, (f) => f.mask));
   }
   const consumed = lost.size === 0 ? plan.consumed : plan.consumed.filter((f) => !lost.has(runKey(f.tenant_id, f.trace_id)));
   if (consumed.length > 0) {

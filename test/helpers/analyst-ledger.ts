@@ -105,4 +105,5 @@ export const ACME_USAGE = [
   u(D2, 'acme', 'support-bot', 'anthropic', 'claude-sonnet-4', [2, 2, 0, 1, 1], [1000, 500, 1500], '0.0105000000'),
   u(D2, 'acme', 'support-bot', 'openai', 'text-embedding-3-small', [1, 0, 1, 0, 1], [100, 0, 100], '0.0000020000'),
 ];
-export const GLOBEX_USAGE = [u(D1, 'globex', 'support-bot', 'openai', 'gpt-4o-mini', [2, 2, 0, 0, 1], [5, 5, 10], '0.0000100000')];
+// B1's two LLM nodes are one call instrumented twice: one call
+export const GLOBEX_USAGE = [u(D1, 'globex', 'support-bot', 'openai', 'gpt-4o-mini', [1, 1, 0, 0, 1], [5, 5, 10], '0.0000100000')];
