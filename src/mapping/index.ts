@@ -6,7 +6,9 @@ import type { SpanRecord } from '../otlp/types.js';
 import type { MappedSpan, MappingOptions, NodeRecord } from './types.js';
 import type { PriceTable } from './prices.js';
 import { resolveNodeKind } from './node-type.js';
-import { resolveModels, resolveProvider } from './model.js';
+import { resolveModels } from './model.js';
+import { resolveProvider } from './provider.js';
+import type { SpanScope } from './metadata.js';
 import { resolveUsage } from './usage.js';
 import { resolveCost } from './cost.js';
 import { resolveContent } from './content.js';
@@ -29,6 +31,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
   const kind = resolveNodeKind(a, span.name);
   if (kind === null) return null;
   const { nodeType } = kind;
+  const scope: SpanScope = { a };
   const inv = invocationParams(a);
   const models = resolveModels(a, inv);
   const usage = resolveUsage(a);
@@ -43,7 +46,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     status: span.statusCode === 2 ? 'FAILED' : 'COMPLETED',
     errorType: err.errorType,
     errorMessage: err.errorMessage,
-    provider: resolveProvider(a),
+    provider: resolveProvider(a, scope),
     requestModel: models.requestModel,
     responseModel: models.responseModel,
     modelName: models.modelName,
