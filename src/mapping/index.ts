@@ -1,6 +1,7 @@
 /**
  * GenAI span → ledger node mapping. Each concern lives in its own module, each reading an ordered key
- * list (see DESIGN-mapping.md): node-type, model, usage, cost/prices, content, errors, params, run-hints.
+ * list (see DESIGN-mapping.md and docs/mapping.md): node-type, model, provider, usage, cost/prices, content,
+ * tool-definitions, errors, params, names, run-hints; genkit translates Genkit actions into those keys first.
  */
 import type { SpanRecord } from '../otlp/types.js';
 import type { MappedSpan, MappingOptions, NodeRecord } from './types.js';
@@ -8,6 +9,9 @@ import type { PriceTable } from './prices.js';
 import { resolveNodeKind } from './node-type.js';
 import { resolveModels } from './model.js';
 import { resolveProvider } from './provider.js';
+import { genkitView } from './genkit.js';
+import { resolveAgentName, resolveToolName } from './names.js';
+import { resolveToolDefinitions } from './tool-definitions.js';
 import type { SpanScope } from './metadata.js';
 import { resolveUsage } from './usage.js';
 import { resolveCost } from './cost.js';
@@ -27,7 +31,7 @@ export interface MapperOptions extends MappingOptions {
 
 /** The node for one span, or null when the span is not a GenAI ledger node. */
 export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | null {
-  const a = span.attributes;
+  const a = genkitView(span.attributes);
   const kind = resolveNodeKind(a, span.name);
   if (kind === null) return null;
   const { nodeType } = kind;
@@ -37,7 +41,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
   const usage = resolveUsage(a);
   const cost = resolveCost(a, usage, opts.prices, models.modelName, models.requestModel);
   const err = resolveError(span);
-  const params = resolveParams(a, nodeType, inv);
+  const params = resolveParams(a, inv);
   const content = resolveContent(a, nodeType === 'TOOL', opts);
   return {
     nodeType,
@@ -56,6 +60,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     cacheWriteTokens: usage.cacheWriteTokens,
     reasoningTokens: usage.reasoningTokens,
     totalTokens: usage.totalTokens,
+    usageNormalized: usage.usageNormalized,
     inputCost: cost.inputCost,
     outputCost: cost.outputCost,
     totalCost: cost.totalCost,
@@ -65,14 +70,15 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     maxTokens: params.maxTokens,
     finishReasons: params.finishReasons,
     responseId: params.responseId,
-    toolName: params.toolName,
+    toolName: resolveToolName(a, nodeType, span.name),
     toolCallId: params.toolCallId,
-    agentName: params.agentName,
+    agentName: resolveAgentName(a, nodeType, span.name, scope),
     sessionId: params.sessionId,
     userId: params.userId,
     promptHash: content.promptHash,
     input: content.input,
     output: content.output,
+    toolDefinitions: resolveToolDefinitions(a, opts),
   };
 }
 

@@ -28,6 +28,11 @@ export interface NodeRecord {
   cacheWriteTokens: number | null;
   reasoningTokens: number | null;
   totalTokens: number | null;
+  /**
+   * true when input_tokens (output_tokens) was raised to include cache (reasoning) tokens the reported count
+   * evidently left out (usage.ts normalize); the cache / reasoning counts are as reported
+   */
+  usageNormalized: boolean;
   inputCost: number | null;
   outputCost: number | null;
   totalCost: number | null;
@@ -47,6 +52,8 @@ export interface NodeRecord {
   /** JSON text (already truncated to the configured limit), or null */
   input: string | null;
   output: string | null;
+  /** JSON text of the tool definitions offered to the model (gen_ai.tool.definitions, ...), truncated like input */
+  toolDefinitions: string | null;
 }
 
 /** Run-level facts a span contributes; the sink folds them order-independently. */
