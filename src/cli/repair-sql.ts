@@ -78,7 +78,8 @@ const SAME_MODELS = '(r.models @> f.models AND r.models <@ f.models)';
 
 /**
  * Recompute the runs ($1) with spans; update the rows that differ, insert the missing ones (with the
- * hints of $2: json [{run_id, pipeline, pipeline_rank, environment}]). Returns one row per run with
+ * hints of $2: json [{run_id, pipeline, pipeline_rank, environment, session_id, user_id}]; session and user are
+ * the least of these span hints and the nodes' values, as the writer folds them). Returns one row per run with
  * spans (k = 's'), per updated run (k = 'u') and per inserted run (k = 'i').
  *
  * Status: the writer decides per transaction from the earliest parentless span it inserted (FAILED
@@ -137,11 +138,12 @@ WITH sp AS (
   SELECT f.run_id,
     (SELECT s.tenant_id FROM runledger.spans s WHERE s.trace_id = f.run_id ORDER BY s.ingested_at, s.tenant_id LIMIT 1),
     d.pipeline, d.pipeline_rank, d.environment,
-    (SELECT min(n.session_id) FROM runledger.nodes n WHERE n.run_id = f.run_id),
-    (SELECT min(n.user_id) FROM runledger.nodes n WHERE n.run_id = f.run_id),
+    LEAST((SELECT min(n.session_id) FROM runledger.nodes n WHERE n.run_id = f.run_id), d.session_id),
+    LEAST((SELECT min(n.user_id) FROM runledger.nodes n WHERE n.run_id = f.run_id), d.user_id),
     (SELECT min(s.ingested_at) FROM runledger.spans s WHERE s.trace_id = f.run_id),
     ${COMPUTED.map((c) => `f.${c}`).join(', ')}, f.models
-  FROM f LEFT JOIN json_to_recordset($2::json) AS d(run_id uuid, pipeline text, pipeline_rank smallint, environment text)
+  FROM f LEFT JOIN json_to_recordset($2::json)
+    AS d(run_id uuid, pipeline text, pipeline_rank smallint, environment text, session_id text, user_id text)
     ON d.run_id = f.run_id
   WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.run_id = f.run_id)
   RETURNING run_id

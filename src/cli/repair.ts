@@ -95,22 +95,30 @@ async function syncFrontier(client: pg.ClientBase, runIds: string[], want: Front
 
 interface HintSpan { run_id: string; parent_span_id: string | null; name: string; service_name: string | null; attributes: SpanRecord['attributes']; resource: SpanRecord['resource'] }
 
-/** pipeline and environment of recreated runs, folded from their spans as the writer folds them. */
+/** pipeline, environment, session and user hints of recreated runs, folded from their spans as the writer folds them. */
 async function recreatedHints(client: pg.ClientBase, runIds: string[]): Promise<Record<string, unknown>[]> {
   const rows = (await client.query<HintSpan>(HINT_SPANS_SQL, [runIds])).rows;
-  const out = new Map<string, { run_id: string; pipeline: string | null; pipeline_rank: number | null; environment: string | null }>();
+  type Hint = { run_id: string; pipeline: string | null; pipeline_rank: number | null; environment: string | null;
+    session_id: string | null; user_id: string | null };
+  const out = new Map<string, Hint>();
+  const least = (a: string | null, b: string | null) => (b === null || (a !== null && a <= b) ? a : b);
   for (const s of rows) {
     const h = resolveRunHints({
       parentSpanId: s.parent_span_id, name: s.name, serviceName: s.service_name, attributes: s.attributes, resource: s.resource,
     } as SpanRecord);
     let o = out.get(s.run_id);
-    if (!o) out.set(s.run_id, (o = { run_id: s.run_id, pipeline: null, pipeline_rank: null, environment: null }));
+    if (!o) {
+      o = { run_id: s.run_id, pipeline: null, pipeline_rank: null, environment: null, session_id: null, user_id: null };
+      out.set(s.run_id, o);
+    }
     const p = h.pipeline;
     if (p && (o.pipeline === null || p.rank < o.pipeline_rank! || (p.rank === o.pipeline_rank && p.value < o.pipeline))) {
       o.pipeline = p.value;
       o.pipeline_rank = p.rank;
     }
     if (h.environment && (o.environment === null || h.environment < o.environment)) o.environment = h.environment;
+    o.session_id = least(o.session_id, h.sessionId);
+    o.user_id = least(o.user_id, h.userId);
   }
   return [...out.values()];
 }

@@ -61,6 +61,9 @@ export interface RunHints {
   /** pipeline candidate: lower rank wins, ties broken by the smaller value */
   pipeline: { rank: number; value: string } | null;
   environment: string | null;
+  /** session / user of the span (any span, GenAI or not); the run keeps the smallest, as for node values */
+  sessionId: string | null;
+  userId: string | null;
 }
 
 export interface MappedSpan {
