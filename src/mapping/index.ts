@@ -12,7 +12,6 @@ import { resolveProvider } from './provider.js';
 import { genkitView } from './genkit.js';
 import { resolveAgentName, resolveToolName } from './names.js';
 import { resolveToolDefinitions } from './tool-definitions.js';
-import type { SpanScope } from './metadata.js';
 import { resolveUsage } from './usage.js';
 import { resolveCost } from './cost.js';
 import { resolveContent } from './content.js';
@@ -35,7 +34,6 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
   const kind = resolveNodeKind(a, span.name);
   if (kind === null) return null;
   const { nodeType } = kind;
-  const scope: SpanScope = { a };
   const inv = invocationParams(a);
   const models = resolveModels(a, inv);
   const usage = resolveUsage(a);
@@ -50,7 +48,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     status: span.statusCode === 2 ? 'FAILED' : 'COMPLETED',
     errorType: err.errorType,
     errorMessage: err.errorMessage,
-    provider: resolveProvider(a, scope),
+    provider: resolveProvider(a),
     requestModel: models.requestModel,
     responseModel: models.responseModel,
     modelName: models.modelName,
@@ -72,7 +70,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     responseId: params.responseId,
     toolName: resolveToolName(a, nodeType, span.name),
     toolCallId: params.toolCallId,
-    agentName: resolveAgentName(a, nodeType, span.name, scope),
+    agentName: resolveAgentName(a, nodeType, span.name),
     sessionId: params.sessionId,
     userId: params.userId,
     promptHash: content.promptHash,
@@ -84,7 +82,10 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
 
 export function createMapper(opts: MapperOptions): SpanMapper {
   const o: MapperOptions = { ...opts };
-  return (span) => ({ span, node: mapNode(span, o), hints: resolveRunHints(span) });
+  return (span) => {
+    const node = mapNode(span, o);
+    return { span, node, hints: resolveRunHints(span, node) };
+  };
 }
 
 export function mapSpans(spans: readonly SpanRecord[], mapper: SpanMapper): MappedSpan[] {

@@ -4,7 +4,8 @@
  * the provider of LangChain.js + OpenInference spans) and `lc_agent_name` (the LangGraph / LangChain agent).
  *
  * Parsed at most once per span and only when a reader asks for a key the text contains (a substring test
- * first: most spans never pay for JSON.parse).
+ * first: most spans never pay for JSON.parse). The parse of the last attributes object asked about is kept
+ * (mapping is synchronous, one span at a time), so readers share it without a per-span allocation.
  */
 import type { AttrValue, Attributes } from '../otlp/types.js';
 
@@ -16,12 +17,9 @@ export const LC_AGENT_NAME = 'lc_agent_name';
 /** Longer metadata texts are not parsed (no producer puts megabytes there; bounded cost per span). */
 const MAX_METADATA_CHARS = 65_536;
 
-/** Per-span lazy state shared by the readers of one span (created by mapNode). */
-export interface SpanScope {
-  a: Attributes;
-  /** undefined: not parsed yet; null: absent or not a JSON object */
-  meta?: Record<string, AttrValue> | null;
-}
+/** The attributes last parsed and their metadata object (null: absent or not a JSON object). */
+let lastAttrs: Attributes | null = null;
+let lastMeta: Record<string, AttrValue> | null = null;
 
 function parse(v: AttrValue | undefined): Record<string, AttrValue> | null {
   if (v === undefined || v === null) return null;
@@ -36,14 +34,15 @@ function parse(v: AttrValue | undefined): Record<string, AttrValue> | null {
 }
 
 /** A string value of the span's metadata object, or null. */
-export function metadataString(scope: SpanScope, key: string): string | null {
-  const raw = scope.a[METADATA_KEY];
+export function metadataString(a: Attributes, key: string): string | null {
+  const raw = a[METADATA_KEY];
   if (raw === undefined) return null;
-  if (scope.meta === undefined) {
+  if (lastAttrs !== a) {
     // Cheap rejection: a metadata text that does not mention the key cannot hold it.
     if (typeof raw === 'string' && !raw.includes(key)) return null;
-    scope.meta = parse(raw);
+    lastMeta = parse(raw);
+    lastAttrs = a;
   }
-  const v = scope.meta?.[key];
+  const v = lastMeta?.[key];
   return typeof v === 'string' && v !== '' ? v : null;
 }

@@ -14,7 +14,7 @@
 import type { Attributes } from '../otlp/types.js';
 import type { NodeType } from './types.js';
 import { asString, firstString } from './attrs.js';
-import { LC_AGENT_NAME, metadataString, type SpanScope } from './metadata.js';
+import { LC_AGENT_NAME, metadataString } from './metadata.js';
 
 const TOOL_NAME_KEYS = ['gen_ai.tool.name', 'tool.name', 'ai.toolCall.name'] as const;
 const AGENT_NAME_KEYS = ['gen_ai.agent.name', 'agent.name'] as const;
@@ -43,11 +43,11 @@ export function resolveToolName(a: Attributes, nodeType: NodeType, spanName: str
   return traceloopEntity(a, 'tool') ?? afterPrefix(spanName, TOOL_SPAN_PREFIXES);
 }
 
-export function resolveAgentName(a: Attributes, nodeType: NodeType, spanName: string, scope: SpanScope): string | null {
+export function resolveAgentName(a: Attributes, nodeType: NodeType, spanName: string): string | null {
   const n = firstString(a, AGENT_NAME_KEYS) ??
     (nodeType === 'AGENT' ? traceloopEntity(a, 'agent') : null) ??
     firstString(a, AGENT_NAME_TAIL_KEYS) ??
-    metadataString(scope, LC_AGENT_NAME);
+    metadataString(a, LC_AGENT_NAME);
   if (n !== null || nodeType !== 'AGENT') return n;
   return asString(a['graph.node.id']) ?? afterPrefix(spanName, AGENT_SPAN_PREFIXES) ??
     (a['openinference.span.kind'] !== undefined && spanName !== '' ? spanName : null);

@@ -14,7 +14,7 @@
  */
 import type { Attributes } from '../otlp/types.js';
 import { asString } from './attrs.js';
-import { LS_PROVIDER, metadataString, type SpanScope } from './metadata.js';
+import { LS_PROVIDER, metadataString } from './metadata.js';
 
 export const PROVIDER_KEYS = [
   'gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider',
@@ -100,7 +100,7 @@ export function normalizeProvider(raw: string): string | null {
 }
 
 /** The first key whose value names a provider (frameworks and empty values fall through), normalised. */
-export function resolveProvider(a: Attributes, scope: SpanScope): string | null {
+export function resolveProvider(a: Attributes): string | null {
   for (let i = 0; i < PROVIDER_KEYS.length; i++) {
     const v = a[PROVIDER_KEYS[i]!];
     if (v === undefined) continue;
@@ -108,6 +108,6 @@ export function resolveProvider(a: Attributes, scope: SpanScope): string | null 
     const p = s === null ? null : normalizeProvider(s);
     if (p !== null) return p;
   }
-  const ls = metadataString(scope, LS_PROVIDER);
+  const ls = metadataString(a, LS_PROVIDER);
   return ls === null ? null : normalizeProvider(ls);
 }

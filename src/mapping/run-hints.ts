@@ -18,7 +18,7 @@
  * set only on a non-GenAI span (an HTTP root span) reaches the run.
  */
 import type { SpanRecord } from '../otlp/types.js';
-import type { RunHints } from './types.js';
+import type { NodeRecord, RunHints } from './types.js';
 import { asString, firstString } from './attrs.js';
 import { SESSION_KEYS, USER_KEYS } from './params.js';
 
@@ -76,12 +76,16 @@ function candidate(span: SpanRecord): RunHints['pipeline'] {
   return service === null || service === '' ? null : { rank: 5, value: service };
 }
 
-export function resolveRunHints(span: SpanRecord): RunHints {
+/**
+ * @param node the span's node when it has one: its session / user come from the same keys, so they are
+ *   taken from it rather than looked up again (the mapper's hot path).
+ */
+export function resolveRunHints(span: SpanRecord, node: Pick<NodeRecord, 'sessionId' | 'userId'> | null = null): RunHints {
   const r = span.resource;
   return {
     pipeline: pipeline(span),
     environment: asString(r[ENVIRONMENT_KEYS[0]]) ?? asString(r[ENVIRONMENT_KEYS[1]]),
-    sessionId: firstString(span.attributes, SESSION_KEYS),
-    userId: firstString(span.attributes, USER_KEYS),
+    sessionId: node === null ? firstString(span.attributes, SESSION_KEYS) : node.sessionId,
+    userId: node === null ? firstString(span.attributes, USER_KEYS) : node.userId,
   };
 }
