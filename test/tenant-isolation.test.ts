@@ -170,7 +170,7 @@ describe.each([
   it('gives B a run of its own, from its own spans only', async () => {
     const b = (await gw.db.pool.query(`SELECT tenant_id, status, name, pipeline, user_id, span_count::int, llm_calls::int,
       input_tokens::int, error_message FROM runledger.runs WHERE run_id = $1 AND tenant_id = 'globex'`, [traceId])).rows;
-    expect(b).toEqual([{ tenant_id: 'globex', status: 'FAILED', name: 'evil root', pipeline: 'evil-pipeline', user_id: null,
+    expect(b).toEqual([{ tenant_id: 'globex', status: 'FAILED', name: 'evil root', pipeline: 'evil-pipeline', user_id: 'mallory',
       span_count: 2, llm_calls: 1, input_tokens: 1, error_message: 'pwned by globex' }]);
     // its LLM span's parent is not one of its spans: it waits on B's own frontier, not on A's span
     const frontier = (await gw.db.pool.query(`SELECT tenant_id, parent_span_id FROM runledger.usage_frontier WHERE trace_id = $1`, [traceId])).rows;

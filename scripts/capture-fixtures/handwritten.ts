@@ -5,6 +5,9 @@
  */
 import { otelGenAiCurrent, otelGenAiDeprecated, traceloop } from './handwritten-conventions.js';
 import { contentFixtures, costFixture, openInferenceKinds } from './handwritten-misc.js';
+import { agentAndToolNames, genkit, providers, toolContent } from './handwritten-frameworks.js';
+import { operations, usageKeys, usageWithoutModel } from './handwritten-usage.js';
+import { genAiContent, runHints, vercelRenamed } from './handwritten-runs.js';
 
 otelGenAiCurrent();
 otelGenAiDeprecated();
@@ -12,3 +15,13 @@ traceloop();
 openInferenceKinds();
 costFixture();
 contentFixtures();
+genkit();
+providers();
+agentAndToolNames();
+toolContent();
+usageKeys();
+usageWithoutModel();
+operations();
+genAiContent();
+runHints();
+vercelRenamed();

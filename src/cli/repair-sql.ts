@@ -86,8 +86,9 @@ const run = (a: string, b: string) => `${a}.tenant_id = ${b}.tenant_id AND ${a}.
 /**
  * Recompute the runs with spans (their rows locked; rows the lock created for runs that had none, $4 and $5,
  * are filled as recreated runs, with the hints of $3: json [{tenant_id, run_id, pipeline, pipeline_rank,
- * environment}], and nodes' session / user). Updates the rows that differ. Returns one row per run with
- * spans (k = 's'), per updated run (k = 'u') and per recreated run (k = 'i').
+ * environment, session_id, user_id}]; session and user are the least of these span hints and the nodes'
+ * values, as the writer folds them). Updates the rows that differ. Returns one row per run with spans
+ * (k = 's'), per updated run (k = 'u') and per recreated run (k = 'i').
  *
  * Status: the writer decides per transaction from the earliest parentless span it inserted (FAILED
  * sticks). Spans inserted by one transaction share ingested_at (its now()), which regroups them.
@@ -144,10 +145,11 @@ WITH ${TARGET}, sp AS (
     pipeline = CASE WHEN ${CREATED} THEN d.pipeline ELSE r.pipeline END,
     pipeline_rank = CASE WHEN ${CREATED} THEN d.pipeline_rank ELSE r.pipeline_rank END,
     environment = CASE WHEN ${CREATED} THEN d.environment ELSE r.environment END,
-    session_id = CASE WHEN ${CREATED} THEN f.session_id ELSE r.session_id END,
-    user_id = CASE WHEN ${CREATED} THEN f.user_id ELSE r.user_id END,
+    session_id = CASE WHEN ${CREATED} THEN LEAST(f.session_id, d.session_id) ELSE r.session_id END,
+    user_id = CASE WHEN ${CREATED} THEN LEAST(f.user_id, d.user_id) ELSE r.user_id END,
     created_at = CASE WHEN ${CREATED} THEN f.first_ingested ELSE r.created_at END
-  FROM f LEFT JOIN json_to_recordset($3::json) AS d(tenant_id text, run_id uuid, pipeline text, pipeline_rank smallint, environment text)
+  FROM f LEFT JOIN json_to_recordset($3::json)
+    AS d(tenant_id text, run_id uuid, pipeline text, pipeline_rank smallint, environment text, session_id text, user_id text)
     ON ${run('d', 'f')}
   WHERE ${run('r', 'f')} AND (${CREATED} OR
     (${COMPUTED.map((c) => `r.${c}`).join(', ')}) IS DISTINCT FROM (${COMPUTED.map((c) => `f.${c}`).join(', ')})

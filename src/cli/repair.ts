@@ -112,12 +112,16 @@ interface HintSpan {
   tenant_id: string; run_id: string; parent_span_id: string | null; name: string; service_name: string | null;
   attributes: SpanRecord['attributes']; resource: SpanRecord['resource'];
 }
-interface Hints { tenant_id: string; run_id: string; pipeline: string | null; pipeline_rank: number | null; environment: string | null }
+interface Hints {
+  tenant_id: string; run_id: string; pipeline: string | null; pipeline_rank: number | null; environment: string | null;
+  session_id: string | null; user_id: string | null;
+}
 
-/** pipeline and environment of recreated runs, folded from their spans as the writer folds them. */
+/** pipeline, environment, session and user hints of recreated runs, folded from their spans as the writer folds them. */
 async function recreatedHints(client: pg.ClientBase, runs: RunIds, created: ReadonlySet<string>): Promise<Hints[]> {
   const rows = (await client.query<HintSpan>(HINT_SPANS_SQL, [runs.tenants, runs.runIds])).rows;
   const out = new Map<string, Hints>();
+  const least = (a: string | null, b: string | null) => (b === null || (a !== null && a <= b) ? a : b);
   for (const s of rows) {
     const k = runKey(s.tenant_id, s.run_id);
     if (!created.has(k)) continue;
@@ -125,13 +129,18 @@ async function recreatedHints(client: pg.ClientBase, runs: RunIds, created: Read
       parentSpanId: s.parent_span_id, name: s.name, serviceName: s.service_name, attributes: s.attributes, resource: s.resource,
     } as SpanRecord);
     let o = out.get(k);
-    if (!o) out.set(k, (o = { tenant_id: s.tenant_id, run_id: s.run_id, pipeline: null, pipeline_rank: null, environment: null }));
+    if (!o) {
+      o = { tenant_id: s.tenant_id, run_id: s.run_id, pipeline: null, pipeline_rank: null, environment: null, session_id: null, user_id: null };
+      out.set(k, o);
+    }
     const p = h.pipeline;
     if (p && (o.pipeline === null || p.rank < o.pipeline_rank! || (p.rank === o.pipeline_rank && p.value < o.pipeline))) {
       o.pipeline = p.value;
       o.pipeline_rank = p.rank;
     }
     if (h.environment && (o.environment === null || h.environment < o.environment)) o.environment = h.environment;
+    o.session_id = least(o.session_id, h.sessionId);
+    o.user_id = least(o.user_id, h.userId);
   }
   return [...out.values()];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asCount, collectIndexed, firstNumber, firstString } from './attrs.js';
-import { normalizeProvider } from './model.js';
+import { normalizeProvider } from './provider.js';
 
 describe('attribute readers', () => {
   it('firstString skips absent and empty values and renders numbers', () => {
@@ -54,5 +54,16 @@ describe('normalizeProvider', () => {
     ['google.generative-ai', 'gcp.gemini'], ['google.vertex.chat', 'gcp.vertex_ai'], ['google', 'gcp.gen_ai'],
     ['mistral.chat', 'mistral_ai'], ['mistralai', 'mistral_ai'], ['xai.chat', 'x_ai'], ['groq.chat', 'groq'],
     ['vertexai', 'gcp.vertex_ai'], ['togetherai.chat', 'togetherai'], ['ollama', 'ollama'],
+    // SDK-specific ids and aliases onto the OTel well-known values
+    ['google-gla', 'gcp.gemini'], ['google-vertex', 'gcp.vertex_ai'], ['google-cloud', 'gcp.vertex_ai'],
+    ['google_genai', 'gcp.gemini'], ['google_vertexai', 'gcp.vertex_ai'], ['amazon_bedrock', 'aws.bedrock'],
+    ['googleai', 'gcp.gemini'], ['vertex.anthropic.messages', 'gcp.vertex_ai'], ['moonshotai', 'moonshot_ai'],
+    ['Azure', 'azure.ai.openai'], ['TogetherAI', 'togetherai'], ['ibm.watsonx.ai', 'ibm.watsonx.ai'],
+    ['gcp.gen_ai', 'gcp.gen_ai'], ['moonshot_ai', 'moonshot_ai'],
+    // a dotted value that is no Vercel "<provider>.<api>" id is kept whole, not cut at its first dot
+    ['my.custom.gateway', 'my.custom.gateway'], ['acme.ai', 'acme.ai'],
   ])('%s → %s', (raw, expected) => expect(normalizeProvider(raw)).toBe(expected));
+
+  it.each(['gcp.vertex.agent', 'strands-agents', 'microsoft.agent_framework', 'langchain', 'LangGraph', 'crewai', ' ', ''])(
+    'framework name or empty %j → null (never a provider)', (raw) => expect(normalizeProvider(raw)).toBeNull());
 });

@@ -1,12 +1,19 @@
 /**
  * Prompt / completion content.
  *
- * input  (TOOL nodes first): gen_ai.tool.call.arguments → ai.toolCall.args; then gen_ai.input.messages
+ * input  (TOOL nodes first): gen_ai.tool.call.arguments → ai.toolCall.args → ai.toolCall.input → tool_arguments
+ *        (Pydantic AI v2) → gcp.vertex.agent.tool_call_args (Google ADK); then gen_ai.input.messages
  *        (+ gen_ai.system_instructions) → llm.input_messages.* → input.value → gen_ai.prompt.* / gen_ai.prompt →
- *        traceloop.entity.input → ai.prompt.messages → ai.prompt → ai.value / ai.values (embeddings).
- * output (TOOL nodes first): gen_ai.tool.call.result → ai.toolCall.result; then gen_ai.output.messages →
- *        llm.output_messages.* → output.value → gen_ai.completion.* / gen_ai.completion → traceloop.entity.output →
- *        ai.response.text → ai.response.object → ai.response.toolCalls.
+ *        traceloop.entity.input → ai.prompt.messages → ai.prompt → ai.value / ai.values (embeddings) →
+ *        genkit:input → gcp.vertex.agent.llm_request.
+ * output (TOOL nodes first): gen_ai.tool.call.result → ai.toolCall.result → ai.toolCall.output → tool_response →
+ *        gcp.vertex.agent.tool_response; then gen_ai.output.messages → llm.output_messages.* → output.value →
+ *        gen_ai.completion.* / gen_ai.completion → traceloop.entity.output → genkit:output →
+ *        gcp.vertex.agent.llm_response → ai.response.text → ai.response.object → ai.response.toolCalls.
+ *
+ * gen_ai.input.messages / gen_ai.output.messages / gen_ai.system_instructions are kept as the convention shapes
+ * them (messages with role and parts: text, tool_call, tool_call_response, reasoning, blob, uri, file, ...),
+ * whether they arrive as structured AnyValue or as a JSON string.
  *
  * Stored form (JSON text for a jsonb column):
  * - a string attribute that is a JSON object/array is kept verbatim; so is any valid JSON (also a scalar such
@@ -27,7 +34,7 @@ import { collectIndexed } from './attrs.js';
 import { isJson } from './json-check.js';
 
 /** A content source: `text` is what gets hashed/truncated; `json` is its JSON form when already known. */
-interface Source {
+export interface Source {
   text: string;
   json: string | null;
   /** the attribute is documented to hold JSON-encoded values: any valid JSON (also scalars) is kept */
@@ -41,7 +48,7 @@ export interface Content {
 }
 
 /** A JSON-encoded string element decoded for embedding in a structure (ai.values is string[] of JSON). */
-function decodeElement(v: AttrValue): unknown {
+export function decodeElement(v: AttrValue): unknown {
   if (typeof v !== 'string') return v;
   try {
     return JSON.parse(v);
@@ -50,13 +57,13 @@ function decodeElement(v: AttrValue): unknown {
   }
 }
 
-function fromValue(v: AttrValue | undefined, jsonEncoded = false): Source | null {
+export function fromValue(v: AttrValue | undefined, jsonEncoded = false): Source | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded };
   return fromStructure(jsonEncoded && Array.isArray(v) ? v.map(decodeElement) : v);
 }
 
-function fromStructure(v: unknown): Source {
+export function fromStructure(v: unknown): Source {
   const json = JSON.stringify(v);
   return { text: json, json, jsonEncoded: true };
 }
@@ -135,10 +142,17 @@ function legacyGenAi(f: Flattened, side: number): Source | null {
 }
 
 // Keys whose values are JSON-encoded by their producers.
-const TOOL_INPUT = ['gen_ai.tool.call.arguments', 'ai.toolCall.args'] as const;
-const TOOL_OUTPUT = ['gen_ai.tool.call.result', 'ai.toolCall.result'] as const;
-const INPUT_TAIL = ['traceloop.entity.input', 'ai.prompt.messages', 'ai.prompt', 'ai.value', 'ai.values'] as const;
-const OUTPUT_TAIL_JSON = ['traceloop.entity.output'] as const;
+const TOOL_INPUT = [
+  'gen_ai.tool.call.arguments', 'ai.toolCall.args', 'ai.toolCall.input', 'tool_arguments', 'gcp.vertex.agent.tool_call_args',
+] as const;
+const TOOL_OUTPUT = [
+  'gen_ai.tool.call.result', 'ai.toolCall.result', 'ai.toolCall.output', 'tool_response', 'gcp.vertex.agent.tool_response',
+] as const;
+const INPUT_TAIL = [
+  'traceloop.entity.input', 'ai.prompt.messages', 'ai.prompt', 'ai.value', 'ai.values', 'genkit:input',
+  'gcp.vertex.agent.llm_request',
+] as const;
+const OUTPUT_TAIL_JSON = ['traceloop.entity.output', 'genkit:output', 'gcp.vertex.agent.llm_response'] as const;
 const OUTPUT_TAIL = ['ai.response.text'] as const;
 const OUTPUT_TAIL_VERCEL_JSON = ['ai.response.object', 'ai.response.toolCalls'] as const;
 

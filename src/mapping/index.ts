@@ -1,12 +1,17 @@
 /**
  * GenAI span → ledger node mapping. Each concern lives in its own module, each reading an ordered key
- * list (see DESIGN-mapping.md): node-type, model, usage, cost/prices, content, errors, params, run-hints.
+ * list (see DESIGN-mapping.md and docs/mapping.md): node-type, model, provider, usage, cost/prices, content,
+ * tool-definitions, errors, params, names, run-hints; genkit translates Genkit actions into those keys first.
  */
 import type { SpanRecord } from '../otlp/types.js';
 import type { MappedSpan, MappingOptions, NodeRecord } from './types.js';
 import type { PriceTable } from './prices.js';
 import { resolveNodeKind } from './node-type.js';
-import { resolveModels, resolveProvider } from './model.js';
+import { resolveModels } from './model.js';
+import { resolveProvider } from './provider.js';
+import { genkitView } from './genkit.js';
+import { resolveAgentName, resolveToolName } from './names.js';
+import { resolveToolDefinitions } from './tool-definitions.js';
 import { resolveUsage } from './usage.js';
 import { resolveCost } from './cost.js';
 import { resolveContent } from './content.js';
@@ -25,7 +30,7 @@ export interface MapperOptions extends MappingOptions {
 
 /** The node for one span, or null when the span is not a GenAI ledger node. */
 export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | null {
-  const a = span.attributes;
+  const a = genkitView(span.attributes);
   const kind = resolveNodeKind(a, span.name);
   if (kind === null) return null;
   const { nodeType } = kind;
@@ -34,7 +39,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
   const usage = resolveUsage(a);
   const cost = resolveCost(a, usage, opts.prices, models.modelName, models.requestModel);
   const err = resolveError(span);
-  const params = resolveParams(a, nodeType, inv);
+  const params = resolveParams(a, inv);
   const content = resolveContent(a, nodeType === 'TOOL', opts);
   return {
     nodeType,
@@ -53,6 +58,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     cacheWriteTokens: usage.cacheWriteTokens,
     reasoningTokens: usage.reasoningTokens,
     totalTokens: usage.totalTokens,
+    usageNormalized: usage.usageNormalized,
     inputCost: cost.inputCost,
     outputCost: cost.outputCost,
     totalCost: cost.totalCost,
@@ -62,20 +68,24 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     maxTokens: params.maxTokens,
     finishReasons: params.finishReasons,
     responseId: params.responseId,
-    toolName: params.toolName,
+    toolName: resolveToolName(a, nodeType, span.name),
     toolCallId: params.toolCallId,
-    agentName: params.agentName,
+    agentName: resolveAgentName(a, nodeType, span.name),
     sessionId: params.sessionId,
     userId: params.userId,
     promptHash: content.promptHash,
     input: content.input,
     output: content.output,
+    toolDefinitions: resolveToolDefinitions(a, opts),
   };
 }
 
 export function createMapper(opts: MapperOptions): SpanMapper {
   const o: MapperOptions = { ...opts };
-  return (span) => ({ span, node: mapNode(span, o), hints: resolveRunHints(span) });
+  return (span) => {
+    const node = mapNode(span, o);
+    return { span, node, hints: resolveRunHints(span, node) };
+  };
 }
 
 export function mapSpans(spans: readonly SpanRecord[], mapper: SpanMapper): MappedSpan[] {

@@ -105,7 +105,7 @@ describe('Vercel AI SDK (captured, ai@6)', () => {
   it('offers ai.telemetry.functionId as the pipeline', () => {
     const m = mapFixture('vercel-ai');
     expect(m.every((x) => x.hints.pipeline?.rank === 2)).toBe(true);
-    expect(m[0]!.hints).toEqual({ pipeline: { rank: 2, value: 'my-fn' }, environment: 'test' });
+    expect(m[0]!.hints).toEqual({ pipeline: { rank: 2, value: 'my-fn' }, environment: 'test', sessionId: 's1', userId: 'u1' });
   });
 });
 
@@ -186,7 +186,7 @@ describe('hand-written conventions', () => {
     expect(node('openai.embeddings')).toMatchObject({ nodeType: 'EMBEDDING', operation: 'embeddings' });
     expect(node('cohere.rerank')).toMatchObject({ nodeType: 'RERANKER', provider: 'cohere' });
     expect(node('anthropic.completion')).toMatchObject({ operation: 'text_completion', provider: 'anthropic', cacheWriteTokens: 500 });
-    expect(mapFixture('traceloop')[0]!.hints.pipeline).toEqual({ rank: 1, value: 'joke_generator' });
+    expect(mapFixture('traceloop')[0]!.hints.pipeline).toEqual({ rank: -3, value: 'joke_generator' }); // root span's own
   });
 
   it('OpenInference kinds', () => {

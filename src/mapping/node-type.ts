@@ -1,7 +1,9 @@
 /**
  * Node type and operation resolution (DESIGN-mapping.md order, first present wins):
- * openinference.span.kind → gen_ai.operation.name → traceloop.span.kind → llm.request.type →
- * Vercel AI SDK span name → gen_ai.tool.* present → (usage + model) → not a node.
+ * openinference.span.kind → gen_ai.operation.name → Genkit genkit:type / genkit:metadata:subtype →
+ * traceloop.span.kind → llm.request.type → Vercel AI SDK operation (ai.operationId, else operation.name, else
+ * the span name: a custom span name or one rewritten by another SDK still maps) → gen_ai.tool.* present →
+ * token usage present (an LLM, with or without a model key: its tokens must reach the run) → not a node.
  *
  * An unrecognised value of one key falls through to the next key, except OpenInference
  * `UNKNOWN` / `PROMPT`, which explicitly mark a span that is not a ledger node.
@@ -10,6 +12,8 @@
  * description), not on `gen_ai.tool.definitions`, which LLM spans carry.
  *
  * Operation: `gen_ai.operation.name` when present (any value), else derived:
+ * - Genkit (genkit:type = action): subtype model → chat, embedder → embeddings, tool → execute_tool,
+ *   retriever → retrieval, reranker → rerank, flow → invoke_workflow, evaluator → null;
  * - Vercel: *.doGenerate / *.doStream → chat, *.doEmbed → embeddings, *.doRerank → rerank, ai.toolCall →
  *   execute_tool, top-level functions → snake_case name (ai.generateText → generate_text, ai.embedMany → embed_many);
  * - llm.request.type: chat → chat, completion → text_completion, embedding → embeddings, rerank → rerank;
@@ -19,9 +23,8 @@
  */
 import type { Attributes } from '../otlp/types.js';
 import type { NodeType } from './types.js';
-import { asCount, hasAny } from './attrs.js';
-import { MODEL_KEYS } from './model.js';
-import { INPUT_TOKEN_KEYS, OUTPUT_TOKEN_KEYS } from './usage.js';
+import { asCount, asString, hasAny } from './attrs.js';
+import { INPUT_TOKEN_KEYS, OUTPUT_TOKEN_KEYS, TOTAL_TOKEN_KEYS } from './usage.js';
 
 export interface NodeKind {
   nodeType: NodeType;
@@ -37,7 +40,20 @@ const OPENINFERENCE: Record<string, NodeType | null> = {
 /** gen_ai.operation.name (OTel GenAI semconv) */
 const GEN_AI_OPERATION: Record<string, NodeType> = {
   chat: 'LLM', text_completion: 'LLM', generate_content: 'LLM', embeddings: 'EMBEDDING', retrieval: 'RETRIEVER',
-  execute_tool: 'TOOL', invoke_agent: 'AGENT', create_agent: 'AGENT', invoke_workflow: 'CHAIN',
+  execute_tool: 'TOOL', invoke_agent: 'AGENT', create_agent: 'AGENT', invoke_workflow: 'CHAIN', rerank: 'RERANKER',
+};
+
+/** Genkit action subtypes (genkit:metadata:subtype) → [type, derived operation]; other subtypes are not nodes. */
+const GENKIT_SUBTYPE: Record<string, NodeKind> = {
+  model: { nodeType: 'LLM', operation: 'chat' },
+  'background-model': { nodeType: 'LLM', operation: 'chat' },
+  embedder: { nodeType: 'EMBEDDING', operation: 'embeddings' },
+  tool: { nodeType: 'TOOL', operation: 'execute_tool' },
+  'tool.v2': { nodeType: 'TOOL', operation: 'execute_tool' },
+  retriever: { nodeType: 'RETRIEVER', operation: 'retrieval' },
+  reranker: { nodeType: 'RERANKER', operation: 'rerank' },
+  evaluator: { nodeType: 'EVALUATOR', operation: null },
+  flow: { nodeType: 'CHAIN', operation: 'invoke_workflow' },
 };
 
 /** traceloop.span.kind → [type, derived operation] */
@@ -73,6 +89,21 @@ const GEN_AI_TOOL_KEYS = [
   'gen_ai.tool.type', 'gen_ai.tool.description',
 ];
 
+/**
+ * The AI SDK operation id: `ai.operationId`, else the first word of `operation.name` ("ai.generateText my-fn"),
+ * else the span name (the AI SDK names spans by operation id unless something renamed them).
+ */
+function vercelOperation(a: Attributes, spanName: string): string {
+  const id = asString(a['ai.operationId']);
+  if (id !== null) return id;
+  const op = a['operation.name'];
+  if (typeof op === 'string' && op.startsWith('ai.')) {
+    const space = op.indexOf(' ');
+    return space < 0 ? op : op.slice(0, space);
+  }
+  return spanName;
+}
+
 function vercelKind(name: string): NodeKind | null {
   if (!name.startsWith('ai.')) return null;
   if (name === 'ai.toolCall') return { nodeType: 'TOOL', operation: 'execute_tool' };
@@ -88,11 +119,26 @@ function lower(v: unknown): string | null {
   return typeof v === 'string' ? v.toLowerCase() : null;
 }
 
-function hasUsageAndModel(a: Attributes): boolean {
-  let usage = false;
-  for (const k of INPUT_TOKEN_KEYS) if (asCount(a[k]) !== null) { usage = true; break; }
-  if (!usage) for (const k of OUTPUT_TOKEN_KEYS) if (asCount(a[k]) !== null) { usage = true; break; }
-  return usage && hasAny(a, MODEL_KEYS);
+function hasCount(a: Attributes, keys: readonly string[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const v = a[keys[i]!];
+    if (v !== undefined && asCount(v) !== null) return true;
+  }
+  return false;
+}
+
+/** Token usage under any input / output / total key. */
+function hasUsage(a: Attributes): boolean {
+  return hasCount(a, INPUT_TOKEN_KEYS) || hasCount(a, OUTPUT_TOKEN_KEYS) || hasCount(a, TOTAL_TOKEN_KEYS);
+}
+
+function genkitKind(a: Attributes): NodeKind | null {
+  const type = a['genkit:type'];
+  if (type === 'action') {
+    const sub = a['genkit:metadata:subtype'];
+    return typeof sub === 'string' ? GENKIT_SUBTYPE[sub] ?? null : null;
+  }
+  return type === 'flow' ? GENKIT_SUBTYPE['flow']! : null; // Genkit before 0.9 typed flows directly
 }
 
 /** The rule-derived kind, before the gen_ai.operation.name override of the operation. */
@@ -108,14 +154,18 @@ function baseKind(a: Attributes, spanName: string): NodeKind | null | 'not-a-nod
     const t = GEN_AI_OPERATION[op];
     if (t !== undefined) return { nodeType: t, operation: null };
   }
+  if (a['genkit:type'] !== undefined) {
+    const g = genkitKind(a);
+    if (g !== null) return g;
+  }
   const tl = lower(a['traceloop.span.kind']);
   if (tl !== null && TRACELOOP_KIND[tl]) return TRACELOOP_KIND[tl]!;
   const rt = lower(a['llm.request.type']);
   if (rt !== null && LLM_REQUEST_TYPE[rt]) return LLM_REQUEST_TYPE[rt]!;
-  const v = vercelKind(spanName);
+  const v = vercelKind(vercelOperation(a, spanName));
   if (v !== null) return v;
   if (hasAny(a, GEN_AI_TOOL_KEYS)) return { nodeType: 'TOOL', operation: 'execute_tool' };
-  if (hasUsageAndModel(a)) return { nodeType: 'LLM', operation: null };
+  if (hasUsage(a)) return { nodeType: 'LLM', operation: null };
   return null;
 }
 

@@ -7,16 +7,14 @@
  *              llm.invocation_parameters.{max_tokens, max_completion_tokens, max_output_tokens}
  * finish_reasons: gen_ai.response.finish_reasons → gen_ai.response.finish_reason → llm.response.finish_reason →
  *              llm.finish_reason → ai.response.finishReason (array or single string → text[])
- * tool/agent/session/user ids: see the key lists below; `traceloop.entity.name` is the tool name on
- * traceloop tool spans and the agent name on traceloop agent spans.
+ * tool call / session / user ids: see the key lists below (tool and agent names: names.ts).
  */
 import type { AttrValue, Attributes } from '../otlp/types.js';
-import type { NodeRecord, NodeType } from './types.js';
-import { asCount, asNumber, asString, firstCount, firstNumber, firstString } from './attrs.js';
+import type { NodeRecord } from './types.js';
+import { asCount, asNumber, firstCount, firstNumber, firstString } from './attrs.js';
 
 export type Params = Pick<NodeRecord,
-  'temperature' | 'topP' | 'maxTokens' | 'finishReasons' | 'responseId' | 'toolName' | 'toolCallId' | 'agentName' |
-  'sessionId' | 'userId'>;
+  'temperature' | 'topP' | 'maxTokens' | 'finishReasons' | 'responseId' | 'toolCallId' | 'sessionId' | 'userId'>;
 
 const TEMPERATURE_KEYS = ['gen_ai.request.temperature', 'ai.settings.temperature'] as const;
 const TOP_P_KEYS = ['gen_ai.request.top_p', 'ai.settings.topP'] as const;
@@ -28,14 +26,13 @@ const FINISH_KEYS = [
   'llm.finish_reason', 'ai.response.finishReason',
 ] as const;
 const RESPONSE_ID_KEYS = ['gen_ai.response.id', 'ai.response.id'] as const;
-const TOOL_NAME_KEYS = ['gen_ai.tool.name', 'tool.name', 'ai.toolCall.name'] as const;
 const TOOL_CALL_ID_KEYS = ['gen_ai.tool.call.id', 'tool.id', 'ai.toolCall.id'] as const;
-const AGENT_NAME_KEYS = ['gen_ai.agent.name', 'agent.name'] as const;
-const SESSION_KEYS = [
+/** Also read from every span for the run (run-hints.ts). */
+export const SESSION_KEYS = [
   'gen_ai.conversation.id', 'session.id', 'traceloop.association.properties.session_id',
-  'ai.telemetry.metadata.sessionId',
+  'ai.telemetry.metadata.sessionId', 'genkit:sessionId', 'gcp.vertex.agent.session_id',
 ] as const;
-const USER_KEYS = [
+export const USER_KEYS = [
   'user.id', 'traceloop.association.properties.user_id', 'gen_ai.user', 'ai.telemetry.metadata.userId',
 ] as const;
 
@@ -69,11 +66,7 @@ function finishReasons(a: Attributes): string[] | null {
   return null;
 }
 
-function traceloopEntity(a: Attributes, kind: string): string | null {
-  return a['traceloop.span.kind'] === kind ? asString(a['traceloop.entity.name']) : null;
-}
-
-export function resolveParams(a: Attributes, nodeType: NodeType, inv: Invocation): Params {
+export function resolveParams(a: Attributes, inv: Invocation): Params {
   let temperature = firstNumber(a, TEMPERATURE_KEYS);
   let topP = firstNumber(a, TOP_P_KEYS);
   let maxTokens = firstCount(a, MAX_TOKENS_KEYS);
@@ -90,9 +83,7 @@ export function resolveParams(a: Attributes, nodeType: NodeType, inv: Invocation
     maxTokens,
     finishReasons: finishReasons(a),
     responseId: firstString(a, RESPONSE_ID_KEYS),
-    toolName: firstString(a, TOOL_NAME_KEYS) ?? (nodeType === 'TOOL' ? traceloopEntity(a, 'tool') : null),
     toolCallId: firstString(a, TOOL_CALL_ID_KEYS),
-    agentName: firstString(a, AGENT_NAME_KEYS) ?? (nodeType === 'AGENT' ? traceloopEntity(a, 'agent') : null),
     sessionId: firstString(a, SESSION_KEYS),
     userId: firstString(a, USER_KEYS),
   };

@@ -28,6 +28,11 @@ export interface NodeRecord {
   cacheWriteTokens: number | null;
   reasoningTokens: number | null;
   totalTokens: number | null;
+  /**
+   * true when input_tokens (output_tokens) was raised to include cache (reasoning) tokens the reported count
+   * evidently left out (usage.ts normalize); the cache / reasoning counts are as reported
+   */
+  usageNormalized: boolean;
   inputCost: number | null;
   outputCost: number | null;
   totalCost: number | null;
@@ -47,6 +52,8 @@ export interface NodeRecord {
   /** JSON text (already truncated to the configured limit), or null */
   input: string | null;
   output: string | null;
+  /** JSON text of the tool definitions offered to the model (gen_ai.tool.definitions, ...), truncated like input */
+  toolDefinitions: string | null;
 }
 
 /** Run-level facts a span contributes; the sink folds them order-independently. */
@@ -54,6 +61,9 @@ export interface RunHints {
   /** pipeline candidate: lower rank wins, ties broken by the smaller value */
   pipeline: { rank: number; value: string } | null;
   environment: string | null;
+  /** session / user of the span (any span, GenAI or not); the run keeps the smallest, as for node values */
+  sessionId: string | null;
+  userId: string | null;
 }
 
 export interface MappedSpan {

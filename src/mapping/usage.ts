@@ -3,7 +3,9 @@
  * up to MAX_TOKENS (numbers or decimal strings); anything else is ignored and the next key is tried.
  *
  * Per the OTel GenAI conventions input_tokens INCLUDES cache reads/writes and output_tokens INCLUDES
- * reasoning tokens; the counts are stored as reported and the price math (cost.ts) splits them.
+ * reasoning tokens; the price math (cost.ts) splits them. Counts are stored as reported, except where the
+ * numbers themselves show a producer left the parts out (see normalize): then input (output) is raised to
+ * include them, and the node says so (usage_normalized).
  */
 import type { NodeRecord } from './types.js';
 import type { Attributes } from '../otlp/types.js';
@@ -20,16 +22,17 @@ export const OUTPUT_TOKEN_KEYS = [
 export const CACHE_READ_KEYS = [
   'gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens',
   'llm.token_count.prompt_details.cache_read', 'ai.usage.inputTokenDetails.cacheReadTokens', 'ai.usage.cachedInputTokens',
+  'gen_ai.usage.details.cache_read_tokens',
 ] as const;
 export const CACHE_WRITE_KEYS = [
   'gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_write.input_tokens',
   'gen_ai.usage.cache_creation_input_tokens', 'llm.token_count.prompt_details.cache_write',
-  'ai.usage.inputTokenDetails.cacheWriteTokens',
+  'ai.usage.inputTokenDetails.cacheWriteTokens', 'gen_ai.usage.details.cache_write_tokens',
 ] as const;
 export const REASONING_KEYS = [
   'gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens', 'llm.usage.reasoning_tokens',
   'llm.token_count.completion_details.reasoning', 'ai.usage.outputTokenDetails.reasoningTokens',
-  'ai.usage.reasoningTokens',
+  'ai.usage.reasoningTokens', 'gen_ai.usage.details.reasoning_tokens', 'gen_ai.usage.details.thoughts_tokens',
 ] as const;
 export const TOTAL_TOKEN_KEYS = [
   'gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens',
@@ -37,6 +40,8 @@ export const TOTAL_TOKEN_KEYS = [
 
 export type Usage = Pick<NodeRecord,
   'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens'>;
+/** The counts as stored, and whether normalize changed them. */
+export type ResolvedUsage = Usage & Pick<NodeRecord, 'usageNormalized'>;
 
 /**
  * A token count above this (one call) is not a count but a bug in the reporter; it is ignored like an
@@ -56,19 +61,51 @@ function firstTokens(attrs: Attributes, keys: readonly string[]): number | null 
   return null;
 }
 
-export function resolveUsage(a: Attributes): Usage {
-  const inputTokens = firstTokens(a, INPUT_TOKEN_KEYS);
-  const outputTokens = firstTokens(a, OUTPUT_TOKEN_KEYS);
-  let totalTokens = firstTokens(a, TOTAL_TOKEN_KEYS);
-  if (totalTokens === null && (inputTokens !== null || outputTokens !== null)) {
-    totalTokens = (inputTokens ?? 0) + (outputTokens ?? 0);
+/**
+ * Counts that evidently leave out their parts are raised to include them (OTel: input includes cache
+ * reads and writes, output includes reasoning):
+ * - output excludes reasoning when reasoning > output, or when the reported total is input + output +
+ *   reasoning (Gemini: candidates exclude thoughts; Genkit and others pass that on);
+ * - input excludes cache when cache read + write > input (Anthropic's raw input_tokens, as OpenLLMetry's
+ *   Anthropic instrumentation reported it), or when the reported total is input + cache + output.
+ * A total below the raised input + output is raised to it. Equal counts are consistent with inclusion
+ * (everything cached) and stay as reported.
+ */
+function normalize(u: ResolvedUsage): void {
+  const input = u.inputTokens;
+  const output = u.outputTokens;
+  const total = u.totalTokens;
+  const reasoning = u.reasoningTokens ?? 0;
+  const cache = (u.cacheReadTokens ?? 0) + (u.cacheWriteTokens ?? 0);
+  const inRaw = input ?? 0;
+  if (output !== null && reasoning > 0 && output + reasoning <= MAX_TOKENS && (reasoning > output ||
+    (total !== null && (total === inRaw + output + reasoning || total === inRaw + cache + output + reasoning)))) {
+    u.outputTokens = output + reasoning;
+    u.usageNormalized = true;
   }
-  return {
-    inputTokens,
-    outputTokens,
+  if (input !== null && cache > 0 && input + cache <= MAX_TOKENS && (cache > input || (total !== null && total === input + cache + (u.outputTokens ?? 0)))) {
+    u.inputTokens = input + cache;
+    u.usageNormalized = true;
+  }
+  if (u.usageNormalized && total !== null) {
+    const sum = (u.inputTokens ?? 0) + (u.outputTokens ?? 0);
+    if (total < sum) u.totalTokens = sum;
+  }
+}
+
+export function resolveUsage(a: Attributes): ResolvedUsage {
+  const u: ResolvedUsage = {
+    inputTokens: firstTokens(a, INPUT_TOKEN_KEYS),
+    outputTokens: firstTokens(a, OUTPUT_TOKEN_KEYS),
     cacheReadTokens: firstTokens(a, CACHE_READ_KEYS),
     cacheWriteTokens: firstTokens(a, CACHE_WRITE_KEYS),
     reasoningTokens: firstTokens(a, REASONING_KEYS),
-    totalTokens,
+    totalTokens: firstTokens(a, TOTAL_TOKEN_KEYS),
+    usageNormalized: false,
   };
+  if (u.cacheReadTokens !== null || u.cacheWriteTokens !== null || u.reasoningTokens !== null) normalize(u);
+  if (u.totalTokens === null && (u.inputTokens !== null || u.outputTokens !== null)) {
+    u.totalTokens = (u.inputTokens ?? 0) + (u.outputTokens ?? 0);
+  }
+  return u;
 }

@@ -119,6 +119,8 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlyMap<
     if (s.statusCode === 2) d.errorCount++;
     d.serviceName = least(d.serviceName, s.serviceName);
     d.environment = least(d.environment, m.hints.environment);
+    d.sessionId = least(d.sessionId, m.hints.sessionId);
+    d.userId = least(d.userId, m.hints.userId);
     const p = m.hints.pipeline;
     if (p && (!d.pipeline || p.rank < d.pipeline.rank || (p.rank === d.pipeline.rank && p.value < d.pipeline.value))) {
       d.pipeline = p;

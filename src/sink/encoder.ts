@@ -17,7 +17,8 @@ export const NODE_COLUMNS = [
   'response_model', 'model_name', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
-  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'call_counted', 'usage_counted',
+  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'tool_definitions', 'usage_normalized',
+  'call_counted', 'usage_counted',
 ] as const;
 
 /**
@@ -134,6 +135,8 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
   w.optText(n.promptHash);
   w.jsonb(n.input);
   w.jsonb(n.output);
+  w.jsonb(n.toolDefinitions);
+  w.bool(n.usageNormalized);
   w.bool(false); // call_counted
   w.bool(false); // usage_counted
   w.endRow();

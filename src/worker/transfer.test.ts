@@ -7,15 +7,16 @@ import { node, span } from '../../test/helpers/spans.js';
 import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 import type { PreparedRequest } from './prepare.js';
 
-const m = (s: Parameters<typeof span>[0], n: NodeRecord | null, pipeline: MappedSpan['hints']['pipeline'], environment: string | null): MappedSpan =>
-  ({ span: span(s), node: n, hints: { pipeline, environment } });
+const m = (s: Parameters<typeof span>[0], n: NodeRecord | null, pipeline: MappedSpan['hints']['pipeline'], environment: string | null,
+  sessionId: string | null = null, userId: string | null = null): MappedSpan =>
+  ({ span: span(s), node: n, hints: { pipeline, environment, sessionId, userId } });
 
 function request(): PreparedRequest {
   const t = 'aa'.repeat(16);
   const { items, buffers } = prepareSpans([
     m({ traceId: t, spanId: '1'.repeat(16), name: 'root', startUs: 1_700_000_000_000_001, endUs: 1_700_000_000_500_000, statusCode: 2,
       statusMessage: 'boom', serviceName: 'svc', tenantId: 'acme' }, node({ nodeType: 'AGENT', name: 'root', sessionId: 's', userId: 'u' }),
-    { rank: 1, value: 'research' }, 'prod'),
+    { rank: 1, value: 'research' }, 'prod', 'http-session', 'http-user'),
     m({ traceId: t, spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), name: 'chat', serviceName: null as never }, node({
       nodeType: 'LLM', name: 'chat', modelName: 'gpt-4o-mini', inputTokens: 0, outputTokens: 96, cacheReadTokens: null, cacheWriteTokens: 3,
       reasoningTokens: 2 ** 40, totalTokens: 99, totalCost: 0.000123,
@@ -49,7 +50,8 @@ describe('packPrepared / unpackPrepared', () => {
     expect(out.items[1]!.node!.cacheReadTokens).toBeNull();
     expect(out.items[1]!.node!.inputTokens).toBe(0);
     expect(out.items[2]!.node).toBeNull();
-    expect(out.items[2]!.hints).toEqual({ pipeline: { rank: 9, value: '' }, environment: 'é' });
+    expect(out.items[2]!.hints).toEqual({ pipeline: { rank: 9, value: '' }, environment: 'é', sessionId: null, userId: null });
+    expect(out.items[0]!.hints).toMatchObject({ sessionId: 'http-session', userId: 'http-user' });
   });
 
   it('sends a value repeated by the next span once, and still gives every span its own fields', () => {

@@ -8,7 +8,7 @@ import type { PreparedSpan } from '../sink/prepare.js';
 import type { PreparedRequest } from './prepare.js';
 
 /** Strings per span: span ids, texts, node texts, run hints. */
-const STRS = 13;
+const STRS = 15;
 /** Numbers per span: times, status, node usage, pipeline rank, row locations. NaN stands for null. */
 const NUMS = 18;
 
@@ -61,6 +61,7 @@ export function packPrepared(r: PreparedRequest): PackedRequest {
     put(k + 4, 4, s.statusMessage); put(k + 5, 5, s.serviceName); put(k + 6, 6, s.tenantId);
     put(k + 7, 7, d?.nodeType ?? null); put(k + 8, 8, d?.modelName ?? null); put(k + 9, 9, d?.sessionId ?? null);
     put(k + 10, 10, d?.userId ?? null); put(k + 11, 11, p?.value ?? null); put(k + 12, 12, m.hints.environment);
+    put(k + 13, 13, m.hints.sessionId); put(k + 14, 14, m.hints.userId);
     let j = i * NUMS;
     nums[j++] = s.startUs; nums[j++] = s.endUs; nums[j++] = s.statusCode; nums[j++] = d === null ? 0 : 1;
     nums[j++] = num(d?.inputTokens); nums[j++] = num(d?.outputTokens); nums[j++] = num(d?.cacheReadTokens);
@@ -98,7 +99,10 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
         cacheWriteTokens: orNull(nums[j + 7]!), reasoningTokens: orNull(nums[j + 8]!), totalTokens: orNull(nums[j + 9]!),
         totalCost: orNull(nums[j + 10]!),
       },
-      hints: { pipeline: Number.isNaN(rank) ? null : { rank, value: str(k + 11)! }, environment: str(k + 12)! },
+      hints: {
+        pipeline: Number.isNaN(rank) ? null : { rank, value: str(k + 11)! }, environment: str(k + 12)!,
+        sessionId: str(k + 13)!, userId: str(k + 14)!,
+      },
       spanRow: new Uint8Array(buffers[nums[j + 12]!]!, nums[j + 13]!, nums[j + 14]!),
       nodeRow: Number.isNaN(nums[j + 15]!) ? null : new Uint8Array(buffers[nums[j + 15]!]!, nums[j + 16]!, nums[j + 17]!),
     };

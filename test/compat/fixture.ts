@@ -50,7 +50,10 @@ function prep(traceId: string, spanId: string, parentSpanId: string | null, name
   return prepareSpan({
     span: sp,
     node: n ? node({ ...err, ...n, name, status: sp.statusCode === 2 ? 'FAILED' : 'COMPLETED' }) : null,
-    hints: { pipeline: h.pipeline ? { rank: h.rank ?? 0, value: h.pipeline } : null, environment: h.environment ?? null },
+    hints: {
+      pipeline: h.pipeline ? { rank: h.rank ?? 0, value: h.pipeline } : null, environment: h.environment ?? null,
+      sessionId: null, userId: null,
+    },
   });
 }
 

@@ -22,13 +22,13 @@ export function node(p: Partial<NodeRecord> & Pick<NodeRecord, 'nodeType'>): Nod
     cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null, totalTokens: null, inputCost: null,
     outputCost: null, totalCost: null, costSource: null, temperature: null, topP: null, maxTokens: null,
     finishReasons: null, responseId: null, toolName: null, toolCallId: null, agentName: null, sessionId: null,
-    userId: null, promptHash: null, input: null, output: null, ...p,
+    userId: null, promptHash: null, input: null, output: null, toolDefinitions: null, usageNormalized: false, ...p,
   };
 }
 
 /** A span (and its node) as the writer receives it: mapped, then prepared (COPY rows encoded). */
 export function mapped(s: SpanRecord, n: NodeRecord | null = null, pipeline: { rank: number; value: string } | null = null): PreparedSpan {
-  return prepareSpan({ span: s, node: n ? { ...n, name: s.name, status: s.statusCode === 2 ? 'FAILED' : 'COMPLETED' } : null, hints: { pipeline, environment: null } });
+  return prepareSpan({ span: s, node: n ? { ...n, name: s.name, status: s.statusCode === 2 ? 'FAILED' : 'COMPLETED' } : null, hints: { pipeline, environment: null, sessionId: null, userId: null } });
 }
 
 /** Deterministic PRNG for shuffles that can be replayed from a seed. */
