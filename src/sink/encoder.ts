@@ -17,7 +17,7 @@ export const NODE_COLUMNS = [
   'response_model', 'model_name', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
-  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'usage_counted',
+  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'price_ref', 'usage_counted',
 ] as const;
 
 /**
@@ -134,6 +134,7 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
   w.optText(n.promptHash);
   w.jsonb(n.input);
   w.jsonb(n.output);
+  w.optText(n.priceRef);
   w.bool(false);
   w.endRow();
 }
