@@ -66,9 +66,10 @@ export function resolveCost(
   const reported = reportedCost(a);
   if (reported !== null) return reported;
   if (!hasTokens(usage)) return NO_COST;
-  const priced = prices.find(provider, [models.responseModel, models.requestModel, models.modelName], startUs);
+  const priced = prices.find(provider, models.responseModel, models.requestModel, models.modelName, startUs);
   if (priced === null) return NO_COST;
-  const c = priceUsage(usage, priced.price);
-  if (!(c.totalCost < MAX_REPORTED_COST)) return NO_COST; // as implausible as a reported one: unknown
-  return { ...c, costSource: 'price_table', priceRef: priced.ref };
+  const c = priceUnits(usage, priced.price);
+  const totalCost = c.total / UNITS_PER_USD;
+  if (!(totalCost < MAX_REPORTED_COST)) return NO_COST; // as implausible as a reported one: unknown
+  return { inputCost: c.input / UNITS_PER_USD, outputCost: c.output / UNITS_PER_USD, totalCost, costSource: 'price_table', priceRef: priced.ref };
 }

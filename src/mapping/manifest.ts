@@ -178,7 +178,7 @@ export function compileManifestPrice(mp: ModelPrice): CompiledPrice {
 }
 
 /** A model's prices by time: the last entry whose constraint holds (start date, UTC time of day), else the first. */
-export type PriceAt = (ms: number) => CompiledPrice;
+export type PriceAt<T = CompiledPrice> = (ms: number) => T;
 
 type Constraint = { type?: string; start_date?: string; start_time?: string; end_time?: string } | undefined;
 
@@ -208,12 +208,13 @@ function holds(c: Constraint): (ms: number) => boolean {
   throw new Error(`unknown price constraint ${JSON.stringify(c)}`);
 }
 
-export function compileSchedule(m: ModelInfo): PriceAt {
+/** `wrap` turns each compiled price into what the schedule returns (once per price, not per call). */
+export function compileSchedule<T = CompiledPrice>(m: ModelInfo, wrap: (p: CompiledPrice) => T = (p) => p as T): PriceAt<T> {
   if (!Array.isArray(m.prices)) {
-    const p = compileManifestPrice(m.prices);
+    const p = wrap(compileManifestPrice(m.prices));
     return () => p;
   }
-  const steps = m.prices.map((c) => ({ holds: holds(c.constraint as Constraint), price: compileManifestPrice(c.prices) }));
+  const steps = m.prices.map((c) => ({ holds: holds(c.constraint as Constraint), price: wrap(compileManifestPrice(c.prices)) }));
   if (steps.length === 1) { const p = steps[0]!.price; return () => p; }
   return (ms) => {
     for (let i = steps.length - 1; i >= 0; i--) if (steps[i]!.holds(ms)) return steps[i]!.price;

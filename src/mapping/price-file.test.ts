@@ -26,12 +26,12 @@ describe('loadPriceTable(path)', () => {
     const t = loadPriceTable(path);
     const f = t.file!;
     expect(f.entries).toHaveLength(1);
-    expect(t.find(null, ['my-model-v2'], NOW)).toMatchObject({ ref: `${f.source}:my-model` });
+    expect(t.find(null, 'my-model-v2', null, null, NOW)).toMatchObject({ ref: `${f.source}:my-model` });
     expect(f.source).toMatch(/^prices-file@[0-9a-f]{12}$/);
-    expect(t.find(null, ['my-model-v2'], NOW)!.price).toMatchObject({ input: { base: 10 }, cacheRead: { base: 5 }, scale: 1 }); // 1.0 and 0.5 at 10^-1
-    expect(t.find(null, ['xmy-model'], NOW)).toBeNull(); // anchored at the start
-    expect(t.find(null, ['gpt-4o'], NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o`); // the manifest still prices the rest
-    expect(new PriceTable(f, { manifest: false }).find(null, ['gpt-4o'], NOW)).toBeNull();
+    expect(t.find(null, 'my-model-v2', null, null, NOW)!.price).toMatchObject({ input: { base: 10 }, cacheRead: { base: 5 }, scale: 1 }); // 1.0 and 0.5 at 10^-1
+    expect(t.find(null, 'xmy-model', null, null, NOW)).toBeNull(); // anchored at the start
+    expect(t.find(null, 'gpt-4o', null, null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o`); // the manifest still prices the rest
+    expect(new PriceTable(f, { manifest: false }).find(null, 'gpt-4o', null, null, NOW)).toBeNull();
     expect(loadPriceTable(file('b.json', [{ match: '^x', input: 0, output: 0 }])).file!.entries).toHaveLength(1);
   });
 
@@ -71,7 +71,7 @@ describe('price file entries', () => {
     { match: '^llama-v3p3-70b-instruct$', input: 0.9, output: 0.9 },
   ] }));
   const cost = (model: string, u: Partial<Usage>, when = NOW, provider: string | null = null) =>
-    priceUsage(usage(u), t.find(provider, [model], when)!.price).totalCost;
+    priceUsage(usage(u), t.find(provider, model, null, null, when)!.price).totalCost;
 
   it('expresses tiers on total input, strictly above the threshold, and cache writes', () => {
     expect(cost('big-ctx', { inputTokens: 200_000, cacheReadTokens: 100_000, cacheWriteTokens: 50_000, outputTokens: 1000 }))
@@ -86,13 +86,13 @@ describe('price file entries', () => {
   });
 
   it('limits an entry to a provider (OTel names or the manifest\'s ids)', () => {
-    expect(t.find('azure.ai.openai', ['gpt-4o-mini'], NOW)!.ref).toBe(`${t.file!.source}:^gpt-4o-mini`);
-    expect(t.find('azure', ['gpt-4o-mini'], NOW)!.ref).toBe(`${t.file!.source}:^gpt-4o-mini`);
-    expect(t.find('openai', ['gpt-4o-mini'], NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o-mini`);
+    expect(t.find('azure.ai.openai', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${t.file!.source}:^gpt-4o-mini`);
+    expect(t.find('azure', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${t.file!.source}:^gpt-4o-mini`);
+    expect(t.find('openai', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o-mini`);
   });
 
   it('prices the one model of the old table the manifest lacks (Fireworks llama-v3p3-70b-instruct)', () => {
-    expect(loadPriceTable().find('fireworks', ['accounts/fireworks/models/llama-v3p3-70b-instruct'], NOW)).toBeNull();
+    expect(loadPriceTable().find('fireworks', 'accounts/fireworks/models/llama-v3p3-70b-instruct', null, null, NOW)).toBeNull();
     expect(cost('accounts/fireworks/models/llama-v3p3-70b-instruct', { inputTokens: 1000, outputTokens: 1000 }, NOW, 'fireworks')).toBe(0.0018);
   });
 });

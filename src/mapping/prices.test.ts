@@ -43,7 +43,7 @@ describe('priceUsage', () => {
 
   it('has no float artefacts, and stays exact beyond 2^53 fine units (BigInt) and below 1e-10 (rounded half up)', () => {
     // groq llama-3.3-70b at 0.59 / 0.79: 0.147737 in floats is 0.14773699999999998
-    const groq = table.find('groq', ['llama-3.3-70b-versatile'], NOW)!;
+    const groq = table.find('groq', 'llama-3.3-70b-versatile', null, null, NOW)!;
     expect(priceUsage(usage({ inputTokens: 250_000, outputTokens: 300 }), groq.price).totalCost).toBe(0.147737);
     const big = compilePrice({ input: { base: 600.123456 }, output: { base: 0.0000001 } });
     expect(priceUnits(usage({ inputTokens: 900_000_000 }), big).total).toBe(5_401_111_104_000_000); // 540,111.1104 USD
@@ -59,7 +59,7 @@ function manifestUnits(provider: string, model: string, u: Record<string, number
   return { ref: `${c.provider.id}/${c.model.id}`, input: Math.round(c.input_price * 1e10), output: Math.round(c.output_price * 1e10), total: Math.round(c.total_price * 1e10) };
 }
 function ourUnits(provider: string | null, model: string, u: Record<string, number>, when: number) {
-  const p = table.find(provider, [model], when);
+  const p = table.find(provider, model, null, null, when);
   if (p === null) return null;
   const c = priceUnits(usage({
     inputTokens: u['input_tokens'] ?? null, outputTokens: u['output_tokens'] ?? null, cacheReadTokens: u['cache_read_tokens'] ?? null,
@@ -103,8 +103,8 @@ describe('the shipped manifest', () => {
 
   it('resolves a Vertex resource path, by the span provider, as the bare id', () => {
     const path = 'projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-pro';
-    expect(table.find('gcp.vertex_ai', [path], NOW)!.ref).toBe(`${MANIFEST_SOURCE}:google/gemini-2.5-pro`);
-    expect(table.find('gcp.vertex_ai', ['projects/p/locations/us-east5/publishers/anthropic/models/claude-3-5-sonnet-v2@20241022'], NOW)!.ref)
+    expect(table.find('gcp.vertex_ai', path, null, null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:google/gemini-2.5-pro`);
+    expect(table.find('gcp.vertex_ai', 'projects/p/locations/us-east5/publishers/anthropic/models/claude-3-5-sonnet-v2@20241022', null, null, NOW)!.ref)
       .toBe(`${MANIFEST_SOURCE}:google/claude-3-5-sonnet`);
   });
 
@@ -134,12 +134,12 @@ describe('models the earlier hand-kept table priced', () => {
 
   it.each(ids.filter((m) => m.model !== 'accounts/fireworks/models/llama-v3p3-70b-instruct').map((m) => [m.model, m.provider]))(
     '%s (%s) still prices, with or without its provider', (model, provider) => {
-      expect(table.find(provider, [model], NOW)?.ref).toMatch(/^genai-prices@/);
-      expect(table.find(null, [model], NOW)?.ref).toMatch(/^genai-prices@/);
+      expect(table.find(provider, model, null, null, NOW)?.ref).toMatch(/^genai-prices@/);
+      expect(table.find(null, model, null, null, NOW)?.ref).toMatch(/^genai-prices@/);
     });
 
   it('keeps the input prices the old tests asserted, except where the manifest differs', () => {
-    const input = (model: string) => { const p = table.find(null, [model], NOW)?.price; return p?.input ? p.input.base / 10 ** p.scale : null; };
+    const input = (model: string) => { const p = table.find(null, model, null, null, NOW)?.price; return p?.input ? p.input.base / 10 ** p.scale : null; };
     const got = Object.fromEntries(ids.map((m) => [m.model, input(m.model)]));
     const changed = ids.filter((m) => got[m.model] !== m.old.input).map((m) => [m.model, m.old.input, got[m.model]]);
     expect(changed).toEqual([
@@ -150,7 +150,7 @@ describe('models the earlier hand-kept table priced', () => {
     ]);
   });
 
-  it.each(['my-local-llama', 'gpt-4oo', 'o10'])('%s is unknown', (model) => expect(table.find(null, [model], NOW)).toBeNull());
+  it.each(['my-local-llama', 'gpt-4oo', 'o10'])('%s is unknown', (model) => expect(table.find(null, model, null, null, NOW)).toBeNull());
 
   it('resolves at least 1,000 distinct model ids the old table did not', () => {
     const oldRes = ids.map((m) => new RegExp(m.old.match, 'i'));
@@ -160,7 +160,7 @@ describe('models the earlier hand-kept table priced', () => {
     const fresh = new Set<string>();
     for (const e of manifestEntries()) {
       const id = e.model.id.toLowerCase();
-      if (table.find(e.provider, [e.model.id], NOW) !== null && !oldPrices(id)) fresh.add(id);
+      if (table.find(e.provider, e.model.id, null, null, NOW) !== null && !oldPrices(id)) fresh.add(id);
     }
     console.log(`manifest ${MANIFEST_SOURCE}: ${fresh.size} distinct model ids priced that the old table did not price`);
     expect(fresh.size).toBeGreaterThanOrEqual(1000);

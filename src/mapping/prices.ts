@@ -4,7 +4,7 @@
  * priced span costs a map lookup and the integer price math; the price in force is picked per call by its
  * start time (prices that change on a date, DeepSeek's UTC off-peak hours).
  */
-import { MANIFEST_VERSION, compileSchedule, manifestProvider, resolveManifestModel, type PriceAt } from './manifest.js';
+import { MANIFEST_VERSION, compileSchedule, manifestProvider, resolveManifestModel } from './manifest.js';
 import { loadPriceFile, providerKey, type FileEntry, type PriceFile } from './price-file.js';
 import { familyCandidates, modelIdParts, priceCandidates } from './model-id.js';
 import type { CompiledPrice } from './price-math.js';
@@ -18,7 +18,8 @@ export interface Priced {
   ref: string;
 }
 
-interface ManifestHit { at: PriceAt; ref: string }
+/** The manifest's price at a time, as a Priced (one object per price, made once: nothing allocated per call). */
+type ManifestHit = (ms: number) => Priced;
 interface Memo { file: readonly FileEntry[] | null; manifest: ManifestHit | null }
 
 const CACHE_LIMIT = 4096;
@@ -48,28 +49,32 @@ export class PriceTable {
   }
 
   /**
-   * The price of a call by `provider` (as resolveProvider names it) of the first of `models` (response,
-   * request, model_name) that has one, at the call's start (µs since the epoch). The file wins over the
-   * manifest whichever of the model values it matched.
+   * The price of a call by `provider` (as resolveProvider names it) of the first model value that has one
+   * (response model, request model, model_name; null for none), at the call's start (µs since the epoch).
+   * The file wins over the manifest whichever of the model values it matched.
    */
-  find(provider: string | null, models: readonly (string | null)[], startUs: number): Priced | null {
+  find(provider: string | null, m0: string | null, m1: string | null = null, m2: string | null = null, startUs = Date.now() * 1000): Priced | null {
     const ms = startUs / 1000;
+    if (m1 === m0) m1 = null;
+    if (m2 === m0 || m2 === m1) m2 = null;
     if (this.file !== null) {
-      for (let i = 0; i < models.length; i++) {
-        const m = models[i]!;
-        if (m === null || m === '' || (i > 0 && m === models[i - 1])) continue;
-        const entries = this.lookup(provider, m).file!;
-        for (const e of entries) if (e.fromMs <= ms) return { price: e.price, ref: e.ref };
-      }
+      const f = this.fileAt(provider, m0, ms) ?? this.fileAt(provider, m1, ms) ?? this.fileAt(provider, m2, ms);
+      if (f !== null) return f;
     }
     if (!this.useManifest) return null;
-    for (let i = 0; i < models.length; i++) {
-      const m = models[i]!;
-      if (m === null || m === '' || (i > 0 && m === models[i - 1])) continue;
-      const hit = this.lookup(provider, m).manifest;
-      if (hit !== null) return { price: hit.at(ms), ref: hit.ref };
-    }
+    return this.manifestAt(provider, m0, ms) ?? this.manifestAt(provider, m1, ms) ?? this.manifestAt(provider, m2, ms);
+  }
+
+  private fileAt(provider: string | null, model: string | null, ms: number): FileEntry | null {
+    if (model === null || model === '') return null;
+    for (const e of this.lookup(provider, model).file!) if (e.fromMs <= ms) return e;
     return null;
+  }
+
+  private manifestAt(provider: string | null, model: string | null, ms: number): Priced | null {
+    if (model === null || model === '') return null;
+    const hit = this.lookup(provider, model).manifest;
+    return hit === null ? null : hit(ms);
   }
 
   private lookup(provider: string | null, model: string): Memo {
@@ -100,7 +105,10 @@ export class PriceTable {
       // exact ids first (in any catalogue), then the family of a snapshot or alias the manifest does not list
       const family = familyCandidates(candidates);
       const e = resolveManifestModel(pid, candidates) ?? (family.length > 0 ? resolveManifestModel(pid, family) : null);
-      if (e !== null) manifest = { at: compileSchedule(e.model), ref: `${this.manifestSource}:${e.provider}/${e.model.id}` };
+      if (e !== null) {
+        const ref = `${this.manifestSource}:${e.provider}/${e.model.id}`;
+        manifest = compileSchedule(e.model, (price) => ({ price, ref }));
+      }
     }
     return { file, manifest };
   }
