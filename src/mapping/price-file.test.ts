@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST_SOURCE, PriceTable, loadPriceTable, priceUsage } from './index.js';
 import { resolveCost } from './cost.js';
-import { loadPriceFile } from './price-file.js';
+import { readFileSync } from 'node:fs';
+import { loadPriceFile, parsePriceFile } from './price-file.js';
 import type { Usage } from './usage.js';
 
 const usage = (u: Partial<Usage>): Usage => ({
@@ -115,5 +116,24 @@ describe('precedence: reported cost > price file > manifest', () => {
       .toEqual({ inputCost: null, outputCost: null, totalCost: 0.25, costSource: 'reported', priceRef: null });
     expect(resolveCost({ 'llm.cost.prompt': 0.01, 'llm.cost.completion': 0.02 }, u, t, 'openai', models, NOW))
       .toMatchObject({ inputCost: 0.01, outputCost: 0.02, costSource: 'reported', priceRef: null });
+  });
+});
+
+describe('the documented price files', () => {
+  it('README\'s example and testdata/prices/example-prices.json load and price as described', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /\*\*The price file\*\*[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(parsePriceFile(block, 'README').entries).toHaveLength(2);
+    const t = loadPriceTable(new URL('../../testdata/prices/example-prices.json', import.meta.url).pathname);
+    const at = (iso: string) => Date.parse(iso) * 1000;
+    const sonnet = (iso: string, input: number) => {
+      const p = t.find('anthropic', 'claude-sonnet-4-5-20250929', null, null, at(iso))!;
+      return [p.ref.startsWith('prices-file@'), priceUsage(usage({ inputTokens: input, cacheWriteTokens: 100_000, outputTokens: 1000 }), p.price).totalCost];
+    };
+    expect(sonnet('2025-12-31T23:59:59Z', 150_000)).toEqual([false, (50_000 * 3 + 100_000 * 3.75 + 1000 * 15) / 1e6]); // the manifest
+    expect(sonnet('2026-01-01T00:00:00Z', 150_000)).toEqual([true, (50_000 * 2.7 + 100_000 * 3.375 + 1000 * 13.5) / 1e6]);
+    expect(sonnet('2026-01-01T00:00:00Z', 250_000)).toEqual([true, (150_000 * 5.4 + 100_000 * 6.75 + 1000 * 20.25) / 1e6]);
+    expect(t.find('openai', 'my-finetune-v3', null, null, NOW)!.ref).toMatch(/^prices-file@\w+:\^my-finetune/);
+    expect(t.find('fireworks', 'accounts/fireworks/models/llama-v3p3-70b-instruct', null, null, NOW)!.ref).toMatch(/^prices-file@/);
   });
 });
