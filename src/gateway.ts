@@ -44,6 +44,8 @@ export interface Sink {
   pipeline: Pipeline;
   /** the daily partitions the writers create on demand */
   partitions: DayPartitions;
+  /** resolves once the prepare workers have loaded (their price manifest) */
+  ready: Promise<void>;
   /** stop the prepare workers (after the batcher drained) */
   close(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     : null;
   return {
     batcher, partitions, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans),
+    ready: prepare?.ready() ?? Promise.resolve(),
     close: async () => { await prepare?.close(); },
   };
 }
@@ -164,6 +167,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     retryAfterSeconds: cfg.retryAfterSeconds, pool, log,
   });
   await auth.start();
+  await sink.ready; // requests are not left waiting for a worker still loading (overlapped with the steps above)
   const tenant = (from: Context | grpc.Metadata) =>
     auth.tenantOf('req' in from ? (name) => from.req.header(name) : metadataReader(from));
 
