@@ -2,10 +2,19 @@
  * Mapping throughput on one core: synthetic ~1 KB GenAI spans modelled on the captured fixtures
  * (OTel GenAI chat, OpenInference LLM with flattened messages, Vercel doGenerate, tool, plain HTTP span).
  *   npx vite-node bench/mapping.ts        (or: npm run build && node dist/bench/mapping.js)
+ * Then the pricing step alone (resolveCost over the same spans: the memoised manifest lookup and the exact
+ * price math), the cost of a first lookup (a model absent from the manifest), and one unmemoised calcPrice.
  * Env: BENCH_SPANS (default 200000), BENCH_ROUNDS (default 5).
  */
+import { calcPrice } from '@pydantic/genai-prices';
 import type { Attributes, SpanRecord } from '../src/otlp/types.js';
 import { createMapper, loadPriceTable, mapSpans } from '../src/mapping/index.js';
+import { resolveCost } from '../src/mapping/cost.js';
+import { resolveModels } from '../src/mapping/model.js';
+import { resolveProvider } from '../src/mapping/provider.js';
+import { resolveNodeKind } from '../src/mapping/node-type.js';
+import { invocationParams } from '../src/mapping/params.js';
+import { resolveUsage } from '../src/mapping/usage.js';
 
 const N = Number(process.env.BENCH_SPANS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -111,3 +120,41 @@ const summary = (xs: number[]) => {
 console.log(`mapping: ${N} spans (avg ${avgBytes} B of attributes, ${nodes} nodes), ${ROUNDS} rounds, outputs retained`);
 console.log(`spans/s (wall):       ${summary(wall)}`);
 console.log(`spans/s (per CPU-s):  ${summary(cpu)}`);
+
+// Pricing alone: the cost step of every node (its inputs resolved beforehand), per span of the mix.
+const prices = loadPriceTable();
+const inputs = spans.map((sp) => {
+  const a = sp.attributes;
+  if (resolveNodeKind(a, sp.name) === null) return null;
+  return { a, usage: resolveUsage(a), provider: resolveProvider(a), models: resolveModels(a, invocationParams(a)), startUs: sp.startUs };
+});
+const pricingWall: number[] = [];
+const pricingCpu: number[] = [];
+let priced = 0;
+for (let r = 0; r < ROUNDS + 1; r++) {
+  let n = 0;
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (const x of inputs) if (x !== null && resolveCost(x.a, x.usage, prices, x.provider, x.models, x.startUs).priceRef !== null) n++;
+  const c = process.cpuUsage(c0);
+  if (r > 0) { // round 0 warms up
+    pricingWall.push(Number(process.hrtime.bigint() - t0) / N);
+    pricingCpu.push(((c.user + c.system) * 1000) / N);
+  }
+  priced = n;
+}
+const nsSummary = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return `median ${v[Math.floor(v.length / 2)]!.toFixed(0)} ns, best ${v[0]!.toFixed(0)} ns`; };
+console.log(`pricing per span (wall):  ${nsSummary(pricingWall)}`);
+console.log(`pricing per span (CPU):   ${nsSummary(pricingCpu)} (${priced} of ${N} spans priced from the manifest, memoised per provider and model)`);
+/** µs of CPU per call of f (n calls after n / 4 to warm up). */
+const cpuMicros = (n: number, f: (i: number) => unknown) => {
+  for (let i = 0; i < n / 4; i++) f(-1 - i);
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) f(i);
+  const c = process.cpuUsage(c0);
+  return ((c.user + c.system) / n).toFixed(1);
+};
+const fresh = loadPriceTable();
+const when = Date.now() * 1000;
+console.log(`first lookup of a model in no catalogue (CPU): ${cpuMicros(2000, (i) => fresh.find('openai', `unlisted-model-${i}`, null, null, when))} µs, then memoised`);
+console.log(`calcPrice, unmemoised (CPU):  ${cpuMicros(1000, (i) => calcPrice({ input_tokens: 300 + Math.abs(i), output_tokens: 120, cache_read_tokens: 128 }, 'gpt-4o-mini-2024-07-18', { providerId: 'openai' }))} µs per call`);

@@ -52,6 +52,8 @@ export interface Sink {
   /** the daily partitions the writers create on demand */
   partitions: DayPartitions;
   progress: WriteProgress; // how long writes have gone without a commit (/readyz)
+  /** resolves once the prepare workers have loaded (their price manifest) */
+  ready: Promise<void>;
   /** stop the prepare workers (after the batcher drained) */
   close(): Promise<void>;
 }
@@ -109,6 +111,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     : null;
   return {
     batcher, partitions, progress, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans),
+    ready: prepare?.ready() ?? Promise.resolve(),
     close: async () => { await prepare?.close(); },
   };
 }
@@ -176,7 +179,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   ));
   schema.onReady(() => { if (!draining) maintenance = startMaintenance(cfg, pool, sink.partitions, log); });
   const keysLoadedOnce = new Promise<void>((resolve) => schema.onReady(() => void auth.start().then(resolve)));
-  const startup = schema.firstAttempt.then(() => (schema.isReady ? keysLoadedOnce : undefined));
+  // (requests wait for a prepare worker still loading its price manifest: the banner waits for it too)
+  const startup = Promise.all([sink.ready, schema.firstAttempt.then(() => (schema.isReady ? keysLoadedOnce : undefined))]).then(() => {});
   const ready = () => readiness({
     draining: () => draining, startupProblem: () => schema.notReadyReason, ping: checkDatabase,
     authProblem: () => (auth.refusesAll ? auth.notLoadedReason : null),

@@ -12,6 +12,8 @@ const TRANSPORTS: readonly Transport[] = ['http', 'grpc'];
 const REASONS: readonly RejectReason[] = ['invalid', 'database'];
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SPANS = [1, 4, 16, 64, 256, 512, 1024, 2048, 4096, 8192, 16384];
+/** Distinct model labels of runledger_unpriced_calls_total; later models count as "other" (bounded series). */
+export const MAX_MODEL_LABELS = 100;
 
 export interface MetricsOptions {
   /** also collect prom-client's default Node.js process metrics (process_*, nodejs_*) */
@@ -32,6 +34,8 @@ export class Metrics {
   private readonly batchSpans: Histogram;
   private readonly writeSeconds: Histogram;
   private readonly requestSeconds: Histogram<'transport'>;
+  private readonly unpriced: Counter<'model'>;
+  private readonly unpricedModels = new Set<string>();
 
   constructor(opts: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -68,6 +72,11 @@ export class Metrics {
     this.requestSeconds = new Histogram({
       name: 'runledger_request_seconds', help: 'OTLP export request duration until the answer', labelNames: ['transport'], buckets: SECONDS, registers,
     });
+    this.unpriced = new Counter({
+      name: 'runledger_unpriced_calls_total',
+      help: `Nodes received with token usage but no cost (no reported cost, no price for the model: add it to RUNLEDGER_PRICES_FILE), by model_name; "unknown" without a model, "other" past ${MAX_MODEL_LABELS} models`,
+      labelNames: ['model'], registers,
+    });
     // Series that exist from the start, so rates and alerts see zeros rather than gaps.
     for (const t of TRANSPORTS) this.received.inc({ transport: t }, 0);
     for (const r of REASONS) this.rejected.inc({ reason: r }, 0);
@@ -89,6 +98,18 @@ export class Metrics {
     if (out.inserted > 0) this.stored.inc(out.inserted);
     if (out.duplicates > 0) this.duplicates.inc(out.duplicates);
     this.dbUp.set(1);
+  }
+
+  /** Calls without a price, by model (null: the node names none). */
+  unpricedCalls(byModel: ReadonlyMap<string | null, number>): void {
+    for (const [model, n] of byModel) {
+      let label = model ?? 'unknown';
+      if (!this.unpricedModels.has(label)) {
+        if (this.unpricedModels.size >= MAX_MODEL_LABELS) label = 'other';
+        else this.unpricedModels.add(label);
+      }
+      this.unpriced.inc({ model: label }, n);
+    }
   }
 
   databaseUp(ok: boolean): void {

@@ -11,6 +11,7 @@ import { GatewayError } from './errors.js';
 import type { PreparePool } from './worker/pool.js';
 import type { Metrics, Transport } from './metrics.js';
 import { prepareBody, prepareDecoded, type Encoding, type PreparedRequest } from './worker/prepare.js';
+import type { PreparedSpan } from './sink/prepare.js';
 
 export type { Encoding } from './worker/prepare.js';
 
@@ -65,6 +66,7 @@ export class Pipeline {
 
   private async store(p: PreparedRequest): Promise<ExportOutcome> {
     const stored = await this.batcher.submit(p.items);
+    if (this.metrics) this.metrics.unpricedCalls(unpricedByModel(p.items));
     // Counted as the client is told (partial_success): a failed request is retried whole.
     this.metrics?.spansRejected('invalid', p.rejected);
     this.metrics?.spansRejected('database', stored.rejected);
@@ -75,4 +77,19 @@ export class Pipeline {
       message: rejected === 0 ? '' : `${rejected} span(s) rejected: ${errors.slice(0, 5).join('; ')}`,
     };
   }
+}
+
+/**
+ * Nodes with token counts but no cost, by model_name: the calls the price sources did not cover (a reported
+ * cost or a price gives a cost). Read from the fields the prepare workers already send (no extra transfer).
+ */
+export function unpricedByModel(items: readonly PreparedSpan[]): Map<string | null, number> {
+  const out = new Map<string | null, number>();
+  for (const { node: n } of items) {
+    if (n === null || n.totalCost !== null) continue;
+    if (n.inputTokens === null && n.outputTokens === null && n.cacheReadTokens === null && n.cacheWriteTokens === null &&
+      n.reasoningTokens === null) continue;
+    out.set(n.modelName, (out.get(n.modelName) ?? 0) + 1);
+  }
+  return out;
 }

@@ -138,9 +138,11 @@ describe('runledger maintenance commands', () => {
   });
 
   it('reprice runs with a price file and reports what it changed', async () => {
-    const r = await cli(['reprice', '--since', '3650d', '--prices', join(packageRoot(), 'src/mapping/prices.json')], { DATABASE_URL: db.url });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^reprice: [\d,]+ nodes scanned, \d+ repriced, \d+ runs' totals changed(, \d+ days of daily_usage rewritten)?\n$/);
+    for (const force of [[], ['--force']]) {
+      const r = await cli(['reprice', '--since', '3650d', '--prices', join(packageRoot(), 'testdata/prices/example-prices.json'), ...force], { DATABASE_URL: db.url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^reprice: [\d,]+ nodes scanned, \d+ repriced, \d+ runs' totals changed(, \d+ days of daily_usage rewritten)?\n$/);
+    }
   });
 
   it('retention and refresh run from the command line: a dry run changes nothing, refresh --since reaches older days', async () => {

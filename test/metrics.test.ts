@@ -14,6 +14,9 @@ import { freePort } from '../src/db/embedded.js';
 import { packageRoot } from '../src/db/paths.js';
 import { holdRun } from './helpers/locks.js';
 import { createPino, wrap } from '../src/log.js';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { hex } from './helpers/spans.js';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -140,6 +143,52 @@ describe('GET /metrics', () => {
       expect(after('runledger_spans_stored_total')).toBe(6);
       // the shared gateway's registry saw none of this
       expect((await scrape(gw.httpUrl))('runledger_spans_received_total', { transport: 'http' })).toBe(0);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+/** An OTLP/JSON request of chat spans: [model, input tokens or null] each, started now. */
+function chatRequest(calls: [string, number | null][]): string {
+  const traceId = hex(16);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const attr = (key: string, value: string | number) =>
+    ({ key, value: typeof value === 'string' ? { stringValue: value } : { intValue: String(value) } });
+  return JSON.stringify({ resourceSpans: [{ resource: { attributes: [attr('service.name', 'prices')] }, scopeSpans: [{ spans: calls.map(([model, tokens]) => ({
+    traceId, spanId: hex(8), name: `chat ${model}`, kind: 3, startTimeUnixNano: now.toString(), endTimeUnixNano: (now + 1000n).toString(),
+    attributes: [attr('gen_ai.operation.name', 'chat'), attr('gen_ai.provider.name', 'openai'), attr('gen_ai.request.model', model),
+      ...(tokens === null ? [] : [attr('gen_ai.usage.input_tokens', tokens), attr('gen_ai.usage.output_tokens', 10)])],
+  })) }] }] });
+}
+
+describe('unpriced calls', () => {
+  it('are counted by model (priced, reported and token-less calls are not), in the worker thread path too', async () => {
+    const own = await startTestGateway({ writers: 1, prepareWorkers: 1 }, gw.db);
+    try {
+      const body = chatRequest([['my-local-llama', 100], ['my-local-llama', 200], ['gpt-4o-mini', 100], ['my-local-llama', null], ['other-local', 5]]);
+      expect((await post(own.httpUrl, body, 'application/json')).status).toBe(200);
+      const m = await scrape(own.httpUrl);
+      expect(m('runledger_unpriced_calls_total', { model: 'my-local-llama' })).toBe(2);
+      expect(m('runledger_unpriced_calls_total', { model: 'other-local' })).toBe(1);
+      expect(m('runledger_unpriced_calls_total', { model: 'gpt-4o-mini' })).toBeUndefined();
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('stop once RUNLEDGER_PRICES_FILE prices the model; the node records where its price came from', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'runledger-prices-')), 'prices.json');
+    writeFileSync(file, JSON.stringify({ models: [{ match: '^my-local-llama$', input: 1, output: 2 }] }));
+    const own = await startTestGateway({ writers: 1, prepareWorkers: 1, pricesFile: file }, gw.db);
+    try {
+      const body = chatRequest([['my-local-llama', 1_000_000]]);
+      expect((await post(own.httpUrl, body, 'application/json')).status).toBe(200);
+      expect((await scrape(own.httpUrl))('runledger_unpriced_calls_total', { model: 'my-local-llama' })).toBeUndefined();
+      const traceId = (JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: { traceId: string }[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId;
+      const row = (await gw.db.pool.query(`SELECT total_cost::text, cost_source, price_ref FROM runledger.nodes WHERE run_id = $1`, [traceId])).rows[0];
+      expect(row).toMatchObject({ total_cost: '1.0000200000', cost_source: 'price_table' });
+      expect(row.price_ref).toMatch(/^prices-file@[0-9a-f]{12}:\^my-local-llama\$$/);
     } finally {
       await own.stop();
     }

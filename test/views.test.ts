@@ -1,6 +1,6 @@
 /**
  * Analyst views (sql/004_analyst_views.sql) on a ledger written through writeBatch: run_summary,
- * node_tree()/node_trees, failed_nodes, daily_usage, and row-level security on all of them.
+ * node_tree()/node_trees, failed_nodes, daily_usage, unpriced_models (sql/008), and row-level security on all of them.
  * The examples of docs/queries.md are run by test/queries-doc.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,24 @@ describe('daily_usage', () => {
       { tenant_id: 'globex', i: '5', o: '5', t: '10', cost: '0.0000100000', llm: '1' },
     ]);
     expect(await rows(q('daily_usage'))).toEqual(runs);
+  });
+});
+
+describe('unpriced_models (sql/008)', () => {
+  const Q = `SELECT tenant_id, provider, model_name, calls::int, input_tokens::int, output_tokens::int, total_tokens::int,
+    first_seen = last_seen AS one_call FROM runledger.unpriced_models ORDER BY tenant_id, model_name`;
+
+  it('lists the models with usage but no cost, with call and token counts, as the rollup counts unpriced calls', async () => {
+    const want = { tenant_id: 'acme', provider: null, model_name: 'local-llama', calls: 1, input_tokens: 50, output_tokens: 50, total_tokens: 100, one_call: true };
+    expect(await rows(Q)).toEqual([want]);
+    const unpriced = await rows(`SELECT sum(unpriced_calls)::int AS n FROM runledger.daily_usage`);
+    expect(unpriced).toEqual([{ n: 1 }]);
+  });
+
+  it('runs with the caller\'s rights: an analyst sees only its tenant', async () => {
+    expect(await rows(Q, [], 'acme')).toHaveLength(1);
+    expect(await rows(Q, [], 'globex')).toEqual([]);
+    expect(await rows(Q, [], null)).toEqual([]);
   });
 });
 

@@ -65,7 +65,8 @@ describe('arguments', () => {
       runIds: [id], since: new Date(NOW - 2 * 86_400_000), batch: 50,
     });
     expect(repairOptions([], NOW)).toEqual({ runIds: undefined, since: null, batch: 500 });
-    expect(repriceOptions(['--prices', '/tmp/p.json'], NOW)).toEqual({ since: null, prices: '/tmp/p.json', batch: 1000 });
+    expect(repriceOptions(['--prices', '/tmp/p.json'], NOW)).toEqual({ since: null, prices: '/tmp/p.json', batch: 1000, force: false });
+    expect(repriceOptions(['--force'], NOW)).toEqual({ since: null, prices: undefined, batch: 1000, force: true });
     expect(retentionOptions(['--older-than', '30d', '--dry-run'], NOW)).toEqual({ olderThan: new Date(NOW - 30 * 86_400_000), dryRun: true });
     expect(retentionOptions(['--older-than=12h'], NOW)).toEqual({ olderThan: new Date(NOW - 12 * 3_600_000), dryRun: false });
     expect(() => retentionOptions([], NOW)).toThrow(/--older-than is required/);

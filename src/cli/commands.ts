@@ -17,8 +17,10 @@ export const USAGE = `usage: runledger [command]
   migrate                     apply pending schema migrations
   repair  [--run <id>]... [--since <30d|2025-01-31>] [--batch 500]
                               recompute run rollups from stored spans and nodes
-  reprice [--since <30d|2025-01-31>] [--prices <file>] [--batch 1000]
-                              recompute price-table costs (RUNLEDGER_PRICES_FILE or --prices) and run totals
+  reprice [--since <30d|2025-01-31>] [--prices <file>] [--batch 1000] [--force]
+                              recompute costs priced by a price source no longer in force (an upgraded
+                              manifest, a changed RUNLEDGER_PRICES_FILE or --prices) and unpriced ones, and
+                              run totals; --force: every price-table cost
   retention --older-than <30d|12h|2w> [--dry-run]
                               drop ledger data older than that
   refresh [--since <3d|2025-01-31>] [--until <date>]
@@ -49,10 +51,13 @@ export async function repairCommand(argv: readonly string[]): Promise<void> {
     (r.rollupDays ? `; ${n(r.rollupDays)} days of daily_usage rewritten` : ''));
 }
 
-export function repriceOptions(argv: readonly string[], now = Date.now()): { since: Date | null; prices: string | undefined; batch: number } {
-  const a = parseArgs(argv, ['since', 'prices', 'batch']);
+export function repriceOptions(argv: readonly string[], now = Date.now()): { since: Date | null; prices: string | undefined; batch: number; force: boolean } {
+  const a = parseArgs(argv, ['since', 'prices', 'batch'], ['force']);
   const since = single(a, 'since');
-  return { since: since === undefined ? null : parseTime(since, 'since', now), prices: single(a, 'prices'), batch: parseBatch(single(a, 'batch'), 1000) };
+  return {
+    since: since === undefined ? null : parseTime(since, 'since', now), prices: single(a, 'prices'),
+    batch: parseBatch(single(a, 'batch'), 1000), force: flag(a, 'force'),
+  };
 }
 
 export async function repriceCommand(argv: readonly string[]): Promise<void> {
@@ -60,7 +65,7 @@ export async function repriceCommand(argv: readonly string[]): Promise<void> {
   const cfg = configFromEnv();
   const prices = loadPriceTable(o.prices ?? cfg.pricesFile ?? undefined);
   const r = await withLedger(cfg, (pool) => reprice(pool, {
-    prices, since: o.since, batch: o.batch, progress: new Progress({ label: 'reprice', unit: 'nodes' }),
+    prices, since: o.since, batch: o.batch, force: o.force, progress: new Progress({ label: 'reprice', unit: 'nodes' }),
   }));
   out(`reprice: ${n(r.scanned)} nodes scanned, ${n(r.repriced)} repriced, ${n(r.runsChanged)} runs' totals changed` +
     (r.rollupDays ? `, ${n(r.rollupDays)} days of daily_usage rewritten` : ''));

@@ -1,11 +1,13 @@
-/** reprice against real PostgreSQL: a ledger priced with the shipped table, repriced with a changed one. */
+/**
+ * reprice against real PostgreSQL: a ledger priced with the shipped manifest, repriced with a price file, an
+ * upgraded manifest (simulated by another source version) and back.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMapper } from '../mapping/index.js';
-import { loadPriceTable } from '../mapping/prices.js';
-import shipped from '../mapping/prices.json' with { type: 'json' };
+import { MANIFEST_SOURCE, loadPriceTable } from '../mapping/prices.js';
 import type { SpanRecord } from '../otlp/types.js';
 import { prepareSpans } from '../sink/prepare.js';
 import { writeBatch } from '../sink/writer.js';
@@ -43,12 +45,13 @@ function run(i: number): SpanRecord[] {
   ];
 }
 
-/** The shipped table with gpt-4o-mini's prices doubled and a price for my-local-model. */
+/** A price file: gpt-4o-mini at twice the manifest's prices, and a price for my-local-model. */
 function customPrices(): string {
-  const entries = shipped.models.map((m) => (m.match === '^gpt-4o-mini(?:-|$)'
-    ? { ...m, input: m.input * 2, output: m.output * 2, cacheRead: (m as { cacheRead: number }).cacheRead * 2 } : m));
   const path = join(dir, 'prices.json');
-  writeFileSync(path, JSON.stringify({ models: [{ match: '^my-local-model$', input: 1, output: 2 }, ...entries] }));
+  writeFileSync(path, JSON.stringify({ models: [
+    { match: '^my-local-model$', input: 1, output: 2 },
+    { match: '^gpt-4o-mini(?:-|$)', input: 0.3, output: 1.2, cacheRead: 0.15 },
+  ] }));
   return path;
 }
 
@@ -58,12 +61,12 @@ const totals = async (from: string) => (await db.pool.query(
   `SELECT sum(total_tokens)::text AS t, sum(total_cost)::text AS c FROM runledger.${from}`)).rows[0];
 const nodes = async () => (await db.pool.query(
   `SELECT replace(run_id::text, '-', '') AS run_id, name, input_tokens::int, output_tokens::int, cache_read_tokens::int,
-     input_cost::float8, output_cost::float8, total_cost::text, cost_source, usage_counted
+     input_cost::float8, output_cost::float8, total_cost::text, cost_source, price_ref, usage_counted
    FROM runledger.nodes ORDER BY run_id, start_time, name, input_tokens`)).rows;
 const runs = async () => (await db.pool.query(
   `SELECT replace(run_id::text, '-', '') AS run_id, total_cost::text, input_tokens::int, output_tokens::int FROM runledger.runs ORDER BY run_id`)).rows;
 
-/** gpt-4o-mini at the shipped price (USD per 1M: 0.15 in, 0.075 cached in, 0.6 out), times k */
+/** gpt-4o-mini at the manifest's price (USD per 1M: 0.15 in, 0.075 cached in, 0.6 out), times k */
 const mini = (input: number, cached: number, output: number, k = 1) => k * ((input - cached) * 0.15 + cached * 0.075 + output * 0.6) / 1e6;
 
 describe('reprice', () => {
@@ -79,11 +82,18 @@ describe('reprice', () => {
   it('recomputes price-table costs and run totals, leaves reported costs, and is idempotent', async () => {
     const nodes0 = await nodes();
     const runs0 = await runs();
-    // nothing to do with the table the ledger was priced with
-    expect(await reprice(db.pool, { prices: loadPriceTable(), batch: 4 })).toEqual({ scanned: 6 * 5, repriced: 0, runsChanged: 0, rollupDays: 0 });
+    const tabled = nodes0.filter((n) => n.cost_source === 'price_table');
+    expect(tabled).toHaveLength(6 * 4);
+    for (const n of tabled) expect(n.price_ref).toBe(`${MANIFEST_SOURCE}:openai/${n.name === 'chat gpt-4o' ? 'gpt-4o' : 'gpt-4o-mini'}`);
+    // nothing to do with the table the ledger was priced with: only the unpriced nodes are looked at
+    expect(await reprice(db.pool, { prices: loadPriceTable(), batch: 4 })).toEqual({ scanned: 6, repriced: 0, runsChanged: 0, rollupDays: 0 });
+    expect(await nodes()).toEqual(nodes0);
+    // a new price file: the nodes the manifest priced are current (its version did not change) unless forced
+    expect(await reprice(db.pool, { prices: loadPriceTable(customPrices()), batch: 4 })).toMatchObject({ scanned: 6, repriced: 6 });
+    await reprice(db.pool, { prices: loadPriceTable() });
     expect(await nodes()).toEqual(nodes0);
 
-    const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), batch: 4 });
+    const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), batch: 4, force: true });
     // per run: 3 gpt-4o-mini price-table nodes and the my-local-model node; gpt-4o's costs are unchanged
     expect(r).toEqual({ scanned: 6 * 5, repriced: 6 * 4, runsChanged: 6, rollupDays: await nodeDays() });
     expect(await totals('daily_usage')).toEqual(await totals('runs')); // the rollup has the new costs
@@ -93,11 +103,13 @@ describe('reprice', () => {
       const now = nodes1[k]!;
       if (was.name.startsWith('ai.generateText')) {
         expect(now.cost_source).toBe('price_table');
+        expect(now.price_ref).toMatch(/^prices-file@[0-9a-f]{12}:\^gpt-4o-mini/);
         expect(Number(now.total_cost)).toBeCloseTo(2 * Number(was.total_cost), 9);
         expect(Number(now.total_cost)).toBeCloseTo(mini(was.input_tokens, was.cache_read_tokens ?? 0, was.output_tokens, 2), 9);
       } else if (was.name === 'chat local') {
         expect([was.total_cost, was.cost_source]).toEqual([null, null]);
         expect(now).toMatchObject({ total_cost: '5.0000000000', input_cost: 1, output_cost: 4, cost_source: 'price_table' });
+        expect(now.price_ref).toMatch(/^prices-file@[0-9a-f]{12}:\^my-local-model\$$/);
       } else {
         expect(now).toEqual(was); // gpt-4o (price table, unchanged price), the reported cost, the agent
       }
@@ -117,20 +129,35 @@ describe('reprice', () => {
       expect(runs1[i]).toMatchObject({ input_tokens: runs0[i]!.input_tokens, output_tokens: runs0[i]!.output_tokens });
     }
 
-    // a second time changes nothing; the rollups agree with repair
-    expect(await reprice(db.pool, { prices: loadPriceTable(customPrices()) })).toEqual({ scanned: 30, repriced: 0, runsChanged: 0, rollupDays: 0 });
+    // a second time changes nothing, forced or not; the rollups agree with repair
+    expect(await reprice(db.pool, { prices: loadPriceTable(customPrices()), force: true })).toEqual({ scanned: 30, repriced: 0, runsChanged: 0, rollupDays: 0 });
+    expect(await reprice(db.pool, { prices: loadPriceTable(customPrices()) })).toEqual({ scanned: 0, repriced: 0, runsChanged: 0, rollupDays: 0 });
     expect(await nodes()).toEqual(nodes1);
     expect(await runs()).toEqual(runs1);
     expect((await repair(db.pool)).changed).toBe(0);
 
-    // back to the shipped table: the ledger as it was first priced, except the local model keeps no price
+    // back to the shipped manifest (the file is no longer in force): the ledger as it was first priced,
+    // except the local model keeps no price
     expect(await reprice(db.pool, { prices: loadPriceTable() })).toMatchObject({ repriced: 24, runsChanged: 6 });
     expect(await nodes()).toEqual(nodes0);
     expect(await runs()).toEqual(runs0);
   });
 
+  it('re-prices when the manifest version changed (and only then), and nodes priced before price references', async () => {
+    const nodes0 = await nodes();
+    const upgraded = loadPriceTable(null, { manifestSource: 'genai-prices@999.0.0' });
+    // every manifest-priced node (3 gpt-4o-mini and 1 gpt-4o per run) and the unpriced ones are looked at
+    expect(await reprice(db.pool, { prices: upgraded, batch: 7 })).toEqual({ scanned: 30, repriced: 24, runsChanged: 0, rollupDays: await nodeDays() });
+    expect((await nodes()).map((n) => n.price_ref?.replace('genai-prices@999.0.0', MANIFEST_SOURCE) ?? null)).toEqual(nodes0.map((n) => n.price_ref));
+    expect(await reprice(db.pool, { prices: upgraded })).toEqual({ scanned: 6, repriced: 0, runsChanged: 0, rollupDays: 0 });
+    // a node priced by the earlier hand-kept table has a cost but no reference
+    await db.pool.query(`UPDATE runledger.nodes SET price_ref = NULL WHERE cost_source = 'price_table'`);
+    expect(await reprice(db.pool, { prices: loadPriceTable() })).toMatchObject({ scanned: 30, repriced: 24, runsChanged: 0 });
+    expect(await nodes()).toEqual(nodes0);
+  });
+
   it('--since limits repricing to recent nodes', async () => {
-    const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), since: new Date(T0 / 1000 + 3) });
+    const r = await reprice(db.pool, { prices: loadPriceTable(customPrices()), since: new Date(T0 / 1000 + 3), force: true });
     expect(r).toEqual({ scanned: 3 * 5, repriced: 3 * 4, runsChanged: 3, rollupDays: await nodeDays() });
     await reprice(db.pool, { prices: loadPriceTable() });
   });

@@ -1,7 +1,9 @@
 /**
- * `runledger reprice`: node costs recomputed with the current price table, for nodes whose cost came
- * from the price table or that have tokens but no cost (reported costs are never touched), exactly as
- * the gateway prices a span (mapping/cost.ts resolveCost, stored at the ledger's 1e-10 USD scale).
+ * `runledger reprice`: node costs recomputed with the current price table, exactly as the gateway prices a
+ * span (mapping/cost.ts resolveCost, at the call's start time), for nodes that have tokens but no cost and
+ * for nodes whose price reference names a source no longer in force (an upgraded genai-prices manifest, a
+ * changed price file, the earlier hand-kept table: no reference); `force` takes every price-table node.
+ * Reported costs are never touched.
  * Each batch of changed nodes is one transaction: the writer's locks of their runs, the node updates,
  * then repair's recomputation of those runs (total_cost over usage-counted nodes, and usage_counted
  * itself should a cost reach or leave zero).
@@ -17,6 +19,8 @@ import { refreshDailyUsage } from '../db/views.js';
 
 export interface RepriceOptions {
   prices: PriceTable;
+  /** every price-table node, not only those priced by a source no longer in force */
+  force?: boolean;
   /** only nodes starting at or after this time */
   since?: Date | null;
   /** nodes per page (and at most per transaction) */
@@ -37,18 +41,21 @@ export interface RepriceResult {
   rollupDays: number;
 }
 
-const CANDIDATE = `(n.cost_source = 'price_table' OR (n.cost_source IS NULL AND (n.input_tokens IS NOT NULL
-  OR n.output_tokens IS NOT NULL OR n.cache_read_tokens IS NOT NULL OR n.cache_write_tokens IS NOT NULL
-  OR n.reasoning_tokens IS NOT NULL)))`;
+/** $2: the price sources in force (`<name>@<version>`, a reference's part before its first colon); $3: force */
+const CANDIDATE = `((n.cost_source = 'price_table' AND ($3::boolean OR n.price_ref IS NULL
+    OR NOT split_part(n.price_ref, ':', 1) = ANY ($2::text[])))
+  OR (n.cost_source IS NULL AND (n.input_tokens IS NOT NULL OR n.output_tokens IS NOT NULL
+    OR n.cache_read_tokens IS NOT NULL OR n.cache_write_tokens IS NOT NULL OR n.reasoning_tokens IS NOT NULL)))`;
 
 interface NodeRow {
-  tenant_id: string; run_id: string; node_id: string; start_time: string; model_name: string | null; request_model: string | null;
+  tenant_id: string; run_id: string; node_id: string; start_time: string; start_us: string; provider: string | null;
+  model_name: string | null; request_model: string | null; response_model: string | null; price_ref: string | null;
   input_tokens: string | null; output_tokens: string | null; cache_read_tokens: string | null;
   cache_write_tokens: string | null; reasoning_tokens: string | null; total_tokens: string | null;
   input_cost: string | null; output_cost: string | null; total_cost: string | null; cost_source: string | null;
 }
 
-interface NewCost { input: string | null; output: string | null; total: string | null; source: string | null }
+interface NewCost { input: string | null; output: string | null; total: string | null; source: string | null; ref: string | null }
 
 const num = (v: string | null) => (v === null ? null : Number(v));
 const dec = (usd: number | null) => { const u = costUnits(usd); return u === null ? null : unitsToDecimal(u); };
@@ -58,15 +65,15 @@ export function priceNode(n: NodeRow, prices: PriceTable): NewCost {
   const c = resolveCost({}, {
     inputTokens: num(n.input_tokens), outputTokens: num(n.output_tokens), cacheReadTokens: num(n.cache_read_tokens),
     cacheWriteTokens: num(n.cache_write_tokens), reasoningTokens: num(n.reasoning_tokens), totalTokens: num(n.total_tokens),
-  }, prices, n.model_name, n.request_model);
-  return { input: dec(c.inputCost), output: dec(c.outputCost), total: dec(c.totalCost), source: c.costSource };
+  }, prices, n.provider, { responseModel: n.response_model, requestModel: n.request_model, modelName: n.model_name }, Number(n.start_us));
+  return { input: dec(c.inputCost), output: dec(c.outputCost), total: dec(c.totalCost), source: c.costSource, ref: c.priceRef };
 }
 
 const UPDATE_SQL = `
 UPDATE runledger.nodes n SET input_cost = c.input_cost, output_cost = c.output_cost, total_cost = c.total_cost,
-  cost_source = c.cost_source
-FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::numeric[], $6::numeric[], $7::numeric[], $8::text[])
-  AS c(tenant_id, run_id, node_id, start_time, input_cost, output_cost, total_cost, cost_source)
+  cost_source = c.cost_source, price_ref = c.price_ref
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::numeric[], $6::numeric[], $7::numeric[], $8::text[], $9::text[])
+  AS c(tenant_id, run_id, node_id, start_time, input_cost, output_cost, total_cost, cost_source, price_ref)
 WHERE n.tenant_id = c.tenant_id AND n.run_id = c.run_id AND n.node_id = c.node_id AND n.start_time = c.start_time
   AND n.cost_source IS DISTINCT FROM 'reported'
 RETURNING n.start_time`;
@@ -80,6 +87,7 @@ async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: New
     const updated = await client.query<{ start_time: Date }>(UPDATE_SQL, [
       changes.map((x) => x.n.tenant_id), changes.map((x) => x.n.run_id), changes.map((x) => x.n.node_id), changes.map((x) => x.n.start_time),
       changes.map((x) => x.c.input), changes.map((x) => x.c.output), changes.map((x) => x.c.total), changes.map((x) => x.c.source),
+      changes.map((x) => x.c.ref),
     ]);
     const out = await repairLocked(client, runs, created);
     await client.query('COMMIT');
@@ -94,30 +102,33 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
   const batch = opts.batch ?? 1000;
   const since = opts.since ?? null;
   const filter = `${CANDIDATE} AND ($1::timestamptz IS NULL OR n.start_time >= $1)`;
+  const params = [since, opts.prices.sources, opts.force ?? false];
   const client = await pool.connect();
   const result: RepriceResult = { scanned: 0, repriced: 0, runsChanged: 0, rollupDays: 0 };
   const runsChanged = new Set<string>();
   let earliest: Date | null = null;
   try {
-    const total = await client.query<{ n: string }>(`SELECT count(*) AS n FROM runledger.nodes n WHERE ${filter}`, [since]);
+    const total = await client.query<{ n: string }>(`SELECT count(*) AS n FROM runledger.nodes n WHERE ${filter}`, params);
     opts.progress?.setTotal(Number(total.rows[0]!.n), 'nodes');
     let after: [string, string, string, string] | null = null;
     for (;;) {
       const page: pg.QueryResult<NodeRow> = await client.query<NodeRow>(
-        `SELECT n.tenant_id, replace(n.run_id::text, '-', '') AS run_id, n.node_id, n.start_time::text AS start_time, n.model_name,
-           n.request_model, n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens,
+        `SELECT n.tenant_id, replace(n.run_id::text, '-', '') AS run_id, n.node_id, n.start_time::text AS start_time,
+           (extract(epoch FROM n.start_time) * 1000000)::bigint::text AS start_us, n.provider, n.model_name,
+           n.request_model, n.response_model, n.price_ref, n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens,
            n.total_tokens, n.input_cost::text AS input_cost, n.output_cost::text AS output_cost,
            n.total_cost::text AS total_cost, n.cost_source
          FROM runledger.nodes n WHERE ${filter}
-           AND ($2::text IS NULL OR (n.tenant_id, n.run_id, n.node_id, n.start_time) > ($2::text, $3::uuid, $4::text, $5::timestamptz))
-         ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $6`, [since, ...(after ?? [null, null, null, null]), batch]);
+           AND ($4::text IS NULL OR (n.tenant_id, n.run_id, n.node_id, n.start_time) > ($4::text, $5::uuid, $6::text, $7::timestamptz))
+         ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $8`, [...params, ...(after ?? [null, null, null, null]), batch]);
       if (page.rows.length === 0) break;
       const last = page.rows[page.rows.length - 1]!;
       after = [last.tenant_id, last.run_id, last.node_id, last.start_time];
       const changes: { n: NodeRow; c: NewCost }[] = [];
       for (const n of page.rows) {
         const c = priceNode(n, opts.prices);
-        if (c.input !== n.input_cost || c.output !== n.output_cost || c.total !== n.total_cost || c.source !== n.cost_source) changes.push({ n, c });
+        if (c.input !== n.input_cost || c.output !== n.output_cost || c.total !== n.total_cost || c.source !== n.cost_source ||
+          c.ref !== n.price_ref) changes.push({ n, c });
       }
       if (changes.length > 0) {
         const applied = await applyChanges(client, changes);

@@ -1,42 +1,34 @@
 /**
  * Node cost: a cost reported on the span wins (`gen_ai.usage.cost` → `llm.cost.total`, with
- * `llm.cost.prompt` / `llm.cost.completion` as the split), else it is computed from the price table,
- * else it is unknown (null: unknown model or no tokens).
+ * `llm.cost.prompt` / `llm.cost.completion` as the split), else it is computed from the price table
+ * (override file, then the genai-prices manifest; prices.ts) at the price in force when the call started,
+ * else it is unknown (null: unknown model or no tokens). Computed costs are exact at the ledger's 1e-10 USD.
  */
 import type { AttrValue, Attributes } from '../otlp/types.js';
 import type { CostSource } from './types.js';
-import type { Price, PriceTable } from './prices.js';
+import type { PriceTable } from './prices.js';
 import type { Usage } from './usage.js';
 import { asNonNegative } from './attrs.js';
+import { UNITS_PER_USD, priceUnits, type CompiledPrice } from './price-math.js';
 
 export interface Cost {
   inputCost: number | null;
   outputCost: number | null;
   totalCost: number | null;
   costSource: CostSource | null;
+  /** where a computed price came from (prices.ts Priced.ref); null for reported or unknown costs */
+  priceRef: string | null;
 }
 
-const NO_COST: Cost = { inputCost: null, outputCost: null, totalCost: null, costSource: null };
+const NO_COST: Cost = { inputCost: null, outputCost: null, totalCost: null, costSource: null, priceRef: null };
 
 /**
- * Price math, USD. Input tokens include cache reads/writes and output tokens include reasoning
- * (OTel convention), so each part is priced once at its own rate:
- *   input  = (input - cacheRead - cacheWrite) * in + cacheRead * cacheReadPrice + cacheWrite * cacheWritePrice
- *   output = (output - reasoning) * out + reasoning * reasoningPrice
- * A detail count larger than its total (a producer that reports cached tokens outside input_tokens)
- * clamps the plain part at zero rather than going negative.
+ * Price math in USD (see price-math.ts priceUnits): each amount is an exact multiple of 1e-10 USD, so the
+ * number is the double nearest that decimal and prints as it (0.147737, not 0.14773699999999998).
  */
-export function priceUsage(u: Usage, p: Price): { inputCost: number; outputCost: number; totalCost: number } {
-  const input = u.inputTokens ?? 0;
-  const cacheRead = u.cacheReadTokens ?? 0;
-  const cacheWrite = u.cacheWriteTokens ?? 0;
-  const output = u.outputTokens ?? 0;
-  const reasoning = u.reasoningTokens ?? 0;
-  const plainIn = Math.max(0, input - cacheRead - cacheWrite);
-  const plainOut = Math.max(0, output - reasoning);
-  const inputCost = (plainIn * p.input + cacheRead * p.cacheRead + cacheWrite * p.cacheWrite) / 1e6;
-  const outputCost = (plainOut * p.output + reasoning * p.reasoning) / 1e6;
-  return { inputCost, outputCost, totalCost: inputCost + outputCost };
+export function priceUsage(u: Usage, p: CompiledPrice): { inputCost: number; outputCost: number; totalCost: number } {
+  const c = priceUnits(u, p);
+  return { inputCost: c.input / UNITS_PER_USD, outputCost: c.output / UNITS_PER_USD, totalCost: c.total / UNITS_PER_USD };
 }
 
 /**
@@ -56,7 +48,7 @@ function reportedCost(a: Attributes): Cost | null {
   let total = plausibleCost(a['gen_ai.usage.cost']) ?? plausibleCost(a['llm.cost.total']);
   if (total === null && (prompt !== null || completion !== null)) total = (prompt ?? 0) + (completion ?? 0);
   if (total === null) return null;
-  return { inputCost: prompt, outputCost: completion, totalCost: total, costSource: 'reported' };
+  return { inputCost: prompt, outputCost: completion, totalCost: total, costSource: 'reported', priceRef: null };
 }
 
 function hasTokens(u: Usage): boolean {
@@ -64,16 +56,20 @@ function hasTokens(u: Usage): boolean {
     u.cacheWriteTokens !== null || u.reasoningTokens !== null;
 }
 
-/** The node's cost; the price is looked up by model name, then by request model (e.g. an alias). */
+/** The models a price is looked up by, most telling first: the one that answered, the one asked for, model_name. */
+export interface PricedModels { responseModel: string | null; requestModel: string | null; modelName: string | null }
+
+/** The node's cost; `startUs` (the span's start) picks the price in force at the time of the call. */
 export function resolveCost(
-  a: Attributes, usage: Usage, prices: PriceTable, modelName: string | null, requestModel: string | null,
+  a: Attributes, usage: Usage, prices: PriceTable, provider: string | null, models: PricedModels, startUs: number,
 ): Cost {
   const reported = reportedCost(a);
   if (reported !== null) return reported;
   if (!hasTokens(usage)) return NO_COST;
-  const price = prices.price(modelName) ?? (requestModel !== modelName ? prices.price(requestModel) : null);
-  if (price === null) return NO_COST;
-  const c = priceUsage(usage, price);
-  if (!(c.totalCost < MAX_REPORTED_COST)) return NO_COST; // as implausible as a reported one: unknown
-  return { inputCost: c.inputCost, outputCost: c.outputCost, totalCost: c.totalCost, costSource: 'price_table' };
+  const priced = prices.find(provider, models.responseModel, models.requestModel, models.modelName, startUs);
+  if (priced === null) return NO_COST;
+  const c = priceUnits(usage, priced.price);
+  const totalCost = c.total / UNITS_PER_USD;
+  if (!(totalCost < MAX_REPORTED_COST)) return NO_COST; // as implausible as a reported one: unknown
+  return { inputCost: c.input / UNITS_PER_USD, outputCost: c.output / UNITS_PER_USD, totalCost, costSource: 'price_table', priceRef: priced.ref };
 }

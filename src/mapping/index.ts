@@ -19,7 +19,7 @@ import { resolveError } from './errors.js';
 import { invocationParams, resolveParams } from './params.js';
 import { resolveRunHints } from './run-hints.js';
 
-export { PriceTable, loadPriceTable, type Price, type PriceEntry } from './prices.js';
+export { PriceTable, loadPriceTable, MANIFEST_SOURCE, type Priced } from './prices.js';
 export { priceUsage } from './cost.js';
 
 export type SpanMapper = (span: SpanRecord) => MappedSpan;
@@ -37,7 +37,8 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
   const inv = invocationParams(a);
   const models = resolveModels(a, inv);
   const usage = resolveUsage(a);
-  const cost = resolveCost(a, usage, opts.prices, models.modelName, models.requestModel);
+  const provider = resolveProvider(a);
+  const cost = resolveCost(a, usage, opts.prices, provider, models, span.startUs);
   const err = resolveError(span);
   const params = resolveParams(a, inv);
   const content = resolveContent(a, nodeType === 'TOOL', opts);
@@ -48,7 +49,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     status: span.statusCode === 2 ? 'FAILED' : 'COMPLETED',
     errorType: err.errorType,
     errorMessage: err.errorMessage,
-    provider: resolveProvider(a),
+    provider,
     requestModel: models.requestModel,
     responseModel: models.responseModel,
     modelName: models.modelName,
@@ -63,6 +64,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     outputCost: cost.outputCost,
     totalCost: cost.totalCost,
     costSource: cost.costSource,
+    priceRef: cost.priceRef,
     temperature: params.temperature,
     topP: params.topP,
     maxTokens: params.maxTokens,

@@ -1,134 +1,120 @@
 /**
- * Model price table: USD per 1M tokens, matched by anchored regular expressions (first match wins, so
- * specific entries precede generic ones). The shipped table is prices.json; a replacement file with the
- * same shape can be loaded at runtime (the caller maps RUNLEDGER_PRICES_FILE to loadPriceTable(path)).
- *
- * File shape: `{ "models": [ { "match": "^gpt-4o-mini", "input": 0.15, "output": 0.6, "cacheRead": 0.075 } ] }`
- * (a bare array of entries is accepted too). Missing cacheRead / cacheWrite default to the input price,
- * missing reasoning to the output price. Patterns are case-insensitive; a missing leading `^` is added.
+ * Node prices: the override file (RUNLEDGER_PRICES_FILE, see price-file.ts) first, then the shipped
+ * @pydantic/genai-prices manifest (manifest.ts). Resolution is memoised per (provider, model value), so a
+ * priced span costs a map lookup and the integer price math; the price in force is picked per call by its
+ * start time (prices that change on a date, DeepSeek's UTC off-peak hours).
  */
-import { readFileSync } from 'node:fs';
-import shipped from './prices.json' with { type: 'json' };
+import { MANIFEST_VERSION, compileSchedule, manifestProvider, resolveManifestModel } from './manifest.js';
+import { loadPriceFile, providerKey, type FileEntry, type PriceFile } from './price-file.js';
+import { familyCandidates, modelIdParts, priceCandidates } from './model-id.js';
+import type { CompiledPrice } from './price-math.js';
 
-export interface PriceEntry {
-  match: string;
-  input: number;
-  output: number;
-  cacheRead?: number;
-  cacheWrite?: number;
-  reasoning?: number;
+/** The manifest as a price source: `genai-prices@<version>` (price references start with it). */
+export const MANIFEST_SOURCE = `genai-prices@${MANIFEST_VERSION}`;
+
+export interface Priced {
+  price: CompiledPrice;
+  /** where the price came from: `genai-prices@<version>:<provider>/<model id>` or `prices-file@<hash>:<match>` */
+  ref: string;
 }
 
-/** Resolved prices, USD per 1M tokens. */
-export interface Price {
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-  reasoning: number;
-}
-
-interface CompiledEntry {
-  re: RegExp;
-  price: Price;
-}
-
-/**
- * Provider-qualified ids are also tried without their qualifier: path prefixes ("openai/gpt-4o",
- * "models/gemini-2.5-pro", "accounts/fireworks/models/llama-v3p1-8b-instruct") and Bedrock
- * region/vendor prefixes ("us.anthropic.claude-3-7-sonnet-20250219-v1:0").
- */
-const BEDROCK_PREFIX = /^(?:(?:us|eu|apac|au|jp|ca|us-gov|global)\.)?(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek|openai|qwen|writer)\./i;
-
-export function bareModelId(model: string): string {
-  const slash = model.lastIndexOf('/');
-  const tail = slash >= 0 ? model.slice(slash + 1) : model;
-  return tail.replace(BEDROCK_PREFIX, '');
-}
+/** The manifest's price at a time, as a Priced (one object per price, made once: nothing allocated per call). */
+type ManifestHit = (ms: number) => Priced;
+interface Memo { file: readonly FileEntry[] | null; manifest: ManifestHit | null }
 
 const CACHE_LIMIT = 4096;
 
-function finiteNonNegative(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
-}
-
-function compile(entry: unknown, i: number): CompiledEntry {
-  const e = entry as Partial<PriceEntry> | null;
-  if (e === null || typeof e !== 'object' || typeof e.match !== 'string' || e.match === '') {
-    throw new Error(`price entry ${i}: "match" must be a non-empty regex string`);
-  }
-  for (const k of ['input', 'output'] as const) {
-    if (!finiteNonNegative(e[k])) throw new Error(`price entry ${i} (${e.match}): "${k}" must be a number >= 0`);
-  }
-  for (const k of ['cacheRead', 'cacheWrite', 'reasoning'] as const) {
-    if (e[k] !== undefined && !finiteNonNegative(e[k])) {
-      throw new Error(`price entry ${i} (${e.match}): "${k}" must be a number >= 0`);
-    }
-  }
-  let re: RegExp;
-  try {
-    re = new RegExp(e.match.startsWith('^') ? e.match : '^' + e.match, 'i');
-  } catch (err) {
-    throw new Error(`price entry ${i}: invalid regex ${JSON.stringify(e.match)}: ${(err as Error).message}`);
-  }
-  const input = e.input!;
-  const output = e.output!;
-  return {
-    re,
-    price: { input, output, cacheRead: e.cacheRead ?? input, cacheWrite: e.cacheWrite ?? input, reasoning: e.reasoning ?? output },
-  };
+export interface PriceTableOptions {
+  /** price from the manifest too (default true) */
+  manifest?: boolean;
+  /** the manifest's source name in references (tests simulate an upgrade with another version) */
+  manifestSource?: string;
 }
 
 export class PriceTable {
-  private readonly entries: CompiledEntry[];
-  private readonly cache = new Map<string, Price | null>();
+  /** provider ('' for none) → model value → resolution; two levels, so no key string is built per span */
+  private readonly memo = new Map<string, Map<string, Memo>>();
+  private memoSize = 0;
+  private readonly useManifest: boolean;
+  readonly manifestSource: string;
 
-  constructor(entries: readonly PriceEntry[]) {
-    this.entries = entries.map(compile);
+  constructor(readonly file: PriceFile | null = null, opts: PriceTableOptions = {}) {
+    this.useManifest = opts.manifest ?? true;
+    this.manifestSource = opts.manifestSource ?? MANIFEST_SOURCE;
   }
 
-  get size(): number {
-    return this.entries.length;
+  /** The price sources in force (`<name>@<version>`): a node priced under another one is stale. */
+  get sources(): string[] {
+    return [...(this.file ? [this.file.source] : []), ...(this.useManifest ? [this.manifestSource] : [])];
   }
 
-  /** Price of a model id (cached per id), or null when no entry matches. */
-  price(model: string | null): Price | null {
-    if (model === null || model === '') return null;
-    let p = this.cache.get(model);
-    if (p === undefined) {
-      p = this.lookup(model.trim());
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(model, p);
+  /**
+   * The price of a call by `provider` (as resolveProvider names it) of the first model value that has one
+   * (response model, request model, model_name; null for none), at the call's start (µs since the epoch).
+   * The file wins over the manifest whichever of the model values it matched.
+   */
+  find(provider: string | null, m0: string | null, m1: string | null = null, m2: string | null = null, startUs = Date.now() * 1000): Priced | null {
+    const ms = startUs / 1000;
+    if (m1 === m0) m1 = null;
+    if (m2 === m0 || m2 === m1) m2 = null;
+    if (this.file !== null) {
+      const f = this.fileAt(provider, m0, ms) ?? this.fileAt(provider, m1, ms) ?? this.fileAt(provider, m2, ms);
+      if (f !== null) return f;
     }
-    return p;
+    if (!this.useManifest) return null;
+    return this.manifestAt(provider, m0, ms) ?? this.manifestAt(provider, m1, ms) ?? this.manifestAt(provider, m2, ms);
   }
 
-  private lookup(model: string): Price | null {
-    const bare = bareModelId(model);
-    for (const e of this.entries) if (e.re.test(model)) return e.price;
-    if (bare !== model) for (const e of this.entries) if (e.re.test(bare)) return e.price;
+  private fileAt(provider: string | null, model: string | null, ms: number): FileEntry | null {
+    if (model === null || model === '') return null;
+    for (const e of this.lookup(provider, model).file!) if (e.fromMs <= ms) return e;
     return null;
   }
+
+  private manifestAt(provider: string | null, model: string | null, ms: number): Priced | null {
+    if (model === null || model === '') return null;
+    const hit = this.lookup(provider, model).manifest;
+    return hit === null ? null : hit(ms);
+  }
+
+  private lookup(provider: string | null, model: string): Memo {
+    let byModel = this.memo.get(provider ?? '');
+    let memo = byModel?.get(model);
+    if (memo === undefined) {
+      memo = this.resolve(provider, model);
+      if (this.memoSize >= CACHE_LIMIT) { this.memo.clear(); this.memoSize = 0; byModel = undefined; }
+      if (byModel === undefined) this.memo.set(provider ?? '', byModel = new Map());
+      byModel.set(model, memo);
+      this.memoSize++;
+    }
+    return memo;
+  }
+
+  private resolve(provider: string | null, model: string): Memo {
+    const candidates = priceCandidates(model);
+    let file: FileEntry[] | null = null;
+    if (this.file !== null) {
+      const pk = providerKey(provider);
+      file = [];
+      for (const c of candidates) for (const e of this.file.candidates(pk, c)) if (!file.includes(e)) file.push(e);
+    }
+    let manifest: ManifestHit | null = null;
+    if (this.useManifest) {
+      const vendor = modelIdParts(model).vendor;
+      const pid = manifestProvider(provider) ?? manifestProvider(vendor);
+      // exact ids first (in any catalogue), then the family of a snapshot or alias the manifest does not list
+      const family = familyCandidates(candidates);
+      const e = resolveManifestModel(pid, candidates) ?? (family.length > 0 ? resolveManifestModel(pid, family) : null);
+      if (e !== null) {
+        const ref = `${this.manifestSource}:${e.provider}/${e.model.id}`;
+        manifest = compileSchedule(e.model, (price) => ({ price, ref }));
+      }
+    }
+    return { file, manifest };
+  }
 }
 
-function entriesOf(doc: unknown, origin: string): PriceEntry[] {
-  const list = Array.isArray(doc) ? doc : (doc as { models?: unknown } | null)?.models;
-  if (!Array.isArray(list)) throw new Error(`${origin}: expected an array of price entries or { "models": [...] }`);
-  return list as PriceEntry[];
-}
-
-/** The shipped table, or the table in the JSON file at `path`. Throws on an unreadable or invalid file. */
-export function loadPriceTable(path?: string): PriceTable {
-  if (path === undefined || path === '') return new PriceTable(entriesOf(shipped, 'prices.json'));
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot load price table ${path}: ${(err as Error).message}`);
-  }
-  try {
-    return new PriceTable(entriesOf(doc, path));
-  } catch (err) {
-    throw new Error(`invalid price table ${path}: ${(err as Error).message}`);
-  }
+/** The manifest, with the override file at `path` (if any) winning. Throws on an unreadable or invalid file. */
+export function loadPriceTable(path?: string | null, opts: PriceTableOptions = {}): PriceTable {
+  return new PriceTable(path === undefined || path === null || path === '' ? null : loadPriceFile(path), opts);
 }

@@ -37,6 +37,8 @@ export interface NodeRecord {
   outputCost: number | null;
   totalCost: number | null;
   costSource: CostSource | null;
+  /** where a computed price came from: `genai-prices@<version>:<provider>/<model id>` or `prices-file@<hash>:<match>` */
+  priceRef: string | null;
   temperature: number | null;
   topP: number | null;
   maxTokens: number | null;

@@ -21,11 +21,12 @@ export interface WorkerSetup {
 }
 export interface WorkerRequest { id: number; body: Uint8Array; encoding: Encoding; tenantId: string }
 export type WorkerResponse =
+  | { ready: true }
   | { id: number; ok: true; packed: PackedRequest }
   | { id: number; ok: false; malformed: boolean; kind?: ErrorKind; message: string };
 
 interface Task { resolve: (r: PreparedRequest) => void; reject: (e: Error) => void }
-interface Slot { worker: Worker; tasks: Map<number, Task> }
+interface Slot { worker: Worker; tasks: Map<number, Task>; ready: Promise<void> }
 
 /** The compiled worker script (tests run from TypeScript sources, so they use the build in dist/). */
 function workerScript(): string {
@@ -46,9 +47,18 @@ export class PreparePool {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
+  /** Resolves once every worker has loaded its mapper (or failed: a failed worker is replaced). */
+  ready(): Promise<void> {
+    return Promise.all(this.slots.map((s) => s.ready)).then(() => {});
+  }
+
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(workerScript(), { workerData: this.setup }), tasks: new Map() };
+    let loaded!: () => void;
+    const slot: Slot = {
+      worker: new Worker(workerScript(), { workerData: this.setup }), tasks: new Map(), ready: new Promise((r) => { loaded = r; }),
+    };
     slot.worker.on('message', (res: WorkerResponse) => {
+      if ('ready' in res) { loaded(); return; }
       const task = slot.tasks.get(res.id);
       if (!task) return;
       slot.tasks.delete(res.id);
@@ -57,6 +67,7 @@ export class PreparePool {
       else task.reject(res.kind ? new GatewayError(res.kind, res.message) : new Error(res.message));
     });
     const fail = (e: unknown) => {
+      loaded();
       // A crashed worker fails only its own tasks; a fresh one takes its place.
       const err = new Error(`prepare worker failed: ${(e as Error)?.message ?? e}`);
       for (const t of slot.tasks.values()) t.reject(err);

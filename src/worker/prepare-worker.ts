@@ -15,6 +15,9 @@ const mapper = createMapper({
   prices: loadPriceTable(setup.pricesFile ?? undefined),
 });
 
+// Loading the price manifest takes ~0.1-0.3 s: the gateway listens only once every worker said it is ready.
+parentPort!.postMessage({ ready: true } satisfies WorkerResponse);
+
 parentPort!.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {

@@ -2,7 +2,7 @@
  * Reading the ledger back in GenAI end-to-end tests: runs and nodes by run, whole-database snapshots,
  * the expected figures of the genai-scenarios.ts workloads, and the shared assertions on them.
  *
- * Prices (src/mapping/prices.json, USD per 1M tokens): gpt-4o-mini 0.15 in / 0.075 cached in / 0.6 out,
+ * Prices (the @pydantic/genai-prices manifest, USD per 1M tokens): gpt-4o-mini 0.15 in / 0.075 cached in / 0.6 out,
  * text-embedding-3-small 0.02 in. Input tokens include cached ones, so
  *   cost = (input - cached) * 0.15 + cached * 0.075 + output * 0.6.
  */

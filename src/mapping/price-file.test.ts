@@ -1,0 +1,139 @@
+/** The override price file (RUNLEDGER_PRICES_FILE) and the precedence: reported cost > file > manifest. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MANIFEST_SOURCE, PriceTable, loadPriceTable, priceUsage } from './index.js';
+import { resolveCost } from './cost.js';
+import { readFileSync } from 'node:fs';
+import { loadPriceFile, parsePriceFile } from './price-file.js';
+import type { Usage } from './usage.js';
+
+const usage = (u: Partial<Usage>): Usage => ({
+  inputTokens: null, outputTokens: null, cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null,
+  totalTokens: null, ...u,
+});
+const NOW = Date.parse('2026-12-07T12:00:00Z') * 1000;
+const dir = mkdtempSync(join(tmpdir(), 'runledger-prices-'));
+const file = (name: string, body: unknown) => {
+  const p = join(dir, name);
+  writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
+  return p;
+};
+
+describe('loadPriceTable(path)', () => {
+  it('loads entries (object or bare array) with anchored patterns, layered over the manifest', () => {
+    const path = file('a.json', { models: [{ match: 'my-model', input: 1, output: 2, cacheRead: 0.5 }] });
+    const t = loadPriceTable(path);
+    const f = t.file!;
+    expect(f.entries).toHaveLength(1);
+    expect(t.find(null, 'my-model-v2', null, null, NOW)).toMatchObject({ ref: `${f.source}:my-model` });
+    expect(f.source).toMatch(/^prices-file@[0-9a-f]{12}$/);
+    expect(t.find(null, 'my-model-v2', null, null, NOW)!.price).toMatchObject({ input: { base: 10 }, cacheRead: { base: 5 }, scale: 1 }); // 1.0 and 0.5 at 10^-1
+    expect(t.find(null, 'xmy-model', null, null, NOW)).toBeNull(); // anchored at the start
+    expect(t.find(null, 'gpt-4o', null, null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o`); // the manifest still prices the rest
+    expect(new PriceTable(f, { manifest: false }).find(null, 'gpt-4o', null, null, NOW)).toBeNull();
+    expect(loadPriceTable(file('b.json', [{ match: '^x', input: 0, output: 0 }])).file!.entries).toHaveLength(1);
+  });
+
+  it('names the file version by its content: an edited file is a new price source', () => {
+    const a = loadPriceFile(file('v1.json', [{ match: '^m$', input: 1, output: 2 }]));
+    const b = loadPriceFile(file('v2.json', [{ match: '^m$', input: 1, output: 3 }]));
+    expect(a.source).not.toBe(b.source);
+    expect(loadPriceTable(file('v1b.json', [{ match: '^m$', input: 1, output: 2 }])).sources).toEqual([a.source, MANIFEST_SOURCE]);
+  });
+
+  it.each([
+    ['missing file', null],
+    ['bad json', '{'],
+    ['wrong shape', { prices: [] }],
+    ['bad regex', [{ match: '(', input: 1, output: 1 }]],
+    ['negative price', [{ match: 'a', input: -1, output: 1 }]],
+    ['missing output', [{ match: 'a', input: 1 }]],
+    ['bad cache price', [{ match: 'a', input: 1, output: 1, cacheRead: '0.1' }]],
+    ['bad cache write 1h', [{ match: 'a', input: 1, output: 1, cacheWrite1h: -2 }]],
+    ['tier without threshold', [{ match: 'a', input: 1, output: 1, tiers: [{ input: 2 }] }]],
+    ['bad tier price', [{ match: 'a', input: 1, output: 1, tiers: [{ above: 10, output: 'x' }] }]],
+    ['bad from', [{ match: 'a', input: 1, output: 1, from: 'soon' }]],
+    ['bad provider', [{ match: 'a', input: 1, output: 1, provider: 7 }]],
+  ])('rejects %s', (name, body) => {
+    const path = body === null ? join(dir, 'nope.json') : file(`${name}.json`, body);
+    expect(() => loadPriceTable(path)).toThrow(path);
+  });
+});
+
+describe('price file entries', () => {
+  const t = loadPriceTable(file('rich.json', { models: [
+    { match: '^big-ctx$', input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75, cacheWrite1h: 6,
+      tiers: [{ above: 200000, input: 6, output: 22.5, cacheRead: 0.6, cacheWrite: 7.5 }] },
+    { match: '^dated$', from: '2026-07-01', input: 2, output: 4 },
+    { match: '^dated$', input: 1, output: 2 },
+    { match: '^gpt-4o-mini', provider: 'azure.ai.openai', input: 0.1, output: 0.5 },
+    { match: '^llama-v3p3-70b-instruct$', input: 0.9, output: 0.9 },
+  ] }));
+  const cost = (model: string, u: Partial<Usage>, when = NOW, provider: string | null = null) =>
+    priceUsage(usage(u), t.find(provider, model, null, null, when)!.price).totalCost;
+
+  it('expresses tiers on total input, strictly above the threshold, and cache writes', () => {
+    expect(cost('big-ctx', { inputTokens: 200_000, cacheReadTokens: 100_000, cacheWriteTokens: 50_000, outputTokens: 1000 }))
+      .toBe((50_000 * 3 + 100_000 * 0.3 + 50_000 * 3.75 + 1000 * 15) / 1e6);
+    expect(cost('big-ctx', { inputTokens: 200_001, cacheReadTokens: 100_000, cacheWriteTokens: 50_000, outputTokens: 1000 }))
+      .toBe((50_001 * 6 + 100_000 * 0.6 + 50_000 * 7.5 + 1000 * 22.5) / 1e6);
+  });
+
+  it('picks the first entry in force at the call\'s start', () => {
+    expect(cost('dated', { inputTokens: 1_000_000 }, Date.parse('2026-06-30T23:59:59Z') * 1000)).toBe(1);
+    expect(cost('dated', { inputTokens: 1_000_000 }, Date.parse('2026-07-01T00:00:00Z') * 1000)).toBe(2);
+  });
+
+  it('limits an entry to a provider (OTel names or the manifest\'s ids)', () => {
+    expect(t.find('azure.ai.openai', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${t.file!.source}:^gpt-4o-mini`);
+    expect(t.find('azure', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${t.file!.source}:^gpt-4o-mini`);
+    expect(t.find('openai', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o-mini`);
+  });
+
+  it('prices the one model of the old table the manifest lacks (Fireworks llama-v3p3-70b-instruct)', () => {
+    expect(loadPriceTable().find('fireworks', 'accounts/fireworks/models/llama-v3p3-70b-instruct', null, null, NOW)).toBeNull();
+    expect(cost('accounts/fireworks/models/llama-v3p3-70b-instruct', { inputTokens: 1000, outputTokens: 1000 }, NOW, 'fireworks')).toBe(0.0018);
+  });
+});
+
+describe('precedence: reported cost > price file > manifest', () => {
+  const t = loadPriceTable(file('neg.json', [{ match: '^gpt-4o-mini', input: 0.1, output: 0.4 }]));
+  const u = usage({ inputTokens: 1_000_000, outputTokens: 1_000_000 });
+  const models = { responseModel: 'gpt-4o-mini-2024-07-18', requestModel: 'gpt-4o-mini', modelName: 'gpt-4o-mini-2024-07-18' };
+
+  it('a price file entry wins over the manifest, whichever model value it matched', () => {
+    expect(resolveCost({}, u, loadPriceTable(), 'openai', models, NOW))
+      .toEqual({ inputCost: 0.15, outputCost: 0.6, totalCost: 0.75, costSource: 'price_table', priceRef: `${MANIFEST_SOURCE}:openai/gpt-4o-mini` });
+    expect(resolveCost({}, u, t, 'openai', models, NOW))
+      .toEqual({ inputCost: 0.1, outputCost: 0.4, totalCost: 0.5, costSource: 'price_table', priceRef: `${t.file!.source}:^gpt-4o-mini` });
+    expect(resolveCost({}, u, t, 'openai', { ...models, responseModel: 'gpt-4o-2024-08-06' }, NOW).priceRef).toBe(`${t.file!.source}:^gpt-4o-mini`);
+  });
+
+  it('a reported cost wins over both', () => {
+    expect(resolveCost({ 'gen_ai.usage.cost': 0.25 }, u, t, 'openai', models, NOW))
+      .toEqual({ inputCost: null, outputCost: null, totalCost: 0.25, costSource: 'reported', priceRef: null });
+    expect(resolveCost({ 'llm.cost.prompt': 0.01, 'llm.cost.completion': 0.02 }, u, t, 'openai', models, NOW))
+      .toMatchObject({ inputCost: 0.01, outputCost: 0.02, costSource: 'reported', priceRef: null });
+  });
+});
+
+describe('the documented price files', () => {
+  it('README\'s example and testdata/prices/example-prices.json load and price as described', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /\*\*The price file\*\*[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(parsePriceFile(block, 'README').entries).toHaveLength(2);
+    const t = loadPriceTable(new URL('../../testdata/prices/example-prices.json', import.meta.url).pathname);
+    const at = (iso: string) => Date.parse(iso) * 1000;
+    const sonnet = (iso: string, input: number) => {
+      const p = t.find('anthropic', 'claude-sonnet-4-5-20250929', null, null, at(iso))!;
+      return [p.ref.startsWith('prices-file@'), priceUsage(usage({ inputTokens: input, cacheWriteTokens: 100_000, outputTokens: 1000 }), p.price).totalCost];
+    };
+    expect(sonnet('2025-12-31T23:59:59Z', 150_000)).toEqual([false, (50_000 * 3 + 100_000 * 3.75 + 1000 * 15) / 1e6]); // the manifest
+    expect(sonnet('2026-01-01T00:00:00Z', 150_000)).toEqual([true, (50_000 * 2.7 + 100_000 * 3.375 + 1000 * 13.5) / 1e6]);
+    expect(sonnet('2026-01-01T00:00:00Z', 250_000)).toEqual([true, (150_000 * 5.4 + 100_000 * 6.75 + 1000 * 20.25) / 1e6]);
+    expect(t.find('openai', 'my-finetune-v3', null, null, NOW)!.ref).toMatch(/^prices-file@\w+:\^my-finetune/);
+    expect(t.find('fireworks', 'accounts/fireworks/models/llama-v3p3-70b-instruct', null, null, NOW)!.ref).toMatch(/^prices-file@/);
+  });
+});
