@@ -17,6 +17,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PROTO_DIR = path.join(ROOT, 'proto');
 const ENTRY_PROTOS = [
   'opentelemetry/proto/collector/trace/v1/trace_service.proto',
+  'opentelemetry/proto/collector/logs/v1/logs_service.proto',
   'google/rpc/status.proto',
   'google/rpc/error_details.proto',
 ].map((p) => path.join(PROTO_DIR, p));

@@ -119,24 +119,35 @@ LANGUAGE sql AS $$
 $$;
 
 /**
- * Lock the runs (maintenance: repair, reprice), waiting for other holders (bounded by lock_timeout), in key
- * order; runs without a row get an empty one (create_runs). Returns the runs and whether their row was
- * created now.
+ * Lock the runs (maintenance: repair, reprice; the logs writer), waiting for other holders (bounded by
+ * lock_timeout), in key order: first the rows that exist, then empty rows for the runs that have none
+ * (create_runs), then the rows another transaction created meanwhile. Returns the runs and whether their row
+ * was created now.
  */
 CREATE FUNCTION runledger.lock_runs(tenant_ids text[], run_ids uuid[])
 RETURNS TABLE (tenant_id text, run_id uuid, created boolean)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
+  had_tenants text[];
+  had_runs uuid[];
   made_tenants text[];
   made_runs uuid[];
 BEGIN
+  WITH had AS (
+    SELECT r.tenant_id, r.run_id FROM runledger.runs r
+    WHERE (r.tenant_id, r.run_id) IN (SELECT * FROM unnest(tenant_ids, run_ids))
+    ORDER BY r.tenant_id, r.run_id FOR UPDATE OF r
+  )
+  SELECT coalesce(array_agg(h.tenant_id), '{}'), coalesce(array_agg(h.run_id), '{}') INTO had_tenants, had_runs FROM had h;
   SELECT coalesce(array_agg(m.tenant_id), '{}'), coalesce(array_agg(m.run_id), '{}') INTO made_tenants, made_runs
   FROM runledger.create_runs(tenant_ids, run_ids) m;
+  RETURN QUERY SELECT h.tenant_id, h.run_id, false FROM unnest(had_tenants, had_runs) AS h(tenant_id, run_id);
   RETURN QUERY SELECT m.tenant_id, m.run_id, true FROM unnest(made_tenants, made_runs) AS m(tenant_id, run_id);
+  -- created by another transaction between the two steps above
   RETURN QUERY SELECT r.tenant_id, r.run_id, false FROM runledger.runs r
     WHERE (r.tenant_id, r.run_id) IN (SELECT * FROM unnest(tenant_ids, run_ids))
-      AND (r.tenant_id, r.run_id) NOT IN (SELECT * FROM unnest(made_tenants, made_runs))
+      AND (r.tenant_id, r.run_id) NOT IN (SELECT * FROM unnest(had_tenants || made_tenants, had_runs || made_runs))
     ORDER BY r.tenant_id, r.run_id FOR UPDATE OF r;
 END $$;
 

@@ -14,6 +14,7 @@ import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
 import { Batcher } from './sink/batcher.js';
 import { writeBatch } from './sink/writer.js';
+import { createLogsStore } from './sink/logs-writer.js';
 import { DayPartitions } from './sink/partitions.js';
 import { classifyPgError, isDatabaseError } from './sink/pg-errors.js';
 import { Pipeline } from './pipeline.js';
@@ -71,7 +72,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     let broken: Error | undefined;
     const t0 = performance.now();
     try {
-      const out = await writeBatch(client, items, partitions);
+      const out = await writeBatch(client, items, partitions, { logContentChars: cfg.captureContent ? cfg.maxContentChars : null });
       progress.committed();
       metrics?.written(items.length, out, (performance.now() - t0) / 1000);
       return out;
@@ -110,7 +111,12 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
   return {
-    batcher, partitions, progress, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans),
+    batcher, partitions, progress,
+    pipeline: new Pipeline({
+      mapper, batcher, pool: prepare, metrics, maxSpans: cfg.queueMaxSpans,
+      logs: createLogsStore(pool, partitions, { captureContent: cfg.captureContent, maxContentChars: cfg.maxContentChars },
+        { stored: (n) => metrics?.logRecordsStored(n), failed: (e) => { if (classifyPgError(e) === 'unavailable') metrics?.databaseUp(false); } }),
+    }),
     ready: prepare?.ready() ?? Promise.resolve(),
     close: async () => { await prepare?.close(); },
   };

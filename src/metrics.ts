@@ -35,6 +35,11 @@ export class Metrics {
   private readonly writeSeconds: Histogram;
   private readonly requestSeconds: Histogram<'transport'>;
   private readonly unpriced: Counter<'model'>;
+  private readonly logs: Counter<'transport'>;
+  private readonly logsStored: Counter;
+  private readonly logsUntraced: Counter;
+  private readonly logsRejected: Counter;
+  private readonly metricPoints: Counter<'transport'>;
   private readonly unpricedModels = new Set<string>();
 
   constructor(opts: MetricsOptions = {}) {
@@ -77,14 +82,50 @@ export class Metrics {
       help: `Nodes received with token usage but no cost (no reported cost, no price for the model: add it to RUNLEDGER_PRICES_FILE), by model_name; "unknown" without a model, "other" past ${MAX_MODEL_LABELS} models`,
       labelNames: ['model'], registers,
     });
+    this.logs = new Counter({
+      name: 'runledger_log_records_received_total', help: 'Log records received in decoded export requests', labelNames: ['transport'], registers,
+    });
+    this.logsStored = new Counter({ name: 'runledger_log_records_stored_total', help: 'Log records newly committed to runledger.logs', registers });
+    this.logsUntraced = new Counter({
+      name: 'runledger_log_records_untraced_total',
+      help: 'Log records without trace context: acknowledged, not stored (the ledger keeps the records of runs)', registers,
+    });
+    this.logsRejected = new Counter({
+      name: 'runledger_log_records_rejected_total', help: 'Log records rejected through partial_success (bad ids, no time, refused by PostgreSQL)', registers,
+    });
+    this.metricPoints = new Counter({
+      name: 'runledger_metric_points_dropped_total',
+      help: 'Metric data points received and not stored (runledger stores traces and logs: answered as rejected through partial_success)',
+      labelNames: ['transport'], registers,
+    });
     // Series that exist from the start, so rates and alerts see zeros rather than gaps.
-    for (const t of TRANSPORTS) this.received.inc({ transport: t }, 0);
+    for (const t of TRANSPORTS) { this.received.inc({ transport: t }, 0); this.logs.inc({ transport: t }, 0); this.metricPoints.inc({ transport: t }, 0); }
     for (const r of REASONS) this.rejected.inc({ reason: r }, 0);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
   spansReceived(transport: Transport, n: number): void {
     if (n > 0) this.received.inc({ transport }, n);
+  }
+
+  logRecordsReceived(transport: Transport, n: number): void {
+    if (n > 0) this.logs.inc({ transport }, n);
+  }
+
+  logRecordsStored(n: number): void {
+    if (n > 0) this.logsStored.inc(n);
+  }
+
+  logRecordsUntraced(n: number): void {
+    if (n > 0) this.logsUntraced.inc(n);
+  }
+
+  logRecordsRejected(n: number): void {
+    if (n > 0) this.logsRejected.inc(n);
+  }
+
+  metricPointsDropped(transport: Transport, n: number): void {
+    if (n > 0) this.metricPoints.inc({ transport }, n);
   }
 
   spansRejected(reason: RejectReason, n: number): void {

@@ -1,7 +1,8 @@
 /**
  * The one consumer path shared by every way spans come in (HTTP, gRPC, in-process exporter):
  * decode → map → encode (in worker threads when configured) → bounded batcher → committed.
- * Resolves only once the spans are in PostgreSQL.
+ * Resolves only once the spans are in PostgreSQL. Logs requests take the same admission and preparation,
+ * then their own writer (one transaction per request).
  */
 import type { DecodeResult } from './otlp/types.js';
 import type { SpanMapper } from './mapping/index.js';
@@ -12,6 +13,8 @@ import type { PreparePool } from './worker/pool.js';
 import type { Metrics, Transport } from './metrics.js';
 import { prepareBody, prepareDecoded, type Encoding, type PreparedRequest } from './worker/prepare.js';
 import type { PreparedSpan } from './sink/prepare.js';
+import type { PreparedLogs } from './sink/log-rows.js';
+import { prepareLogsBody } from './worker/prepare-logs.js';
 
 export type { Encoding } from './worker/prepare.js';
 
@@ -22,15 +25,40 @@ export interface ExportOutcome {
   message: string;
 }
 
+/** Where a logs request's records go (sink/logs-writer.ts behind the gateway's pool). */
+export interface LogsStore {
+  /** Store one request's records (committed when it resolves); records PostgreSQL refuses are rejected alone. */
+  write(p: PreparedLogs): Promise<{ rejected: number; errors: string[] }>;
+}
+
+export interface PipelineParts {
+  mapper: SpanMapper;
+  batcher: Batcher;
+  /** prepare worker threads (null: prepare on the calling thread) */
+  pool?: PreparePool | null;
+  metrics?: Metrics | null;
+  /** spans one request may carry (protobuf requests beyond it are refused before decoding) */
+  maxSpans?: number;
+  /** the logs signal (null: logs requests are refused) */
+  logs?: LogsStore | null;
+}
+
 export class Pipeline {
-  constructor(
-    private readonly mapper: SpanMapper,
-    private readonly batcher: Batcher,
-    private readonly pool: PreparePool | null = null,
-    private readonly metrics: Metrics | null = null,
-    /** spans one request may carry (protobuf requests beyond it are refused before decoding) */
-    private readonly maxSpans = Infinity,
-  ) {}
+  private readonly mapper: SpanMapper;
+  private readonly batcher: Batcher;
+  private readonly pool: PreparePool | null;
+  private readonly metrics: Metrics | null;
+  private readonly maxSpans: number;
+  private readonly logs: LogsStore | null;
+
+  constructor(parts: PipelineParts) {
+    this.mapper = parts.mapper;
+    this.batcher = parts.batcher;
+    this.pool = parts.pool ?? null;
+    this.metrics = parts.metrics ?? null;
+    this.maxSpans = parts.maxSpans ?? Infinity;
+    this.logs = parts.logs ?? null;
+  }
 
   /** Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. */
   async exportBody(body: Uint8Array, encoding: Encoding, tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
@@ -52,6 +80,34 @@ export class Pipeline {
     }
     if (transport) this.metrics?.spansReceived(transport, prepared.items.length + prepared.rejected);
     return this.store(prepared);
+  }
+
+  /**
+   * Decode an ExportLogsServiceRequest body and store its records with trace context (the others are
+   * acknowledged and counted). Malformed → invalid_argument.
+   */
+  async exportLogsBody(body: Uint8Array, encoding: Encoding, tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
+    if (!this.logs) throw new GatewayError('not_found', 'this gateway does not take logs');
+    let prepared: PreparedLogs;
+    const admitted = admission ?? this.batcher.admit(body.length);
+    admitted.resize(body.length);
+    try {
+      prepared = this.pool ? await this.pool.runLogs(body, encoding, tenantId) : prepareLogsBody(body, encoding, tenantId);
+    } catch (e) {
+      if (e instanceof OtlpDecodeError) {
+        throw new GatewayError('invalid_argument', `malformed ${encoding === 'proto' ? 'protobuf' : 'JSON'} ExportLogsServiceRequest: ${e.message}`);
+      }
+      throw e;
+    } finally {
+      admitted.release();
+    }
+    if (transport) this.metrics?.logRecordsReceived(transport, prepared.items.length + prepared.rejected + prepared.untraced);
+    this.metrics?.logRecordsUntraced(prepared.untraced);
+    const stored = await this.logs.write(prepared);
+    this.metrics?.logRecordsRejected(prepared.rejected + stored.rejected);
+    const rejected = prepared.rejected + stored.rejected;
+    const errors = [...prepared.errors, ...stored.errors];
+    return { rejected, message: rejected === 0 ? '' : `${rejected} log record(s) rejected: ${errors.slice(0, 5).join('; ')}` };
   }
 
   /** Admit a body of (about) `bytes` before reading it; throws queue_full / unavailable when overloaded. */

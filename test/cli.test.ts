@@ -167,7 +167,7 @@ describe('runledger maintenance commands', () => {
 
     const dry = await cli(['retention', '--older-than', '5d', '--dry-run'], { DATABASE_URL: db.url });
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/^retention \(dry run\): older than .*partitions 2,/m); // spans and nodes of that day
+    expect(dry.stdout).toMatch(/^retention \(dry run\): older than .*partitions 3,/m); // spans, nodes and logs of that day
     const runs = async () => (await db.pool.query('SELECT count(*)::int AS n FROM runledger.runs WHERE run_id = $1', [traceId])).rows[0].n;
     expect(await runs()).toBe(1);
     const real = await cli(['retention', '--older-than', '5d'], { DATABASE_URL: db.url });

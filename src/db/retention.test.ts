@@ -66,7 +66,7 @@ describe('retention', () => {
     const cutoff = retentionCutoff(olderThan);
     expect(cutoff.getTime() % 86_400_000).toBe(0);
     const expired = await expiredPartitions(db.pool, cutoff);
-    expect(expired.length).toBe(4); // spans and nodes of 40 and 31 days ago
+    expect(expired.length).toBe(6); // spans, nodes and logs of 40 and 31 days ago
     const before = await db.pool.query('SELECT * FROM runledger.runs WHERE run_id = ANY($1::uuid[]) ORDER BY run_id',
       [[straddling.traceId, recent.traceId, today.traceId]]);
 
@@ -139,7 +139,7 @@ describe('retention and the daily usage rollup', () => {
     expect(await usage()).toEqual(stale); // a dry run changes nothing
     const res = await applyRetention(rdb.pool, { olderThan });
     expect(res).toMatchObject({ defaultNodes: 3, runs: 3, rollupDays: 2 });
-    expect(res.partitions).toHaveLength(2);
+    expect(res.partitions).toHaveLength(3); // spans, nodes and logs of that day
     const final = [u(40, 2, 2, '0.5000000000'), u(35, 1, 2, '0.5000000000'), u(10, 1, 1, '0.2500000000')];
     expect(await usage()).toEqual(final);
     expect(await count('SELECT count(*) AS n FROM runledger.nodes WHERE start_time < $1', [res.cutoff], rdb)).toBe(0);

@@ -1,5 +1,5 @@
 /**
- * Retention: drop the daily partitions of spans and nodes older than a cutoff, delete the same days'
+ * Retention: drop the daily partitions of spans, nodes and logs older than a cutoff, delete the same days'
  * rows from the default partitions, and the runs that ended before it. The cutoff is rounded down to a
  * UTC midnight: whole days go, so "--older-than 30d" keeps at least 30 days.
  *
@@ -32,16 +32,17 @@ export interface RetentionResult {
   dryRun: boolean;
   /** partitions dropped (or that would be) */
   partitions: string[];
-  /** rows deleted from spans_default / nodes_default */
+  /** rows deleted from spans_default / nodes_default / logs_default */
   defaultSpans: number;
   defaultNodes: number;
+  defaultLogs: number;
   runs: number;
   frontier: number;
   /** days of the daily usage rollup recomputed before the drop (0 in a dry run) */
   rollupDays: number;
 }
 
-const PARTITION = /^(spans|nodes)_(\d{4})(\d{2})(\d{2})$/;
+const PARTITION = /^(spans|nodes|logs)_(\d{4})(\d{2})(\d{2})$/;
 
 /** UTC midnight at or before t. */
 export function retentionCutoff(t: Date): Date {
@@ -55,7 +56,7 @@ export async function expiredPartitions(db: pg.ClientBase | pg.Pool, cutoff: Dat
        JOIN pg_class c ON c.oid = i.inhrelid
        JOIN pg_class p ON p.oid = i.inhparent
        JOIN pg_namespace n ON n.oid = p.relnamespace
-     WHERE n.nspname = 'runledger' AND p.relname IN ('spans', 'nodes')`);
+     WHERE n.nspname = 'runledger' AND p.relname IN ('spans', 'nodes', 'logs')`);
   const out: { name: string; end: number }[] = [];
   for (const { name } of r.rows) {
     const m = PARTITION.exec(name);
@@ -71,7 +72,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   const dryRun = opts.dryRun ?? false;
   const chunk = opts.chunkRows ?? 10_000;
   const partitions = await expiredPartitions(pool, cutoff);
-  const result: RetentionResult = { cutoff, dryRun, partitions, defaultSpans: 0, defaultNodes: 0, runs: 0, frontier: 0, rollupDays: 0 };
+  const result: RetentionResult = { cutoff, dryRun, partitions, defaultSpans: 0, defaultNodes: 0, defaultLogs: 0, runs: 0, frontier: 0, rollupDays: 0 };
   const p = opts.progress;
   p?.start(partitions.length + 4);
 
@@ -79,6 +80,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
     const count = async (sql: string) => Number((await pool.query(sql, [cutoff])).rows[0].n);
     result.defaultSpans = await count('SELECT count(*) AS n FROM runledger.spans_default WHERE start_time < $1');
     result.defaultNodes = await count('SELECT count(*) AS n FROM runledger.nodes_default WHERE start_time < $1');
+    result.defaultLogs = await count('SELECT count(*) AS n FROM runledger.logs_default WHERE time < $1');
     result.runs = await count('SELECT count(*) AS n FROM runledger.runs WHERE end_time < $1');
     p?.tick(partitions.length + 4);
     p?.done();
@@ -94,13 +96,17 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   result.defaultSpans = await deleteChunked(pool, 'runledger.spans_default', 'start_time < $1', cutoff, chunk);
   p?.tick();
   result.defaultNodes = await deleteChunked(pool, 'runledger.nodes_default', 'start_time < $1', cutoff, chunk);
+  result.defaultLogs = await deleteChunked(pool, 'runledger.logs_default', 'time < $1', cutoff, chunk);
   p?.tick();
   result.runs = await deleteChunked(pool, 'runledger.runs', 'end_time < $1', cutoff, chunk);
   p?.tick();
-  // frontier rows (children waiting for a parent) of runs that are gone
+  // frontier rows (children waiting for a parent) of runs that are gone, and spans waiting for content
+  // from log records that are gone
   const f = await pool.query(`DELETE FROM runledger.usage_frontier f
     WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.tenant_id = f.tenant_id AND r.run_id = f.trace_id)`);
   result.frontier = f.rowCount ?? 0;
+  await pool.query(`DELETE FROM runledger.pending_content c WHERE NOT EXISTS (SELECT 1 FROM runledger.logs l
+    WHERE l.tenant_id = c.tenant_id AND l.run_id = c.run_id AND l.span_id = c.span_id)`);
   p?.tick();
   p?.done();
   return result;

@@ -28,7 +28,8 @@
  * prompt_hash = sha256 hex of the full source text of the input (computed even when content capture is off).
  */
 import * as crypto from 'node:crypto';
-import type { AttrValue, Attributes } from '../otlp/types.js';
+import type { AttrValue, Attributes, SpanEvent } from '../otlp/types.js';
+import { spanEventContent } from './genai-events.js';
 import type { MappingOptions } from './types.js';
 import { collectIndexed } from './attrs.js';
 import { isJson } from './json-check.js';
@@ -45,6 +46,8 @@ export interface Content {
   input: string | null;
   output: string | null;
   promptHash: string | null;
+  /** 'span' when the span itself carries content (attributes or GenAI span events), else null */
+  contentSource: 'span' | null;
 }
 
 /** A JSON-encoded string element decoded for embedding in a structure (ai.values is string[] of JSON). */
@@ -185,7 +188,7 @@ function outputSource(f: Flattened, isTool: boolean): Source | null {
 const ESCAPE = /\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u0000|u[dD][89a-fA-F][0-9a-fA-F]{2}|[^])/g;
 
 /** jsonb refuses `\u0000` and lone surrogate escapes (`\ud800` alone): they become `\ufffd`. */
-function jsonSafe(json: string): string {
+export function jsonSafe(json: string): string {
   if (!json.includes('\\u')) return json;
   return json.replace(ESCAPE, (e) => (e.length === 6 ? '\\ufffd' : e)); // 6: \u0000 or a lone \udXXX
 }
@@ -208,15 +211,27 @@ export const sha256Hex: (text: string) => string = typeof crypto.hash === 'funct
   ? (text) => crypto.hash('sha256', text, 'hex')
   : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
-export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOptions): Content {
+/**
+ * @param events the span's events: GenAI content events (genai-events.ts) are its content when no attribute
+ *   gives any
+ */
+export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOptions, events: readonly SpanEvent[] = []): Content {
   const f: Flattened = { a, oi: null, legacy: null };
-  const inSrc = inputSource(f, isTool);
+  let inSrc = inputSource(f, isTool);
+  let outSrc = opts.captureContent || inSrc === null ? outputSource(f, isTool) : null;
+  if (inSrc === null && outSrc === null && events.length > 0) {
+    const ev = spanEventContent(events);
+    if (ev.input !== null) inSrc = { text: ev.input, json: ev.input, jsonEncoded: true };
+    if (ev.output !== null) outSrc = { text: ev.output, json: ev.output, jsonEncoded: true };
+  }
   const promptHash = inSrc === null ? null : sha256Hex(inSrc.text);
-  if (!opts.captureContent) return { input: null, output: null, promptHash };
-  const outSrc = outputSource(f, isTool);
+  // the span gave content of its own: content from log records of the span is not used (same ledger in any order)
+  const contentSource = inSrc !== null || outSrc !== null ? 'span' : null;
+  if (!opts.captureContent) return { input: null, output: null, promptHash, contentSource };
   return {
     input: inSrc === null ? null : storedJson(inSrc, opts.maxContentChars),
     output: outSrc === null ? null : storedJson(outSrc, opts.maxContentChars),
     promptHash,
+    contentSource,
   };
 }

@@ -41,7 +41,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
   const cost = resolveCost(a, usage, opts.prices, provider, models, span.startUs);
   const err = resolveError(span);
   const params = resolveParams(a, inv);
-  const content = resolveContent(a, nodeType === 'TOOL', opts);
+  const content = resolveContent(a, nodeType === 'TOOL', opts, span.events);
   return {
     nodeType,
     operation: kind.operation,
@@ -78,6 +78,7 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     promptHash: content.promptHash,
     input: content.input,
     output: content.output,
+    contentSource: content.contentSource,
     toolDefinitions: resolveToolDefinitions(a, opts),
   };
 }

@@ -54,6 +54,11 @@ export interface NodeRecord {
   /** JSON text (already truncated to the configured limit), or null */
   input: string | null;
   output: string | null;
+  /**
+   * 'span' when the span gives content of its own (attributes or GenAI span events): GenAI log records of
+   * the span then leave the node's content alone; null: the node's content comes from its log records, if any
+   */
+  contentSource: 'span' | null;
   /** JSON text of the tool definitions offered to the model (gen_ai.tool.definitions, ...), truncated like input */
   toolDefinitions: string | null;
 }

@@ -6,27 +6,10 @@ import protobuf from 'protobufjs/minimal.js';
 import { opentelemetry } from './gen/otlp.js';
 import { OtlpDecodeError } from './errors.js';
 import { SPAN_KINDS, STATUS_CODES } from './types.js';
-import type { AttrValue, Attributes, DecodeResult, SpanEvent, SpanLink } from './types.js';
-import {
-  DEPTH_LIMIT_VALUE,
-  DecodeCollector,
-  MAX_ATTR_DEPTH,
-  checkLinkIds,
-  checkSpanIds,
-  doubleValue,
-  enumIndex,
-  int64Value,
-  optionalString,
-  sanitize,
-  serviceNameOf,
-  setAttr,
-  spanPath,
-  usFromNanos,
-} from './values.js';
-import type { IdCodec } from './values.js';
+import type { DecodeResult, SpanEvent, SpanLink } from './types.js';
+import { DecodeCollector, checkLinkIds, checkSpanIds, enumIndex, optionalString, sanitize, serviceNameOf, spanPath, usFromNanos } from './values.js';
+import { asBuffer, attributesOf, bytesIds } from './proto-values.js';
 
-type IKeyValue = opentelemetry.proto.common.v1.IKeyValue;
-type IAnyValue = opentelemetry.proto.common.v1.IAnyValue;
 type ISpan = opentelemetry.proto.trace.v1.ISpan;
 type IEvent = opentelemetry.proto.trace.v1.Span.IEvent;
 type ILink = opentelemetry.proto.trace.v1.Span.ILink;
@@ -35,51 +18,6 @@ const { ExportTraceServiceRequest } = opentelemetry.proto.collector.trace.v1;
 
 // Without long.js protobufjs would decode fixed64/int64 into lossy doubles.
 if (!protobuf.util.Long) throw new Error('protobufjs has no Long support (package "long" not found)');
-
-const EMPTY = Buffer.alloc(0);
-
-function asBuffer(b: Uint8Array | null | undefined): Buffer {
-  if (!b) return EMPTY;
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** Ids are raw bytes in protobuf. */
-const bytesIds: IdCodec<Uint8Array | null | undefined> = {
-  hex: (raw, bytes) => (raw && raw.length === bytes ? asBuffer(raw).toString('hex') : null),
-  problem: (raw, bytes) => `${raw ? raw.length : 0} bytes, expected ${bytes}`,
-  isEmpty: (raw) => !raw || raw.length === 0,
-};
-
-function attributesOf(kvs: IKeyValue[] | null | undefined, depth: number): Attributes {
-  const out: Attributes = {};
-  if (kvs) {
-    for (let i = 0; i < kvs.length; i++) {
-      const kv = kvs[i];
-      setAttr(out, kv.key ?? '', valueOf(kv.value, depth));
-    }
-  }
-  return out;
-}
-
-function valueOf(v: IAnyValue | null | undefined, depth: number): AttrValue {
-  if (v == null) return null;
-  if (v.stringValue != null) return sanitize(v.stringValue);
-  if (v.boolValue != null) return v.boolValue;
-  if (v.intValue != null) return int64Value(v.intValue);
-  if (v.doubleValue != null) return doubleValue(v.doubleValue);
-  if (v.arrayValue != null) {
-    if (depth >= MAX_ATTR_DEPTH) return DEPTH_LIMIT_VALUE;
-    const values = v.arrayValue.values ?? [];
-    const out: AttrValue[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = valueOf(values[i], depth + 1);
-    return out;
-  }
-  if (v.kvlistValue != null) {
-    return depth >= MAX_ATTR_DEPTH ? DEPTH_LIMIT_VALUE : attributesOf(v.kvlistValue.values, depth + 1);
-  }
-  if (v.bytesValue != null) return asBuffer(v.bytesValue).toString('base64');
-  return null; // empty AnyValue (or the profiles-only string_value_strindex)
-}
 
 function eventsOf(events: IEvent[] | null | undefined): SpanEvent[] {
   if (!events || events.length === 0) return [];

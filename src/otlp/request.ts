@@ -16,7 +16,7 @@ export function encodeTraceRequestProto(request: IExportTraceServiceRequest): Ui
 }
 
 const ID_FIELDS = new Set(['traceId', 'spanId', 'parentSpanId']);
-const UNSIGNED_64 = new Set(['startTimeUnixNano', 'endTimeUnixNano', 'timeUnixNano']);
+const UNSIGNED_64 = new Set(['startTimeUnixNano', 'endTimeUnixNano', 'timeUnixNano', 'observedTimeUnixNano']);
 const SIGNED_64 = new Set(['intValue']);
 const ENUMS: Record<string, { prefix: string; names: readonly string[] }> = {
   kind: { prefix: 'SPAN_KIND_', names: SPAN_KINDS },

@@ -60,3 +60,38 @@ export interface DecodeResult {
   /** first few human-readable reasons for rejected spans */
   errors: string[];
 }
+
+/** A log record with trace context (records without a trace id are counted, not kept). */
+export interface LogRecordData {
+  /** 32 lowercase hex chars, never all zero */
+  traceId: string;
+  /** 16 lowercase hex chars, or null (no span id, or all zero) */
+  spanId: string | null;
+  /** microseconds since the Unix epoch: time_unix_nano, else observed_time_unix_nano */
+  timeUs: number;
+  /** observed_time_unix_nano in microseconds (0: unknown) */
+  observedUs: number;
+  /** 0..24 (SeverityNumber) */
+  severityNumber: number;
+  severityText: string;
+  /** event_name, else the `event.name` attribute (older SDKs), else null */
+  eventName: string | null;
+  body: AttrValue;
+  attributes: Attributes;
+  /** shared by all records of one ResourceLogs */
+  resource: Attributes;
+  serviceName: string | null;
+  scopeName: string | null;
+  scopeVersion: string | null;
+  tenantId: string;
+}
+
+export interface LogsDecodeResult {
+  records: LogRecordData[];
+  /** records dropped individually (malformed ids, no time) → partial_success.rejected_log_records */
+  rejected: number;
+  /** first few human-readable reasons for rejected records */
+  errors: string[];
+  /** records without trace context: acknowledged, not stored (counted in /metrics) */
+  untraced: number;
+}

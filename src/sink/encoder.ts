@@ -18,7 +18,7 @@ export const NODE_COLUMNS = [
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
   'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'tool_definitions', 'usage_normalized',
-  'price_ref', 'call_counted', 'usage_counted',
+  'price_ref', 'content_source', 'call_counted', 'usage_counted',
 ] as const;
 
 /**
@@ -138,6 +138,7 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
   w.jsonb(n.toolDefinitions);
   w.bool(n.usageNormalized);
   w.optText(n.priceRef);
+  w.optText(n.contentSource);
   w.bool(false); // call_counted
   w.bool(false); // usage_counted
   w.endRow();

@@ -111,7 +111,7 @@ describe('daily partitions', () => {
     const days = [dayString(dayOf(MIDNIGHT) - 5), dayString(dayOf(MIDNIGHT) - 6)];
     const created = await Promise.all([0, 1, 2, 3].map(() =>
       db.pool.query<{ n: number }>('SELECT runledger.ensure_day_partitions($1::date[]) AS n', [days])));
-    expect(created.map((r) => r.rows[0]!.n).reduce((a, b) => a + b)).toBe(4); // 2 days × (spans, nodes), once
+    expect(created.map((r) => r.rows[0]!.n).reduce((a, b) => a + b)).toBe(6); // 2 days × (spans, nodes, logs), once
   });
 
   it('moves every row of the day, even one a concurrent writer is adding to the default partition', async () => {
@@ -126,7 +126,7 @@ describe('daily partitions', () => {
       const ensured = other.query('SELECT runledger.ensure_day_partitions($1::date[]) AS n', [[dayString(dayOf(day))]]);
       await new Promise((r) => setTimeout(r, 200)); // ensure waits for the writer
       await writer.query('COMMIT');
-      expect((await ensured).rows[0].n).toBe(2);
+      expect((await ensured).rows[0].n).toBe(3); // spans, nodes, logs
       expect(Object.values(await placement('spans', traceId))).toEqual([part('spans', day)]);
     } finally {
       await writer.query('ROLLBACK').catch(() => {});

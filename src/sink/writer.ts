@@ -13,7 +13,7 @@ import {
   INSERT_NEW_RUNS_SQL, LOCK_RUNS_WAITING_SQL, lockExistingRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE,
   UPDATE_RUNS_SQL,
 } from '../rollup/sql.js';
-import { isCallAggregate, isUsageAggregate, planMarks, runKey, spanKey, type FrontierRow } from '../rollup/usage.js';
+import { isCallAggregate, isUsageAggregate, planMarks, runKey, runOfKey, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { columns, walkMarks } from '../rollup/walk.js';
 import { DayPartitions } from './partitions.js';
 
@@ -124,6 +124,15 @@ async function insertNewSpans(client: pg.PoolClient, items: PreparedSpan[]): Pro
 
 const defaultPartitions = new DayPartitions();
 
+export interface WriteOptions {
+  /**
+   * Nodes whose GenAI log records arrived first get their content from them (sql/011 pending_content), cut
+   * to this many characters; null: content capture is off (RUNLEDGER_CAPTURE_CONTENT).
+   */
+  logContentChars: number | null;
+}
+const DEFAULT_WRITE_OPTIONS: WriteOptions = { logContentChars: 16_384 };
+
 /**
  * Write one batch in one transaction. The fast path COPYs the spans straight into the ledger; when one is
  * stored already (a re-send: PostgreSQL refuses the COPY with a unique violation) the transaction is
@@ -131,18 +140,18 @@ const defaultPartitions = new DayPartitions();
  * rare, so the fast path carries no savepoint (two round trips and a subtransaction less per batch).
  */
 export async function writeBatch(
-  client: pg.PoolClient, items: PreparedSpan[], partitions: DayPartitions = defaultPartitions,
+  client: pg.PoolClient, items: PreparedSpan[], partitions: DayPartitions = defaultPartitions, opts: WriteOptions = DEFAULT_WRITE_OPTIONS,
 ): Promise<WriteOutcome> {
   await prepareStage(client);
   await partitions.ensure(client, items.map((m) => m.span.startUs));
   try {
-    return await writeTransaction(client, items, false);
+    return await writeTransaction(client, items, false, opts);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     if ((e as { code?: string }).code !== '23505') throw e;
   }
   try {
-    return await writeTransaction(client, items, true);
+    return await writeTransaction(client, items, true, opts);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;
@@ -165,7 +174,7 @@ interface Claim {
  * the batch, as a new run has no stored spans) before its spans are written; the re-send path, which learns
  * which spans are new only once they are inserted, creates its row empty first and updates it like any other.
  */
-async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], resent: boolean): Promise<WriteOutcome> {
+async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], resent: boolean, opts: WriteOptions): Promise<WriteOutcome> {
   const runs = runIdsOf(items.map((m) => ({ tenantId: m.span.tenantId, runId: m.span.traceId })));
   const begun = (await client.query(beginSql(client, runs))) as unknown as pg.QueryResult[];
   const locked = keysOf(begun[1]!.rows as RunRow[]);
@@ -189,7 +198,7 @@ async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], re
     return claim.held.has(k) || claim.fresh.has(k);
   });
   const fresh = resent && work.length > 0 ? await insertNewSpans(client, work) : work;
-  const lateDeferred = await applyFresh(client, fresh, frontier, claim, !resent); // commits
+  const lateDeferred = await applyFresh(client, fresh, frontier, claim, !resent, opts); // commits
   const out: WriteOutcome = { inserted: fresh.length - lateDeferred.length, duplicates: work.length - fresh.length };
   if (deferred.length + lateDeferred.length > 0) out.deferred = [...deferred, ...lateDeferred];
   return out;
@@ -208,7 +217,7 @@ function columnsOfKeys(keys: string[]): [string[], string[]] {
  * as the runs update. Returns the spans of new runs another writer created meanwhile (not written: deferred).
  */
 async function applyFresh(
-  client: pg.PoolClient, all: PreparedSpan[], frontier: FrontierRow[], claim: Claim, copySpans: boolean,
+  client: pg.PoolClient, all: PreparedSpan[], frontier: FrontierRow[], claim: Claim, copySpans: boolean, opts: WriteOptions,
 ): Promise<PreparedSpan[]> {
   const plan = planMarks(all, frontier);
   const walked = await walkMarks(client, plan, claim.held);
@@ -265,8 +274,14 @@ async function applyFresh(
   if (deltas.size > 0) tail.push(`DELETE FROM ${RUN_DELTAS_STAGE}`);
   const empty = [...claim.created].filter((k) => !deltas.has(k));
   if (empty.length > 0) {
-    const lit = runsLiterals(client, runIdsOf(empty.map((k) => ({ tenantId: k.slice(0, -32), runId: k.slice(-32) }))));
+    const lit = runsLiterals(client, runIdsOf(empty.map(runOfKey)));
     tail.push(DELETE_EMPTY_RUNS_SQL(lit.tenants, lit.ids));
+  }
+  if (opts.logContentChars !== null && spans.length > 0) {
+    // nodes whose GenAI log records arrived before them (a logs writer queued them under these runs' locks)
+    const written = [...claim.held, ...[...claim.fresh].filter((k) => !lost.has(k))];
+    const lit = runsLiterals(client, runIdsOf(written.map(runOfKey)));
+    tail.push(`SELECT runledger.fill_pending_content(${lit.tenants}, ${lit.ids}, ${opts.logContentChars | 0})`);
   }
   tail.push('COMMIT');
   await client.query(tail.join('; '));

@@ -11,6 +11,7 @@ import { OtlpDecodeError } from '../otlp/errors.js';
 import { GatewayError, type ErrorKind } from '../errors.js';
 import type { Encoding, PreparedRequest } from './prepare.js';
 import { unpackPrepared, type PackedRequest } from './transfer.js';
+import type { PreparedLogs } from '../sink/log-rows.js';
 
 export interface WorkerSetup {
   /** spans one request may carry (larger protobuf requests are refused before decoding) */
@@ -19,13 +20,16 @@ export interface WorkerSetup {
   captureContent: boolean;
   pricesFile: string | null;
 }
-export interface WorkerRequest { id: number; body: Uint8Array; encoding: Encoding; tenantId: string }
+/** The signal of a request body: traces (ExportTraceServiceRequest) or logs (ExportLogsServiceRequest). */
+export type Signal = 'traces' | 'logs';
+export interface WorkerRequest { id: number; body: Uint8Array; encoding: Encoding; tenantId: string; signal: Signal }
 export type WorkerResponse =
   | { ready: true }
   | { id: number; ok: true; packed: PackedRequest }
+  | { id: number; ok: true; logs: PreparedLogs }
   | { id: number; ok: false; malformed: boolean; kind?: ErrorKind; message: string };
 
-interface Task { resolve: (r: PreparedRequest) => void; reject: (e: Error) => void }
+interface Task { resolve: (r: PreparedRequest | PreparedLogs) => void; reject: (e: Error) => void }
 interface Slot { worker: Worker; tasks: Map<number, Task>; ready: Promise<void> }
 
 /** The compiled worker script (tests run from TypeScript sources, so they use the build in dist/). */
@@ -62,7 +66,7 @@ export class PreparePool {
       const task = slot.tasks.get(res.id);
       if (!task) return;
       slot.tasks.delete(res.id);
-      if (res.ok) task.resolve(unpackPrepared(res.packed));
+      if (res.ok) task.resolve('logs' in res ? res.logs : unpackPrepared(res.packed));
       else if (res.malformed) task.reject(new OtlpDecodeError(res.message));
       else task.reject(res.kind ? new GatewayError(res.kind, res.message) : new Error(res.message));
     });
@@ -82,14 +86,23 @@ export class PreparePool {
     return slot;
   }
 
-  /** Decode, map and encode one request body in the least busy worker. */
+  /** Decode, map and encode one trace request body in the least busy worker. */
   run(body: Uint8Array, encoding: Encoding, tenantId: string): Promise<PreparedRequest> {
+    return this.post(body, encoding, tenantId, 'traces') as Promise<PreparedRequest>;
+  }
+
+  /** Decode and encode one logs request body in the least busy worker. */
+  runLogs(body: Uint8Array, encoding: Encoding, tenantId: string): Promise<PreparedLogs> {
+    return this.post(body, encoding, tenantId, 'logs') as Promise<PreparedLogs>;
+  }
+
+  private post(body: Uint8Array, encoding: Encoding, tenantId: string, signal: Signal): Promise<PreparedRequest | PreparedLogs> {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.tasks.size < slot.tasks.size) slot = s;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.tasks.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, body, encoding, tenantId } satisfies WorkerRequest);
+      slot.worker.postMessage({ id, body, encoding, tenantId, signal } satisfies WorkerRequest);
     });
   }
 

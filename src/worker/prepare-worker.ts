@@ -5,6 +5,7 @@ import { loadPriceTable } from '../mapping/prices.js';
 import { OtlpDecodeError } from '../otlp/errors.js';
 import { GatewayError } from '../errors.js';
 import { prepareBody } from './prepare.js';
+import { prepareLogsBody } from './prepare-logs.js';
 import { packPrepared } from './transfer.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './pool.js';
 
@@ -21,6 +22,11 @@ parentPort!.postMessage({ ready: true } satisfies WorkerResponse);
 parentPort!.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
+    if (req.signal === 'logs') {
+      const logs = prepareLogsBody(req.body, req.encoding, req.tenantId);
+      parentPort!.postMessage({ id: req.id, ok: true, logs } satisfies WorkerResponse, logs.buffers); // rows move, not copied
+      return;
+    }
     res = { id: req.id, ok: true, packed: packPrepared(prepareBody(req.body, req.encoding, req.tenantId, mapper, setup.maxSpans)) };
   } catch (e) {
     res = {
@@ -28,5 +34,5 @@ parentPort!.on('message', (req: WorkerRequest) => {
       kind: e instanceof GatewayError ? e.kind : undefined, message: (e as Error)?.message ?? String(e),
     };
   }
-  parentPort!.postMessage(res, res.ok ? [...res.packed.buffers, res.packed.nums.buffer as ArrayBuffer, res.packed.refs.buffer as ArrayBuffer] : []); // rows move, not copied
+  parentPort!.postMessage(res, res.ok && 'packed' in res ? [...res.packed.buffers, res.packed.nums.buffer as ArrayBuffer, res.packed.refs.buffer as ArrayBuffer] : []); // rows move, not copied
 });

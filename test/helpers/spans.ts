@@ -22,7 +22,7 @@ export function node(p: Partial<NodeRecord> & Pick<NodeRecord, 'nodeType'>): Nod
     cacheReadTokens: null, cacheWriteTokens: null, reasoningTokens: null, totalTokens: null, inputCost: null,
     outputCost: null, totalCost: null, costSource: null, temperature: null, topP: null, maxTokens: null,
     finishReasons: null, responseId: null, toolName: null, toolCallId: null, agentName: null, sessionId: null,
-    userId: null, promptHash: null, input: null, output: null, toolDefinitions: null, usageNormalized: false, ...p,
+    userId: null, promptHash: null, input: null, output: null, toolDefinitions: null, usageNormalized: false, contentSource: null, priceRef: null, ...p,
   };
 }
 

@@ -1,0 +1,40 @@
+/** GenAI events (log records or span events) as node content. */
+import { describe, expect, it } from 'vitest';
+import { contentFragment, spanEventContent } from './genai-events.js';
+
+describe('GenAI content events', () => {
+  it('make one message of each per-message event, the body with its role; a choice as sent', () => {
+    expect(contentFragment('gen_ai.user.message', { 'gen_ai.system': 'openai' }, { content: 'hi' }))
+      .toEqual({ input: '{"role":"user","content":"hi"}', output: null, whole: false, rank: 1 });
+    expect(contentFragment('gen_ai.system.message', {}, 'plain text'))
+      .toEqual({ input: '{"role":"system","content":"plain text"}', output: null, whole: false, rank: 0 });
+    expect(contentFragment('gen_ai.choice', {}, { index: 2, finish_reason: 'stop', message: { content: 'x' } }))
+      .toEqual({ input: null, output: '{"index":2,"finish_reason":"stop","message":{"content":"x"}}', whole: false, rank: 2 });
+    expect(contentFragment('gen_ai.tool.message', {}, { id: 'call_1', content: '21C' })).toMatchObject({ input: '{"role":"tool","id":"call_1","content":"21C"}', rank: 3 });
+    expect(contentFragment('some.other.event', {}, { content: 'x' })).toBeNull();
+    expect(contentFragment(null, {}, { content: 'x' })).toBeNull();
+  });
+
+  it('take the whole content of operation.details, system instructions first, structured or JSON strings', () => {
+    expect(contentFragment('gen_ai.client.inference.operation.details', {
+      'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]', 'gen_ai.system_instructions': 'Be brief.',
+    })).toEqual({ input: '[{"role":"system","parts":"Be brief."},{"role":"user","parts":[{"type":"text","content":"hi"}]}]', output: null, whole: true, rank: 0 });
+    expect(contentFragment('gen_ai.client.inference.operation.details', { 'gen_ai.output.messages': [{ role: 'assistant' }] }))
+      .toEqual({ input: null, output: '[{"role":"assistant"}]', whole: true, rank: 0 });
+    expect(contentFragment('gen_ai.client.inference.operation.details', {})).toBeNull();
+  });
+
+  it('give a span its content from its span events, in order (attributes stand for the body)', () => {
+    const ev = (name: string, timeUs: number, attributes: Record<string, string | number>) => ({ name, timeUs, attributes });
+    expect(spanEventContent([
+      ev('gen_ai.choice', 30, { index: 0, finish_reason: 'stop' }),
+      ev('gen_ai.user.message', 10, { content: 'q', 'gen_ai.system': 'openai' }),
+      ev('gen_ai.system.message', 10, { content: 's' }),
+      ev('exception', 5, { 'exception.message': 'x' }),
+    ])).toEqual({
+      input: '[{"role":"system","content":"s"},{"role":"user","content":"q"}]',
+      output: '[{"index":0,"finish_reason":"stop"}]',
+    });
+    expect(spanEventContent([ev('exception', 5, {})])).toEqual({ input: null, output: null });
+  });
+});

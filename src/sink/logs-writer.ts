@@ -1,0 +1,111 @@
+/**
+ * Writes the log records of one request in one transaction: lock their runs (as repair does: the span
+ * writers' row locks), insert the records that are new, and fill the content of the nodes their GenAI events
+ * belong to — or, for spans that have not arrived, leave a pending_content row that the span's writer works
+ * off (sql/011). Either order gives the same node content. A re-sent record inserts nothing.
+ */
+import type pg from 'pg';
+import { copyRows } from './copy.js';
+import { LOG_COLUMNS, type LogItem, type PreparedLogs } from './log-rows.js';
+import { classifyPgError } from './pg-errors.js';
+import type { DayPartitions } from './partitions.js';
+import { DELETE_EMPTY_RUNS_SQL, LOCK_RUNS_WAITING_SQL } from '../rollup/sql.js';
+import { runKey, runOfKey } from '../rollup/usage.js';
+import { runIdsOf } from './writer.js';
+
+export interface LogsWriteOutcome {
+  /** records newly stored */
+  inserted: number;
+  /** records stored before (re-sent) */
+  duplicates: number;
+}
+
+export interface LogsWriteOptions {
+  /** node content from log records (RUNLEDGER_CAPTURE_CONTENT) */
+  captureContent: boolean;
+  maxContentChars: number;
+}
+
+const STAGE_LOGS = 'runledger_stage_logs';
+const staged = new WeakSet<pg.ClientBase>();
+
+/** One request's records: `rows[i]` is the COPY row of `items[i]`. */
+export async function writeLogs(
+  client: pg.PoolClient, items: LogItem[], rows: Uint8Array[], partitions: DayPartitions, opts: LogsWriteOptions,
+): Promise<LogsWriteOutcome> {
+  if (items.length === 0) return { inserted: 0, duplicates: 0 };
+  if (!staged.has(client)) {
+    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${STAGE_LOGS} (LIKE runledger.logs INCLUDING DEFAULTS)`);
+    staged.add(client);
+  }
+  await partitions.ensure(client, items.map((m) => m.timeUs));
+  const runs = runIdsOf(items.map((m) => ({ tenantId: m.tenantId, runId: m.runId })));
+  await client.query('BEGIN');
+  try {
+    const locked = await client.query<{ tenant_id: string; run_id: string; created: boolean }>(LOCK_RUNS_WAITING_SQL, [runs.tenants, runs.runIds]);
+    await copyRows(client, STAGE_LOGS, LOG_COLUMNS, rows, (r) => r);
+    const res = await client.query<{ tenant_id: string; run_id: string; span_id: string | null; content: boolean }>(
+      `INSERT INTO runledger.logs SELECT * FROM ${STAGE_LOGS} ON CONFLICT DO NOTHING
+       RETURNING tenant_id, replace(run_id::text, '-', '') AS run_id, span_id,
+         (content_input IS NOT NULL OR content_output IS NOT NULL) AS content`);
+    await client.query(`DELETE FROM ${STAGE_LOGS}`);
+    const spans = new Map<string, { t: string; r: string; s: string }>();
+    for (const x of res.rows) if (x.content && x.span_id !== null) spans.set(runKey(x.tenant_id, x.run_id) + x.span_id, { t: x.tenant_id, r: x.run_id, s: x.span_id });
+    if (opts.captureContent && spans.size > 0) {
+      const s = [...spans.values()];
+      await client.query('SELECT runledger.apply_log_content($1::text[], $2::uuid[], $3::text[], $4)',
+        [s.map((x) => x.t), s.map((x) => x.r), s.map((x) => x.s), opts.maxContentChars]);
+    }
+    // runs rows the lock created for runs without spans: no run yet (its spans create it)
+    const created = locked.rows.filter((r) => r.created).map((r) => runOfKey(runKey(r.tenant_id, r.run_id)));
+    if (created.length > 0) {
+      await client.query(DELETE_EMPTY_RUNS_SQL('$1::text[]', '$2::uuid[]'), [created.map((c) => c.tenantId), created.map((c) => c.runId)]);
+    }
+    await client.query('COMMIT');
+    return { inserted: res.rowCount ?? 0, duplicates: items.length - (res.rowCount ?? 0) };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Logs requests against a pool: one transaction per request; records PostgreSQL refuses (a data error) are
+ * isolated by bisection and rejected alone; any other failure is thrown (answered like a span write's).
+ */
+export function createLogsStore(
+  pool: pg.Pool, partitions: DayPartitions, opts: LogsWriteOptions,
+  hooks: { stored?: (n: number) => void; failed?: (e: unknown) => void } = {},
+): { write(p: PreparedLogs): Promise<{ rejected: number; errors: string[] }> } {
+  const once = async (items: LogItem[], rows: Uint8Array[]) => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      const out = await writeLogs(client, items, rows, partitions, opts);
+      hooks.stored?.(out.inserted);
+      return out;
+    } catch (e) {
+      if (classifyPgError(e) === 'unavailable') broken = e as Error;
+      hooks.failed?.(e);
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  };
+  const bisect = async (items: LogItem[], rows: Uint8Array[]): Promise<{ rejected: number; errors: string[] }> => {
+    try {
+      await once(items, rows);
+      return { rejected: 0, errors: [] };
+    } catch (e) {
+      if (classifyPgError(e) !== 'data') throw e;
+      if (items.length === 1) {
+        return { rejected: 1, errors: [`log record of trace ${items[0]!.runId} refused by the database: ${(e as Error).message}`] };
+      }
+      const mid = items.length >> 1;
+      const a = await bisect(items.slice(0, mid), rows.slice(0, mid));
+      const b = await bisect(items.slice(mid), rows.slice(mid));
+      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, 5) };
+    }
+  };
+  return { write: (p) => bisect(p.items, p.rows) };
+}

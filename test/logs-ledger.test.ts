@@ -1,0 +1,135 @@
+/**
+ * OTLP logs into the ledger (issue 10): records with trace context are stored once, and GenAI events fill
+ * the content of the node of their span whatever arrives first — the records before the span, after it, or
+ * mixed, split over requests, re-sent — with the same result.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { hex, rng, shuffle } from './helpers/spans.js';
+import { chatEvents, logsJson, logsProto, responsesEvents, type Rec } from './helpers/logs.js';
+
+let gw: TestGateway;
+let off: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+  off = await startTestGateway({ captureContent: false }, gw.db);
+});
+afterAll(async () => { await off?.stop(); await gw?.close(); });
+
+const T0 = BigInt(Date.now() - 60_000) * 1_000_000n;
+
+/** One chat span (no content attributes of its own unless `content`) under a root span. */
+function spansJson(traceId: string, root: string, chat: string, content = false) {
+  const attrs = [
+    { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } }, { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
+    { key: 'gen_ai.usage.input_tokens', value: { intValue: '20' } }, { key: 'gen_ai.usage.output_tokens', value: { intValue: '5' } },
+    ...(content ? [{ key: 'gen_ai.input.messages', value: { stringValue: '[{"role":"user","content":"from the span"}]' } }] : []),
+  ];
+  return (which: 'root' | 'chat' | 'both') => JSON.stringify({
+    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] }, scopeSpans: [{ spans: [
+      ...(which !== 'chat' ? [{ traceId, spanId: root, name: 'agent', kind: 1, startTimeUnixNano: String(T0 - 10_000_000n), endTimeUnixNano: String(T0 + 10_000_000n) }] : []),
+      ...(which !== 'root' ? [{ traceId, spanId: chat, parentSpanId: root, name: 'chat gpt-4o-mini', kind: 3, startTimeUnixNano: String(T0 - 1_000_000n),
+        endTimeUnixNano: String(T0 + 2_000_000n), attributes: attrs }] : []),
+    ] }] }],
+  });
+}
+
+type Step = { kind: 'spans'; body: string } | { kind: 'logs'; records: Rec[] };
+
+async function run(g: TestGateway, steps: Step[], tenant = 'default') {
+  for (const s of steps) {
+    const out = s.kind === 'spans'
+      ? await g.pipeline.exportBody(Buffer.from(s.body), 'json', tenant)
+      : await g.pipeline.exportLogsBody(logsProto(s.records), 'proto', tenant);
+    expect(out).toEqual({ rejected: 0, message: '' });
+  }
+}
+
+async function ledger(traceId: string) {
+  const nodes = await gw.db.pool.query(`SELECT name, input, output, prompt_hash, content_source FROM runledger.nodes WHERE run_id = $1 ORDER BY name`, [traceId]);
+  const logs = await gw.db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT record_hash)::int AS d FROM runledger.logs WHERE run_id = $1`, [traceId]);
+  const pending = await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.pending_content WHERE run_id = $1`, [traceId]);
+  const runs = await gw.db.pool.query(`SELECT span_count::int, llm_calls::int FROM runledger.runs WHERE run_id = $1`, [traceId]);
+  return { nodes: nodes.rows, logs: logs.rows[0], pending: pending.rows[0].n, runs: runs.rows };
+}
+
+describe('GenAI log records fill the content of their span\'s node', () => {
+  it('whether they arrive before the span, after it, or mixed, split and re-sent: the same ledger', async () => {
+    const results: unknown[] = [];
+    for (let seed = 1; seed <= 12; seed++) {
+      const rand = rng(seed);
+      const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
+      const spans = spansJson(traceId, root, chat);
+      const records = shuffle(chatEvents(traceId, chat, T0), rand);
+      const steps: Step[] = shuffle([
+        { kind: 'spans', body: spans('chat') }, { kind: 'spans', body: spans('root') },
+        { kind: 'logs', records: records.slice(0, 1) }, { kind: 'logs', records: records.slice(1) },
+      ], rand);
+      if (rand() < 0.5) steps.push(steps[Math.floor(rand() * steps.length)]!); // a retry
+      await run(gw, steps);
+      const l = await ledger(traceId);
+      expect(l.logs, `seed ${seed}`).toEqual({ n: 3, d: 3 });
+      expect(l.pending).toBe(0);
+      results.push({ ...l, logs: undefined });
+    }
+    for (const r of results) expect(r).toEqual(results[0]);
+    const chatNode = (results[0] as { nodes: { name: string; input: unknown; output: unknown; content_source: string }[] }).nodes
+      .find((n) => n.name === 'chat gpt-4o-mini')!;
+    expect(chatNode).toMatchObject({
+      content_source: 'logs',
+      input: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Weather in Paris?' }],
+      output: [{ index: 0, finish_reason: 'stop', message: { content: 'Sunny, 21°C.' } }],
+    });
+    expect((results[0] as { runs: unknown }).runs).toEqual([{ span_count: 2, llm_calls: 1 }]);
+  });
+
+  it('take the whole content of operation.details records (the Responses path)', async () => {
+    const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
+    await run(gw, [{ kind: 'logs', records: responsesEvents(traceId, chat, T0) }, { kind: 'spans', body: spansJson(traceId, root, chat)('both') }]);
+    const n = (await ledger(traceId)).nodes.find((x) => x.name === 'chat gpt-4o-mini');
+    expect(n).toMatchObject({
+      content_source: 'logs',
+      input: [{ role: 'system', parts: 'Be brief.' }, { role: 'user', parts: [{ type: 'text', content: 'Say hi' }] }],
+      output: [{ role: 'assistant', parts: [{ type: 'text', content: 'hi' }], finish_reason: 'stop' }],
+    });
+    expect(n!.prompt_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('leave the content a span carries itself, in either order', async () => {
+    for (const logsFirst of [true, false]) {
+      const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
+      const spans: Step = { kind: 'spans', body: spansJson(traceId, root, chat, true)('both') };
+      const logs: Step = { kind: 'logs', records: chatEvents(traceId, chat, T0) };
+      await run(gw, logsFirst ? [logs, spans] : [spans, logs]);
+      const l = await ledger(traceId);
+      expect(l.nodes.find((x) => x.name === 'chat gpt-4o-mini')).toMatchObject({ content_source: 'span', input: [{ role: 'user', content: 'from the span' }] });
+      expect(l.logs).toEqual({ n: 3, d: 3 });
+      expect(l.pending).toBe(0);
+    }
+  });
+
+  it('store the records but no node content with content capture off', async () => {
+    const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
+    await run(off, [{ kind: 'logs', records: chatEvents(traceId, chat, T0) }, { kind: 'spans', body: spansJson(traceId, root, chat)('both') }]);
+    const l = await ledger(traceId);
+    expect(l.nodes.find((x) => x.name === 'chat gpt-4o-mini')).toMatchObject({ input: null, output: null, content_source: null });
+    expect(l.logs).toEqual({ n: 3, d: 3 });
+  });
+
+  it('acknowledge records without trace context and count them; keep each tenant\'s records apart', async () => {
+    const [traceId, chat] = [hex(16), hex(8)];
+    const out = await gw.pipeline.exportLogsBody(Buffer.from(JSON.stringify(logsJson([
+      { timeNs: T0, body: { message: 'started' } }, ...chatEvents(traceId, chat, T0),
+    ]))), 'json', 'acme', 'http');
+    expect(out).toEqual({ rejected: 0, message: '' });
+    await gw.pipeline.exportLogsBody(logsProto(chatEvents(traceId, chat, T0)), 'proto', 'globex', 'grpc');
+    const m = (await gw.metrics.expose()).body;
+    expect(m).toMatch(/runledger_log_records_untraced_total \d+/);
+    expect(Number(/runledger_log_records_untraced_total (\d+)/.exec(m)![1])).toBeGreaterThanOrEqual(1);
+    const per = await gw.db.pool.query(`SELECT tenant_id, count(*)::int AS n FROM runledger.logs WHERE run_id = $1 GROUP BY 1 ORDER BY 1`, [traceId]);
+    expect(per.rows).toEqual([{ tenant_id: 'acme', n: 3 }, { tenant_id: 'globex', n: 3 }]);
+    // no span arrived: no run is visible for them (the writer's lock row is gone), their content waits
+    expect((await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.runs WHERE run_id = $1`, [traceId])).rows[0].n).toBe(0);
+    expect((await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.pending_content WHERE run_id = $1`, [traceId])).rows[0].n).toBe(2);
+  });
+});
