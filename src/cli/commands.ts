@@ -46,7 +46,7 @@ export async function repairCommand(argv: readonly string[]): Promise<void> {
   const cfg = configFromEnv();
   const r = await withLedger(cfg, (pool) => repair(pool, { ...opts, progress: new Progress({ label: 'repair', unit: 'runs' }) }));
   out(`repair: ${n(r.scanned)} runs scanned, ${n(r.changed)} changed` +
-    ` (${n(r.recreated)} recreated, ${n(r.nodesFixed)} nodes' usage_counted and ${n(r.frontierFixed)} frontier rows fixed)` +
+    ` (${n(r.recreated)} recreated, ${n(r.nodesFixed)} nodes' counted flags, ${n(r.treeFixed)} nodes' tree columns and ${n(r.frontierFixed)} frontier rows fixed)` +
     (r.withoutSpans ? `; ${n(r.withoutSpans)} runs have no stored spans and were left as they are` : '') +
     (r.rollupDays ? `; ${n(r.rollupDays)} days of daily_usage rewritten` : ''));
 }

@@ -75,7 +75,16 @@ const COMPUTED = [
   'service_name', 'name', 'status', 'start_time', 'end_time', 'duration_ms', 'span_count', 'total_nodes', 'llm_calls',
   'tool_calls', 'error_count', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'total_tokens', 'total_cost', 'currency', 'error_message', 'root_span_id', 'root_start_time',
+  'last_start_time', 'failed_nodes', 'agent_name', 'agent_node_id', 'agent_start_time', 'input_node_id', 'input_start_time',
+  'output_node_id', 'output_start_time', 'output_end_time',
 ] as const;
+
+/** The first (by start, node id) node where `cond` holds: its `col` (sql/012's agent, input references). */
+const first = (cond: string, col: string) =>
+  `(array_agg(n.${col} ORDER BY n.start_time, n.node_id) FILTER (WHERE ${cond}))[1]`;
+/** The last (by end, node id) node with output: its `col`. */
+const lastOut = (col: string) =>
+  `(array_agg(n.${col} ORDER BY n.end_time DESC, n.node_id DESC) FILTER (WHERE n.output IS NOT NULL))[1]`;
 
 const usageSum = (c: string) => `coalesce(sum(n.${c}) FILTER (WHERE n.usage_counted), 0) AS ${c}`;
 const SAME_MODELS = '(r.models @> f.models AND r.models <@ f.models)';
@@ -97,7 +106,7 @@ export const ROLLUP_SQL = `
 WITH ${TARGET}, sp AS (
   SELECT s.tenant_id, s.trace_id AS run_id, count(*) AS span_count, min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     count(*) FILTER (WHERE s.status_code = 'ERROR') AS error_count, min(s.service_name) AS least_service,
-    min(s.ingested_at) AS first_ingested
+    min(s.ingested_at) AS first_ingested, max(s.start_time) AS last_start_time
   FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id GROUP BY s.tenant_id, s.trace_id
 ), root AS (
   SELECT DISTINCT ON (s.tenant_id, s.trace_id) s.tenant_id, s.trace_id AS run_id, s.span_id, s.start_time, s.name, s.service_name
@@ -118,7 +127,11 @@ WITH ${TARGET}, sp AS (
     coalesce(sum(n.total_cost) FILTER (WHERE n.usage_counted), 0) AS total_cost,
     coalesce(array_agg(DISTINCT (n.model_name COLLATE "C") ORDER BY (n.model_name COLLATE "C"))
       FILTER (WHERE n.node_type IN ('LLM', 'EMBEDDING') AND n.model_name <> ''), '{}') AS models,
-    min(n.session_id) AS session_id, min(n.user_id) AS user_id
+    min(n.session_id) AS session_id, min(n.user_id) AS user_id, count(*) FILTER (WHERE n.status = 'FAILED') AS failed_nodes,
+    ${first("n.agent_name <> ''", 'agent_name')} AS agent_name, ${first("n.agent_name <> ''", 'node_id')} AS agent_node_id,
+    ${first("n.agent_name <> ''", 'start_time')} AS agent_start_time,
+    ${first('n.input IS NOT NULL', 'node_id')} AS input_node_id, ${first('n.input IS NOT NULL', 'start_time')} AS input_start_time,
+    ${lastOut('node_id')} AS output_node_id, ${lastOut('start_time')} AS output_start_time, ${lastOut('end_time')} AS output_end_time
   FROM runledger.nodes n JOIN target t ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id GROUP BY n.tenant_id, n.run_id
 ), f AS (
   SELECT sp.tenant_id, sp.run_id,
@@ -134,7 +147,9 @@ WITH ${TARGET}, sp AS (
     coalesce(nd.total_cost, 0) AS total_cost, 'USD' AS currency, coalesce(nd.models, '{}') AS models,
     CASE WHEN v.failed THEN v.error_message END AS error_message,
     root.span_id AS root_span_id, root.start_time AS root_start_time,
-    nd.session_id, nd.user_id, sp.first_ingested
+    nd.session_id, nd.user_id, sp.first_ingested, sp.last_start_time, coalesce(nd.failed_nodes, 0) AS failed_nodes,
+    nd.agent_name, nd.agent_node_id, nd.agent_start_time, nd.input_node_id, nd.input_start_time,
+    nd.output_node_id, nd.output_start_time, nd.output_end_time
   FROM sp LEFT JOIN root USING (tenant_id, run_id) LEFT JOIN verdict v USING (tenant_id, run_id)
     LEFT JOIN nd USING (tenant_id, run_id)
 ), created AS (

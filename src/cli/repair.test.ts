@@ -112,7 +112,7 @@ describe('repair', () => {
   it('changes nothing on a ledger the gateway wrote', async () => {
     const before = await snapshot(db.pool);
     const r = await repair(db.pool, { batch: 5 });
-    expect(r).toEqual({ scanned: runs.length, changed: 0, recreated: 0, nodesFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 });
+    expect(r).toEqual({ scanned: runs.length, changed: 0, recreated: 0, nodesFixed: 0, treeFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 });
     expect(await snapshot(db.pool)).toEqual(before);
     // the scenarios are all there
     const kinds = (await db.pool.query(`SELECT status, count(*)::int AS n FROM runledger.runs GROUP BY 1 ORDER BY 1`)).rows;
@@ -131,7 +131,7 @@ describe('repair', () => {
       }));
       await ingest(some.flat(), seed);
       const r = await repair(db.pool, { runIds: some.map(runId), batch: 2 });
-      expect(r, `seed ${seed}`).toMatchObject({ scanned: 3, changed: 0 });
+      expect(r, `seed ${seed}`).toMatchObject({ scanned: 3, changed: 0, treeFixed: 0 });
       await db.pool.query(`DELETE FROM runledger.runs WHERE run_id = ANY($1::uuid[])`, [some.map(runId)]);
       await db.pool.query(`DELETE FROM runledger.spans WHERE trace_id = ANY($1::uuid[])`, [some.map(runId)]);
       await db.pool.query(`DELETE FROM runledger.nodes WHERE run_id = ANY($1::uuid[])`, [some.map(runId)]);
@@ -147,7 +147,9 @@ describe('repair', () => {
     await q(`UPDATE runledger.runs SET status = 'RUNNING', error_message = NULL WHERE run_id = $1`, [ids[1]]); // was FAILED
     await q(`UPDATE runledger.runs SET status = 'COMPLETED', error_message = NULL WHERE run_id = $1`, [ids.at(-1)]); // sticky FAILED
     await q(`UPDATE runledger.runs SET models = '{bogus}', name = 'x', root_span_id = NULL, root_start_time = NULL,
-      start_time = now(), duration_ms = 1, llm_calls = 99, tool_calls = 0, total_nodes = 1, error_count = 7 WHERE run_id = $1`, [ids[2]]);
+      start_time = now(), duration_ms = 1, llm_calls = 99, tool_calls = 0, total_nodes = 1, error_count = 7,
+      last_start_time = NULL, failed_nodes = 5, agent_name = 'x', agent_node_id = NULL, input_node_id = 'y', output_end_time = NULL
+      WHERE run_id = $1`, [ids[2]]);
     await q(`UPDATE runledger.runs SET status = 'COMPLETED', name = 'root', service_name = 'zzz' WHERE run_id = $1`, [ids[5]]); // RUNNING
     await q(`UPDATE runledger.nodes SET usage_counted = NOT usage_counted WHERE run_id = ANY($1::uuid[]) AND name LIKE 'ai.generateText%'`, [[ids[3], ids[4]]]);
     await q(`DELETE FROM runledger.runs WHERE run_id = ANY($1::uuid[])`, [[ids[6], ids[9]]]);
@@ -155,13 +157,17 @@ describe('repair', () => {
     expect(waiting).toBe(4); // its usage-carrying spans and its tool call wait for the missing root (usage and call marks)
     await q(`INSERT INTO runledger.usage_frontier (tenant_id, trace_id, span_id, parent_span_id, mask)
       SELECT tenant_id, run_id, 'deadbeefdeadbeef', 'feedfacefeedface', 1 FROM runledger.runs WHERE run_id = $1`, [ids[12]]);
+    // the stored tree (sql/012) of run 7's nodes
+    const trees = (await q(`UPDATE runledger.nodes SET parent_node_id = 'x', parent_missing = NOT parent_missing, depth = 99,
+      step_order = step_order + 1, attempt = NULL WHERE run_id = $1`, [ids[7]])).rowCount!;
+    expect(trees).toBeGreaterThan(1);
     expect(await snapshot(db.pool)).not.toEqual(before);
 
     const r = await repair(db.pool, { batch: 4 });
     // 11 runs touched; 3 + 3 nodes flipped; run 11's 4 frontier rows back, the bogus one gone
     // and the daily usage rollup is rewritten over the days of the changed runs: it agrees with runs again
     const nodeDays = Number((await q(`SELECT count(DISTINCT (start_time AT TIME ZONE 'UTC')::date) AS n FROM runledger.nodes`)).rows[0].n);
-    expect(r).toEqual({ scanned: runs.length, changed: 11, recreated: 2, nodesFixed: 6, frontierFixed: waiting + 1, withoutSpans: 0, rollupDays: nodeDays });
+    expect(r).toEqual({ scanned: runs.length, changed: 11, recreated: 2, nodesFixed: 6, treeFixed: trees, frontierFixed: waiting + 1, withoutSpans: 0, rollupDays: nodeDays });
     expect(await snapshot(db.pool)).toEqual(before);
     const totals = async (from: string) => (await q(`SELECT sum(total_tokens)::text AS t, sum(total_cost)::text AS c FROM runledger.${from}`)).rows[0];
     expect(await totals('daily_usage')).toEqual(await totals('runs'));

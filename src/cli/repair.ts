@@ -41,6 +41,8 @@ export interface RepairResult {
   recreated: number;
   /** nodes whose usage_counted was flipped */
   nodesFixed: number;
+  /** nodes whose tree columns (sql/012) were fixed */
+  treeFixed: number;
   /** usage_frontier rows deleted or inserted */
   frontierFixed: number;
   /** runs rows without any stored span (left as they are) */
@@ -54,6 +56,7 @@ export interface BatchOutcome {
   changed: Set<string>;
   recreated: number;
   nodesFixed: number;
+  treeFixed: number;
   frontierFixed: number;
   withSpans: number;
 }
@@ -84,9 +87,12 @@ export async function repairLocked(client: pg.ClientBase, runs: RunIds, created:
     if (r.k === 'i') recreated++;
     changed.add(runKey(r.tenant_id, r.run_id));
   }
+  // the node tree (sql/012), bounded by the runs rows just recomputed
+  const tree = await client.query<{ n: number }>('SELECT runledger.settle_tree($1::text[], $2::uuid[]) AS n', target);
+  const treeFixed = tree.rows[0]!.n;
   // the lock created a row for a run without spans: there is no run
   if (created.size > recreated) await client.query(DELETE_EMPTY_RUNS_SQL('$1::text[]', '$2::uuid[]'), [made.map((m) => m.tenant), made.map((m) => m.run)]);
-  return { changed, recreated, nodesFixed: counted.rowCount ?? 0, frontierFixed, withSpans };
+  return { changed, recreated, nodesFixed: counted.rowCount ?? 0, treeFixed, frontierFixed, withSpans };
 }
 
 /** Make the runs' usage_frontier rows exactly `want`; returns the rows deleted or inserted. */
@@ -184,7 +190,7 @@ async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<
 export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<RepairResult> {
   const batch = opts.batch ?? 500;
   const client = await pool.connect();
-  const result: RepairResult = { scanned: 0, changed: 0, recreated: 0, nodesFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 };
+  const result: RepairResult = { scanned: 0, changed: 0, recreated: 0, nodesFixed: 0, treeFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 };
   let earliest: Date | null = null;
   try {
     const total = await collectRuns(client, opts);
@@ -208,6 +214,7 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       result.changed += out.changed.size;
       result.recreated += out.recreated;
       result.nodesFixed += out.nodesFixed;
+      result.treeFixed += out.treeFixed;
       result.frontierFixed += out.frontierFixed;
       result.withoutSpans += page.rows.length - out.withSpans;
       if (out.changed.size > 0) {

@@ -82,7 +82,21 @@ export interface RunDelta {
   serviceName: string | null;
   pipeline: { rank: number; value: string } | null;
   root: PreparedSpan | null;
+  /** the latest start of the run's spans */
+  lastStartUs: number;
+  failedNodes: number;
+  /** the first node (by start, span id) with an agent name, with input, and the last (by end, span id) with output */
+  agent: PreparedSpan | null;
+  input: PreparedSpan | null;
+  output: PreparedSpan | null;
 }
+
+/** (start, span id) order: a before b */
+const firstBy = (a: PreparedSpan, b: PreparedSpan) =>
+  a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
+/** (end, span id) order: a after b */
+const lastBy = (a: PreparedSpan, b: PreparedSpan) =>
+  a.span.endUs > b.span.endUs || (a.span.endUs === b.span.endUs && a.span.spanId > b.span.spanId);
 
 function least(a: string | null, b: string | null | undefined): string | null {
   if (b === null || b === undefined || b === '') return a;
@@ -109,12 +123,14 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlyMap<
       d = {
         runId: s.traceId, tenantId: s.tenantId, spanCount: 0, startUs: s.startUs, endUs: s.endUs, errorCount: 0,
         totalNodes: 0, llmCalls: 0, toolCalls: 0, usage: new UsageTotals(), models: new Set(), sessionId: null,
-        userId: null, environment: null, serviceName: null, pipeline: null, root: null,
+        userId: null, environment: null, serviceName: null, pipeline: null, root: null, lastStartUs: s.startUs,
+        failedNodes: 0, agent: null, input: null, output: null,
       };
       runs.set(key, d);
     }
     d.spanCount++;
     if (s.startUs < d.startUs) d.startUs = s.startUs;
+    if (s.startUs > d.lastStartUs) d.lastStartUs = s.startUs;
     if (s.endUs > d.endUs) d.endUs = s.endUs;
     if (s.statusCode === 2) d.errorCount++;
     d.serviceName = least(d.serviceName, s.serviceName);
@@ -135,6 +151,10 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlyMap<
         else if (n.nodeType === 'TOOL') d.toolCalls++;
       }
       if (n.modelName && (n.nodeType === 'LLM' || n.nodeType === 'EMBEDDING')) d.models.add(n.modelName);
+      if (n.status === 'FAILED') d.failedNodes++;
+      if (n.agentName && (!d.agent || firstBy(m, d.agent))) d.agent = m;
+      if (n.hasInput && (!d.input || firstBy(m, d.input))) d.input = m;
+      if (n.hasOutput && (!d.output || lastBy(m, d.output))) d.output = m;
       d.sessionId = least(d.sessionId, n.sessionId);
       d.userId = least(d.userId, n.userId);
       if (hasUsage(n) && !isUsageAggregate(agg)) d.usage.add(n);
@@ -151,6 +171,9 @@ export interface RunDeltaRow {
   error_count: number; input_tokens: number | bigint; output_tokens: number | bigint; cache_read_tokens: number | bigint;
   cache_write_tokens: number | bigint; reasoning_tokens: number | bigint; total_tokens: number | bigint; total_cost: string;
   models: string[]; error_message: string | null; root_span_id: string | null; root_start_us: number | null;
+  last_start_us: number; failed_nodes: number; agent_name: string | null; agent_node_id: string | null;
+  agent_start_us: number | null; input_node_id: string | null; input_start_us: number | null; output_node_id: string | null;
+  output_start_us: number | null; output_end_us: number | null;
 }
 
 /** The rows of the runs update, ordered by (tenant_id, run_id). */
@@ -189,6 +212,16 @@ export function deltaRows(deltas: Iterable<RunDelta>): RunDeltaRow[] {
       error_message: rootFailed ? (root.statusMessage || null) : null,
       root_span_id: root ? root.spanId : null,
       root_start_us: root ? root.startUs : null,
+      last_start_us: d.lastStartUs,
+      failed_nodes: d.failedNodes,
+      agent_name: d.agent?.node?.agentName ?? null,
+      agent_node_id: d.agent?.span.spanId ?? null,
+      agent_start_us: d.agent?.span.startUs ?? null,
+      input_node_id: d.input?.span.spanId ?? null,
+      input_start_us: d.input?.span.startUs ?? null,
+      output_node_id: d.output?.span.spanId ?? null,
+      output_start_us: d.output?.span.startUs ?? null,
+      output_end_us: d.output?.span.endUs ?? null,
     });
   }
   rows.sort((a, b) => (a.tenant_id < b.tenant_id ? -1 : a.tenant_id > b.tenant_id ? 1 : a.run_id < b.run_id ? -1 : 1));
@@ -218,9 +251,23 @@ export function encodeDeltaRows(deltas: Iterable<RunDelta>): Uint8Array[] {
     w.textArray(r.models, 'array');
     w.text(r.error_message);
     w.text(r.root_span_id);
-    if (r.root_start_us === null) w.null();
-    else w.timestamptz(r.root_start_us);
+    optTime(w, r.root_start_us);
+    w.timestamptz(r.last_start_us);
+    w.int8Exact(r.failed_nodes);
+    w.text(r.agent_name);
+    w.text(r.agent_node_id);
+    optTime(w, r.agent_start_us);
+    w.text(r.input_node_id);
+    optTime(w, r.input_start_us);
+    w.text(r.output_node_id);
+    optTime(w, r.output_start_us);
+    optTime(w, r.output_end_us);
     w.endRow();
   }
   return w.rows();
+}
+
+function optTime(w: RowWriter, us: number | null): void {
+  if (us === null) w.null();
+  else w.timestamptz(us);
 }

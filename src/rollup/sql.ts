@@ -109,6 +109,13 @@ DELETE FROM runledger.runs r WHERE (r.tenant_id, r.run_id) IN (${runsOf(tenants,
 
 const NEW_ROOT = `(r.root_span_id IS NULL OR (d.root_span_id IS NOT NULL AND
   (d.root_start_time, d.root_span_id) < (r.root_start_time, r.root_span_id)))`;
+/** the delta's node comes first (start, id) / last (end, id) among those with an agent name / input / output */
+const NEW_AGENT = `d.agent_node_id IS NOT NULL AND (r.agent_node_id IS NULL
+  OR (d.agent_start_time, d.agent_node_id) < (r.agent_start_time, r.agent_node_id))`;
+const NEW_INPUT = `d.input_node_id IS NOT NULL AND (r.input_node_id IS NULL
+  OR (d.input_start_time, d.input_node_id) < (r.input_start_time, r.input_node_id))`;
+const NEW_OUTPUT = `d.output_node_id IS NOT NULL AND (r.output_node_id IS NULL
+  OR (d.output_end_time, d.output_node_id) > (r.output_end_time, r.output_node_id))`;
 
 /**
  * Run deltas of a transaction, staged by binary COPY (rollup/deltas.ts encodeDeltaRows) in a temporary
@@ -123,6 +130,9 @@ export const RUN_DELTA_COLUMNS = [
   ['output_tokens', 'bigint'], ['cache_read_tokens', 'bigint'], ['cache_write_tokens', 'bigint'],
   ['reasoning_tokens', 'bigint'], ['total_tokens', 'bigint'], ['total_cost', 'text'], ['models', 'text[]'],
   ['error_message', 'text'], ['root_span_id', 'text'], ['root_start_time', 'timestamptz'],
+  ['last_start_time', 'timestamptz'], ['failed_nodes', 'bigint'], ['agent_name', 'text'], ['agent_node_id', 'text'],
+  ['agent_start_time', 'timestamptz'], ['input_node_id', 'text'], ['input_start_time', 'timestamptz'],
+  ['output_node_id', 'text'], ['output_start_time', 'timestamptz'], ['output_end_time', 'timestamptz'],
 ] as const;
 export const RUN_DELTAS_STAGE = 'runledger_stage_run_deltas';
 export const CREATE_RUN_DELTAS_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${RUN_DELTAS_STAGE} (
@@ -190,6 +200,16 @@ UPDATE runledger.runs AS r SET
   total_cost = r.total_cost + d.total_cost::numeric,
   models = CASE WHEN d.models <@ r.models THEN r.models
       ELSE ARRAY(SELECT DISTINCT unnest(r.models || d.models) ORDER BY 1) END,
+  last_start_time = GREATEST(r.last_start_time, d.last_start_time),
+  failed_nodes = r.failed_nodes + d.failed_nodes,
+  agent_name = CASE WHEN ${NEW_AGENT} THEN d.agent_name ELSE r.agent_name END,
+  agent_node_id = CASE WHEN ${NEW_AGENT} THEN d.agent_node_id ELSE r.agent_node_id END,
+  agent_start_time = CASE WHEN ${NEW_AGENT} THEN d.agent_start_time ELSE r.agent_start_time END,
+  input_node_id = CASE WHEN ${NEW_INPUT} THEN d.input_node_id ELSE r.input_node_id END,
+  input_start_time = CASE WHEN ${NEW_INPUT} THEN d.input_start_time ELSE r.input_start_time END,
+  output_node_id = CASE WHEN ${NEW_OUTPUT} THEN d.output_node_id ELSE r.output_node_id END,
+  output_start_time = CASE WHEN ${NEW_OUTPUT} THEN d.output_start_time ELSE r.output_start_time END,
+  output_end_time = CASE WHEN ${NEW_OUTPUT} THEN d.output_end_time ELSE r.output_end_time END,
   updated_at = now()
 FROM ${RUN_DELTAS_STAGE} d
 WHERE r.tenant_id = d.tenant_id AND r.run_id = d.run_id`;

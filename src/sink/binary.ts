@@ -130,6 +130,15 @@ export class RowWriter {
     this.pos += 6;
   }
 
+  /** integer (int4) */
+  int4(n: number | null): void {
+    if (n === null || !Number.isInteger(n) || n < -2147483648 || n > 2147483647) return this.null();
+    this.ensure(8);
+    this.buf.writeInt32BE(4, this.pos);
+    this.buf.writeInt32BE(n, this.pos + 4);
+    this.pos += 8;
+  }
+
   /** bigint (safe integers) */
   int8(n: number | null): void {
     if (n === null || !Number.isSafeInteger(n)) return this.null();

@@ -5,6 +5,7 @@
 import { SPAN_KINDS, STATUS_CODES, type Attributes, type SpanRecord } from '../otlp/types.js';
 import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 import type { RowWriter } from './binary.js';
+import type { NodePlace } from './tree.js';
 
 export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
@@ -18,7 +19,8 @@ export const NODE_COLUMNS = [
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
   'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'tool_definitions', 'usage_normalized',
-  'price_ref', 'content_source', 'call_counted', 'usage_counted',
+  'price_ref', 'content_source', 'parent_node_id', 'parent_missing', 'depth', 'step_order', 'attempt',
+  'call_counted', 'usage_counted',
 ] as const;
 
 /**
@@ -91,7 +93,7 @@ function costIsUsage(usd: number | null): boolean {
  * A node row. Its last two columns, call_counted and usage_counted (booleans), are written false; the writer
  * sets them (setCounted) once it knows whether the node is an aggregate.
  */
-export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
+export function writeNodeRow(w: RowWriter, m: MappedSpan, place: NodePlace): void {
   const s = m.span;
   const n = m.node!;
   w.beginRow(NODE_COLUMNS.length);
@@ -139,6 +141,11 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan): void {
   w.bool(n.usageNormalized);
   w.optText(n.priceRef);
   w.optText(n.contentSource);
+  w.text(place.parentNodeId);
+  w.bool(place.parentMissing);
+  w.int4(place.depth);
+  w.int4(place.stepOrder);
+  w.int4(place.attempt);
   w.bool(false); // call_counted
   w.bool(false); // usage_counted
   w.endRow();

@@ -7,13 +7,18 @@ import type { SpanRecord } from '../otlp/types.js';
 import type { MappedSpan, NodeRecord, RunHints } from '../mapping/types.js';
 import { writeNodeRow, writeSpanRow } from './encoder.js';
 import { RowWriter } from './binary.js';
+import { placeNodes } from './tree.js';
 
 export type SpanLite = Pick<SpanRecord,
   'traceId' | 'spanId' | 'parentSpanId' | 'name' | 'startUs' | 'endUs' | 'statusCode' | 'statusMessage' | 'serviceName' | 'tenantId'>;
 
 export type NodeLite = Pick<NodeRecord,
   'nodeType' | 'modelName' | 'sessionId' | 'userId' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' |
-  'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' | 'totalCost'>;
+  'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' | 'totalCost' | 'status' | 'agentName'> & {
+  /** the node stores input (output) content: the run's input (output) may be it */
+  hasInput: boolean;
+  hasOutput: boolean;
+};
 
 export interface PreparedSpan {
   span: SpanLite;
@@ -34,9 +39,11 @@ export interface PreparedRows {
 export function prepareSpans(mapped: readonly MappedSpan[]): PreparedRows {
   const spans = new RowWriter();
   const nodes = new RowWriter();
-  for (const m of mapped) {
+  const places = placeNodes(mapped);
+  for (let i = 0; i < mapped.length; i++) {
+    const m = mapped[i]!;
     writeSpanRow(spans, m.span);
-    if (m.node) writeNodeRow(nodes, m);
+    if (m.node) writeNodeRow(nodes, m, places[i]!);
   }
   const spanRows = spans.rows();
   const nodeRows = nodes.rows();
@@ -66,7 +73,7 @@ function lite(m: MappedSpan, spanRow: Uint8Array, nodeRow: Uint8Array | null): P
       nodeType: n.nodeType, modelName: n.modelName, sessionId: n.sessionId, userId: n.userId,
       inputTokens: n.inputTokens, outputTokens: n.outputTokens, cacheReadTokens: n.cacheReadTokens,
       cacheWriteTokens: n.cacheWriteTokens, reasoningTokens: n.reasoningTokens, totalTokens: n.totalTokens,
-      totalCost: n.totalCost,
+      totalCost: n.totalCost, status: n.status, agentName: n.agentName, hasInput: n.input !== null, hasOutput: n.output !== null,
     },
     hints: m.hints,
     spanRow,

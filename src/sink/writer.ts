@@ -272,6 +272,11 @@ async function applyFresh(
   const tail: string[] = [];
   if (claim.held.size > 0 && deltas.size > 0) tail.push(UPDATE_RUNS_SQL);
   if (deltas.size > 0) tail.push(`DELETE FROM ${RUN_DELTAS_STAGE}`);
+  const settle = unsettled(spans, claim, copySpans);
+  if (settle.length > 0) {
+    const lit = runsLiterals(client, runIdsOf(settle.map(runOfKey)));
+    tail.push(`SELECT runledger.settle_tree(${lit.tenants}, ${lit.ids})`);
+  }
   const empty = [...claim.created].filter((k) => !deltas.has(k));
   if (empty.length > 0) {
     const lit = runsLiterals(client, runIdsOf(empty.map(runOfKey)));
@@ -286,6 +291,26 @@ async function applyFresh(
   tail.push('COMMIT');
   await client.query(tail.join('; '));
   return late;
+}
+
+/**
+ * Runs whose nodes' tree columns (sql/012) the prepare step could not compute alone: the runs that had
+ * stored spans before (held), and new runs whose spans came in several requests (their places were computed
+ * per request) or more than once; on the re-send path, every run. settle_tree() recomputes them.
+ */
+function unsettled(spans: readonly PreparedSpan[], claim: Claim, fastPath: boolean): string[] {
+  const out = new Set<string>();
+  const seen = new Map<string, { buffer: ArrayBufferLike; ids: Set<string> }>();
+  for (const m of spans) {
+    const k = runOf(m);
+    if (out.has(k)) continue;
+    if (!fastPath || claim.held.has(k)) { out.add(k); continue; }
+    const s = seen.get(k);
+    if (s === undefined) seen.set(k, { buffer: m.spanRow.buffer, ids: new Set([m.span.spanId]) });
+    else if (s.buffer !== m.spanRow.buffer || s.ids.has(m.span.spanId)) out.add(k);
+    else s.ids.add(m.span.spanId);
+  }
+  return [...out];
 }
 
 function num(v: string | number | null): number | null {

@@ -8,9 +8,13 @@ import type { PreparedSpan } from '../sink/prepare.js';
 import type { PreparedRequest } from './prepare.js';
 
 /** Strings per span: span ids, texts, node texts, run hints. */
-const STRS = 15;
-/** Numbers per span: times, status, node usage, pipeline rank, row locations. NaN stands for null. */
-const NUMS = 18;
+const STRS = 16;
+/** Numbers per span: times, status, node usage, pipeline rank, row locations, node flags. NaN stands for null. */
+const NUMS = 19;
+/** Node flags (one number): the node FAILED, stores input, stores output. */
+const FAILED = 1;
+const HAS_INPUT = 2;
+const HAS_OUTPUT = 4;
 
 export interface PackedRequest {
   n: number;
@@ -61,7 +65,7 @@ export function packPrepared(r: PreparedRequest): PackedRequest {
     put(k + 4, 4, s.statusMessage); put(k + 5, 5, s.serviceName); put(k + 6, 6, s.tenantId);
     put(k + 7, 7, d?.nodeType ?? null); put(k + 8, 8, d?.modelName ?? null); put(k + 9, 9, d?.sessionId ?? null);
     put(k + 10, 10, d?.userId ?? null); put(k + 11, 11, p?.value ?? null); put(k + 12, 12, m.hints.environment);
-    put(k + 13, 13, m.hints.sessionId); put(k + 14, 14, m.hints.userId);
+    put(k + 13, 13, m.hints.sessionId); put(k + 14, 14, m.hints.userId); put(k + 15, 15, d?.agentName ?? null);
     let j = i * NUMS;
     nums[j++] = s.startUs; nums[j++] = s.endUs; nums[j++] = s.statusCode; nums[j++] = d === null ? 0 : 1;
     nums[j++] = num(d?.inputTokens); nums[j++] = num(d?.outputTokens); nums[j++] = num(d?.cacheReadTokens);
@@ -69,10 +73,11 @@ export function packPrepared(r: PreparedRequest): PackedRequest {
     nums[j++] = num(d?.totalCost); nums[j++] = p === null ? NaN : p.rank;
     nums[j++] = bufferIndex(m.spanRow); nums[j++] = m.spanRow.byteOffset; nums[j++] = m.spanRow.byteLength;
     if (m.nodeRow === null) {
-      nums[j++] = NaN; nums[j++] = 0; nums[j] = 0;
+      nums[j++] = NaN; nums[j++] = 0; nums[j++] = 0;
     } else {
-      nums[j++] = bufferIndex(m.nodeRow); nums[j++] = m.nodeRow.byteOffset; nums[j] = m.nodeRow.byteLength;
+      nums[j++] = bufferIndex(m.nodeRow); nums[j++] = m.nodeRow.byteOffset; nums[j++] = m.nodeRow.byteLength;
     }
+    nums[j] = d === null ? 0 : (d.status === 'FAILED' ? FAILED : 0) | (d.hasInput ? HAS_INPUT : 0) | (d.hasOutput ? HAS_OUTPUT : 0);
   }
   return { n, strs, refs, nums, buffers: r.buffers, rejected: r.rejected, errors: r.errors };
 }
@@ -97,7 +102,9 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
         sessionId: str(k + 9)!, userId: str(k + 10)!,
         inputTokens: orNull(nums[j + 4]!), outputTokens: orNull(nums[j + 5]!), cacheReadTokens: orNull(nums[j + 6]!),
         cacheWriteTokens: orNull(nums[j + 7]!), reasoningTokens: orNull(nums[j + 8]!), totalTokens: orNull(nums[j + 9]!),
-        totalCost: orNull(nums[j + 10]!),
+        totalCost: orNull(nums[j + 10]!), agentName: str(k + 15)!,
+        status: (nums[j + 18]! & FAILED) !== 0 ? 'FAILED' : 'COMPLETED',
+        hasInput: (nums[j + 18]! & HAS_INPUT) !== 0, hasOutput: (nums[j + 18]! & HAS_OUTPUT) !== 0,
       },
       hints: {
         pipeline: Number.isNaN(rank) ? null : { rank, value: str(k + 11)! }, environment: str(k + 12)!,
