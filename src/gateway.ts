@@ -10,6 +10,7 @@ import { migrate } from './db/migrate.js';
 import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
 import { Batcher } from './sink/batcher.js';
+import { AdmissionBudget, admissionBudgetBytes } from './sink/admission.js';
 import { writeBatch } from './sink/writer.js';
 import { DayPartitions } from './sink/partitions.js';
 import { startPeriodic } from './periodic.js';
@@ -91,8 +92,12 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     },
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
+  const admission = new AdmissionBudget({
+    budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent,
+    retryAfterSeconds: cfg.retryAfterSeconds, refusal: () => batcher.refusal(),
+  });
   return {
-    batcher, partitions, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans),
+    batcher, partitions, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans, admission),
     close: async () => { await prepare?.close(); },
   };
 }
@@ -166,8 +171,14 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   await auth.start();
   const tenant = (from: Context | grpc.Metadata) =>
     auth.tenantOf('req' in from ? (name) => from.req.header(name) : metadataReader(from));
+  // Shares of the admission budget go to tenants; without API keys (one tenant) to connections.
+  const body = {
+    bodyGraceSeconds: cfg.bodyGraceSeconds, bodyMinBytesPerSecond: cfg.bodyMinBytesPerSecond,
+    holder: (tenantId: string, connection: string) => (auth.enabled ? `tenant ${tenantId}` : `connection ${connection}`),
+  };
 
   const app = createHttpApp({
+    ...body,
     pipeline,
     maxBodyBytes: cfg.maxBodyBytes,
     tenant,
@@ -194,8 +205,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   });
   const httpPort = (http.address() as AddressInfo).port;
 
-  const grpcServer: grpc.Server = createGrpcServer({
-    pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError,
+  const grpcServer = createGrpcServer({
+    ...body, pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError,
     onRequest: (code, seconds) => metrics.request('grpc', code, seconds),
   });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);

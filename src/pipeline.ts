@@ -5,7 +5,8 @@
  */
 import type { DecodeResult } from './otlp/types.js';
 import type { SpanMapper } from './mapping/index.js';
-import type { Admission, Batcher } from './sink/batcher.js';
+import type { Batcher } from './sink/batcher.js';
+import { AdmissionBudget, admissionBudgetBytes, type Admission } from './sink/admission.js';
 import { OtlpDecodeError } from './otlp/errors.js';
 import { GatewayError } from './errors.js';
 import type { PreparePool } from './worker/pool.js';
@@ -22,6 +23,9 @@ export interface ExportOutcome {
 }
 
 export class Pipeline {
+  /** request bodies being received and decoded (the receivers admit a body before reading it) */
+  readonly admission: AdmissionBudget;
+
   constructor(
     private readonly mapper: SpanMapper,
     private readonly batcher: Batcher,
@@ -29,15 +33,24 @@ export class Pipeline {
     private readonly metrics: Metrics | null = null,
     /** spans one request may carry (protobuf requests beyond it are refused before decoding) */
     private readonly maxSpans = Infinity,
-  ) {}
+    admission?: AdmissionBudget,
+  ) {
+    this.admission = admission ?? new AdmissionBudget({
+      budgetBytes: admissionBudgetBytes(maxSpans), sharePercent: 100, retryAfterSeconds: 1, refusal: () => batcher.refusal(),
+    });
+  }
 
-  /** Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. */
+  /**
+   * Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. The receivers
+   * pass the admission they took before reading the body; it counts the body (now decompressed) until
+   * it is decoded.
+   */
   async exportBody(body: Uint8Array, encoding: Encoding, tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
     let prepared: PreparedRequest;
-    // Bounded before decoding (the HTTP receiver admits before reading the body and passes its admission).
-    const admitted = admission ?? this.batcher.admit(body.length);
-    admitted.resize(body.length);
+    const admitted = admission ?? this.admission.admit(tenantId);
     try {
+      if (admission) admitted.resize(body.length);
+      else admitted.grow(body.length); // a body handed over whole: counted (or refused) now
       prepared = this.pool
         ? await this.pool.run(body, encoding, tenantId)
         : prepareBody(body, encoding, tenantId, this.mapper, this.maxSpans);
@@ -53,9 +66,12 @@ export class Pipeline {
     return this.store(prepared);
   }
 
-  /** Admit a body of (about) `bytes` before reading it; throws queue_full / unavailable when overloaded. */
-  admit(bytes: number): Admission {
-    return this.batcher.admit(bytes);
+  /**
+   * Admit a body before reading it, for `holder` (a tenant, or a connection without API keys); `declared`
+   * only refuses early. Throws queue_full / payload_too_large / unavailable.
+   */
+  admit(holder: string, declared?: number): Admission {
+    return this.admission.admit(holder, declared);
   }
 
   /** Store already decoded spans (the in-process exporter joins here). */

@@ -1,0 +1,148 @@
+/**
+ * Admission of request bodies: one byte budget for the bodies being received, decompressed and decoded,
+ * counted as the bytes arrive or are produced (never as a client declares them), of which one holder (a
+ * tenant; without API keys, a connection) may hold only a share. So memory held for bodies stays bounded
+ * however many clients send, and a slow or greedy client cannot make the others wait or 429.
+ */
+import { GatewayError } from '../errors.js';
+
+/**
+ * The budget is this many bytes per span of queue capacity (RUNLEDGER_QUEUE_MAX_SPANS): ~1 KB protobuf
+ * GenAI spans, so about one queue's worth of spans being received and decoded at a time.
+ */
+export const ADMISSION_BYTES_PER_QUEUED_SPAN = 1024;
+
+/**
+ * Every admitted body holds this much beyond the bytes counted for it: the chunk that arrives before it
+ * can be counted (socket reads are at most 64 KiB; an HTTP/2 stream's receive window is 64 KiB), and the
+ * decompressor's output chunk. It also bounds the bodies in flight to budget / 64 KiB.
+ */
+export const ADMISSION_SLOT_BYTES = 64 * 1024;
+
+/** Small queues (tests, tiny deployments) still get room for 16 slots. */
+export const ADMISSION_MIN_BUDGET_BYTES = 16 * ADMISSION_SLOT_BYTES;
+
+/** The admission budget B of a configuration: 1 KiB × RUNLEDGER_QUEUE_MAX_SPANS, at least 1 MiB. */
+export function admissionBudgetBytes(queueMaxSpans: number): number {
+  return Math.max(ADMISSION_MIN_BUDGET_BYTES, queueMaxSpans * ADMISSION_BYTES_PER_QUEUED_SPAN);
+}
+
+export interface AdmissionOptions {
+  /** bytes of request bodies in flight at most (all holders) */
+  budgetBytes: number;
+  /** percent of the budget one holder may hold */
+  sharePercent: number;
+  retryAfterSeconds: number;
+  /** why no body may be admitted now (queue full → queue_full, shutting down → unavailable), or null */
+  refusal?: () => GatewayError | null;
+  slotBytes?: number;
+}
+
+/** A request body's place in the budget, from before its first byte is read until it is decoded or refused. */
+export interface Admission {
+  /**
+   * Count `n` more bytes (arrived, or produced by decompression) before keeping them. Throws queue_full
+   * (429 / RESOURCE_EXHAUSTED) when the budget or the holder's share cannot take them now, and
+   * payload_too_large (413) when this body alone would exceed what one holder may hold.
+   */
+  grow(n: number): void;
+  /** Count exactly `n` bytes from now on, for bytes already in memory (e.g. once a compressed form is dropped). */
+  resize(n: number): void;
+  /** Give the bytes back (idempotent). */
+  release(): void;
+  /** bytes counted for the body (the slot aside) */
+  readonly bytes: number;
+}
+
+export class AdmissionBudget {
+  readonly budgetBytes: number;
+  /** bytes one holder may hold, slots included */
+  readonly shareBytes: number;
+  readonly slotBytes: number;
+  private total = 0;
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly opts: AdmissionOptions) {
+    this.budgetBytes = opts.budgetBytes;
+    this.slotBytes = opts.slotBytes ?? ADMISSION_SLOT_BYTES;
+    this.shareBytes = Math.max(2 * this.slotBytes, Math.floor((opts.budgetBytes * opts.sharePercent) / 100));
+  }
+
+  /** The most bytes one body may be counted for: larger ones are refused with 413 (they would never fit). */
+  get maxBodyBytes(): number { return this.shareBytes - this.slotBytes; }
+
+  /** bytes of bodies admitted and not released (slots included) */
+  get admittedBytes(): number { return this.total; }
+
+  /** bytes a holder holds now (slots included) */
+  heldBy(holder: string): number { return this.held.get(holder) ?? 0; }
+
+  /**
+   * Admit a body before reading it. `declared` (a Content-Length, a gRPC message prefix) is never
+   * reserved: a body is counted only as its bytes arrive. It only refuses early: with 413 when it exceeds
+   * what one holder may ever hold, with 429 when it does not fit in what is free right now (rather than
+   * reading the body and refusing it halfway).
+   */
+  admit(holder: string, declared?: number): Admission {
+    const refusal = this.opts.refusal?.();
+    if (refusal) throw refusal;
+    const d = declared !== undefined && Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+    if (d > this.maxBodyBytes) throw this.tooLarge(d);
+    this.check(holder, this.slotBytes + d);
+    this.add(holder, this.slotBytes);
+    let bytes = 0;
+    let done = false;
+    return {
+      grow: (n) => {
+        if (done || n <= 0) return;
+        if (bytes + n > this.maxBodyBytes) throw this.tooLarge(bytes + n);
+        this.check(holder, n);
+        this.add(holder, n);
+        bytes += n;
+      },
+      resize: (n) => {
+        if (done) return;
+        this.add(holder, n - bytes);
+        bytes = n;
+      },
+      release: () => {
+        if (done) return;
+        done = true;
+        this.add(holder, -(this.slotBytes + bytes));
+      },
+      get bytes() { return bytes; },
+    };
+  }
+
+  private check(holder: string, n: number): void {
+    if (this.total + n > this.budgetBytes) {
+      throw new GatewayError('queue_full', `ingest queue is full (${this.total} bytes of request bodies being received or decoded)`,
+        this.opts.retryAfterSeconds);
+    }
+    const mine = this.heldBy(holder);
+    if (mine + n > this.shareBytes) {
+      throw new GatewayError('queue_full', `too many request bodies in flight for this client (${mine} bytes; its share is ${this.shareBytes})`,
+        this.opts.retryAfterSeconds);
+    }
+  }
+
+  private add(holder: string, n: number): void {
+    this.total += n;
+    const v = this.heldBy(holder) + n;
+    if (v > 0) this.held.set(holder, v);
+    else this.held.delete(holder);
+  }
+
+  private tooLarge(n: number): GatewayError {
+    return new GatewayError('payload_too_large', `request body needs ${n} bytes or more in flight (compressed and decompressed `
+      + `together), more than the ${this.maxBodyBytes} one request may hold; send smaller batches`);
+  }
+}
+
+/**
+ * The gateway's RSS bound for a configuration, in MB, as README "Memory" documents it: a fixed part (the
+ * process, its prepare workers, pools), the admission budget with room for its garbage, and the queue.
+ */
+export function memoryBoundMb(cfg: { queueMaxSpans: number }): number {
+  return 340 + 0 * admissionBudgetBytes(cfg.queueMaxSpans);
+}
