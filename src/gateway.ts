@@ -94,10 +94,11 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     : null;
   const admission = new AdmissionBudget({
     budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent,
-    retryAfterSeconds: cfg.retryAfterSeconds, refusal: () => batcher.refusal(),
+    retryAfterSeconds: cfg.retryAfterSeconds, refusal: () => batcher.refusal() ?? pipeline.refusal(),
   });
+  const pipeline: Pipeline = new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans, admission);
   return {
-    batcher, partitions, pipeline: new Pipeline(mapper, batcher, prepare, metrics, cfg.queueMaxSpans, admission),
+    batcher, partitions, pipeline,
     close: async () => { await prepare?.close(); },
   };
 }

@@ -6,7 +6,7 @@
 import type { DecodeResult } from './otlp/types.js';
 import type { SpanMapper } from './mapping/index.js';
 import type { Batcher } from './sink/batcher.js';
-import { AdmissionBudget, admissionBudgetBytes, type Admission } from './sink/admission.js';
+import { AdmissionBudget, QUEUED_BYTES_PER_SPAN, admissionBudgetBytes, type Admission } from './sink/admission.js';
 import { OtlpDecodeError } from './otlp/errors.js';
 import { GatewayError } from './errors.js';
 import type { PreparePool } from './worker/pool.js';
@@ -25,6 +25,9 @@ export interface ExportOutcome {
 export class Pipeline {
   /** request bodies being received and decoded (the receivers admit a body before reading it) */
   readonly admission: AdmissionBudget;
+  /** bytes of encoded rows of the requests queued or being written */
+  private queuedBytes = 0;
+  readonly maxQueuedBytes: number;
 
   constructor(
     private readonly mapper: SpanMapper,
@@ -36,8 +39,9 @@ export class Pipeline {
     admission?: AdmissionBudget,
   ) {
     this.admission = admission ?? new AdmissionBudget({
-      budgetBytes: admissionBudgetBytes(maxSpans), sharePercent: 100, retryAfterSeconds: 1, refusal: () => batcher.refusal(),
+      budgetBytes: admissionBudgetBytes(maxSpans), sharePercent: 100, retryAfterSeconds: 1, refusal: () => batcher.refusal() ?? this.refusal(),
     });
+    this.maxQueuedBytes = QUEUED_BYTES_PER_SPAN * maxSpans;
   }
 
   /**
@@ -79,8 +83,30 @@ export class Pipeline {
     return this.store(prepareDecoded(decoded, this.mapper));
   }
 
+  /** Why no body should be read now because of the queue's bytes (src/sink/admission.ts asks), or null. */
+  refusal(): GatewayError | null {
+    if (this.queuedBytes < this.maxQueuedBytes) return null;
+    return new GatewayError('queue_full', `ingest queue is full (${this.queuedBytes} bytes of spans pending)`, this.admission.retryAfterSeconds);
+  }
+
+  /**
+   * The queue holds at most queueMaxSpans spans (Batcher) and, here, QUEUED_BYTES_PER_SPAN × queueMaxSpans
+   * bytes of their encoded rows: ~2 KiB a GenAI span, so only requests of unusually large spans meet it,
+   * and a full queue of them stays bounded too. A request is still taken when nothing else is queued.
+   */
   private async store(p: PreparedRequest): Promise<ExportOutcome> {
-    const stored = await this.batcher.submit(p.items);
+    let bytes = 0;
+    for (const b of p.buffers) bytes += b.byteLength;
+    if (this.queuedBytes > 0 && this.queuedBytes + bytes > this.maxQueuedBytes) {
+      throw new GatewayError('queue_full', `ingest queue is full (${this.queuedBytes} bytes of spans pending)`, this.admission.retryAfterSeconds);
+    }
+    this.queuedBytes += bytes;
+    let stored: Awaited<ReturnType<Batcher['submit']>>;
+    try {
+      stored = await this.batcher.submit(p.items);
+    } finally {
+      this.queuedBytes -= bytes;
+    }
     // Counted as the client is told (partial_success): a failed request is retried whole.
     this.metrics?.spansRejected('invalid', p.rejected);
     this.metrics?.spansRejected('database', stored.rejected);

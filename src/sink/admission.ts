@@ -19,6 +19,12 @@ export const ADMISSION_BYTES_PER_QUEUED_SPAN = 1024;
  */
 export const ADMISSION_SLOT_BYTES = 64 * 1024;
 
+/**
+ * Encoded rows of queued spans may take this many bytes per span of queue capacity (Pipeline.store): a
+ * GenAI span's rows take ~2 KiB (buffer capacity), so this binds only on requests of unusually large spans.
+ */
+export const QUEUED_BYTES_PER_SPAN = 4096;
+
 /** Small queues (tests, tiny deployments) still get room for 16 slots. */
 export const ADMISSION_MIN_BUDGET_BYTES = 16 * ADMISSION_SLOT_BYTES;
 
@@ -59,12 +65,14 @@ export class AdmissionBudget {
   /** bytes one holder may hold, slots included */
   readonly shareBytes: number;
   readonly slotBytes: number;
+  readonly retryAfterSeconds: number;
   private total = 0;
   private readonly held = new Map<string, number>();
 
   constructor(private readonly opts: AdmissionOptions) {
     this.budgetBytes = opts.budgetBytes;
     this.slotBytes = opts.slotBytes ?? ADMISSION_SLOT_BYTES;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
     this.shareBytes = Math.max(2 * this.slotBytes, Math.floor((opts.budgetBytes * opts.sharePercent) / 100));
   }
 
