@@ -89,15 +89,16 @@ async function readBody(c: Context, admission: Admission, limits: BodyLimits, de
 
 /**
  * A request answered before its body was read to the end: what is left of the body is read and dropped
- * when it is small (at most DROP_MAX_BYTES; the client's keep-alive connection stays usable for its
- * retry), else the answer closes the connection. Returns the error to answer (408 when the client was
- * too slow even for that) and whether to close.
+ * when its declared length says it is at most DROP_MAX_BYTES (the client's keep-alive connection stays
+ * usable for its retry); a chunked body, or a larger remainder, is not read: the answer closes the
+ * connection (a flood costs the gateway no more reading). Returns the error to answer (408 when the
+ * client is too slow even for that) and whether to close.
  */
 async function settleBody(c: Context, e: unknown, limits: BodyLimits, declared: number, progress: BodyProgress): Promise<{ error: unknown; close: boolean }> {
   if (e instanceof GatewayError && e.kind === 'deadline_exceeded') return { error: e, close: true };
   const incoming = incomingOf(c);
   if (!incoming || incoming.readableEnded) return { error: e, close: false };
-  if (declared - progress.received > DROP_MAX_BYTES) return { error: e, close: true };
+  if (!(declared - progress.received <= DROP_MAX_BYTES)) return { error: e, close: true };
   const how = await dropBody(incoming, limits);
   if (how === 'cut') {
     return { error: new GatewayError('deadline_exceeded', `request body too slow (below ${limits.minBytesPerSecond} bytes/s)`), close: true };

@@ -25,31 +25,36 @@ describe('AdmissionBudget', () => {
     slow.grow(1);
     expect(b.admittedBytes).toBe(SLOT + 1);
     // Everyone else still gets in, up to what is really free.
-    const others = Array.from({ length: 3 }, (_, i) => b.admit(`tenant t${i}`, MiB));
-    for (const a of others) a.grow(MiB);
-    expect(b.admittedBytes).toBe(4 * SLOT + 1 + 3 * MiB);
+    const each = MiB / 2 - SLOT; // their guaranteed part
+    const others = Array.from({ length: 7 }, (_, i) => b.admit(`tenant t${i}`, each));
+    for (const a of others) a.grow(each);
+    expect(b.admittedBytes).toBe(SLOT + 1 + 7 * (MiB / 2));
     for (const a of [slow, ...others]) a.release();
     expect(b.admittedBytes).toBe(0);
   });
 
   it('refuses early by a declared length: 413 beyond what one body may hold, 429 when it does not fit now', () => {
-    const b = budget();
-    expect(b.maxBodyBytes).toBe(2 * MiB - SLOT);
-    expect(refusal(() => b.admit('a', 2 * MiB))).toMatchObject({ kind: 'payload_too_large', httpStatus: 413 });
+    const b = budget(100);
+    expect(b.maxBodyBytes).toBe(4 * MiB - SLOT);
+    expect(refusal(() => b.admit('a', 4 * MiB))).toMatchObject({ kind: 'payload_too_large', httpStatus: 413 });
     const big = b.admit('a', 0);
-    big.grow(b.maxBodyBytes);
+    big.grow(2 * MiB);
     const other = b.admit('b', 0);
     other.grow(MiB);
-    // 4 MiB − (2 MiB + 1 MiB + 64 KiB) free: a declared 1 MiB does not fit now; nothing was counted for it.
+    // 4 MiB − (3 MiB + 2 slots) free: a declared 1 MiB does not fit now; nothing was counted for it.
     const before = b.admittedBytes;
     expect(refusal(() => b.admit('c', MiB))).toMatchObject({ kind: 'queue_full', httpStatus: 429, retryAfterSeconds: 2 });
     expect(b.admittedBytes).toBe(before);
     expect(b.heldBy('c')).toBe(0);
     b.admit('c', 512 * KiB).release();
+    // A declared length beyond what one body may hold is 413 even while the queue refuses everything.
+    const full = new AdmissionBudget({ budgetBytes: 4 * MiB, sharePercent: 50, retryAfterSeconds: 2, refusal: () => new GatewayError('queue_full', 'full', 2) });
+    expect(refusal(() => full.admit('a', 3 * MiB))).toMatchObject({ kind: 'payload_too_large' });
   });
 
   it('caps what one holder holds at its share, so the others keep the rest of the budget', () => {
     const b = budget(50);
+    expect([b.shareBytes, b.guaranteedBytes, b.reserveBytes]).toEqual([2 * MiB, MiB / 2, MiB]);
     const mine = [b.admit('tenant greedy'), b.admit('tenant greedy')];
     mine[0]!.grow(MiB);
     mine[1]!.grow(MiB - 2 * SLOT);
@@ -57,15 +62,28 @@ describe('AdmissionBudget', () => {
     // Its share is full: a third body of its own is refused, growing one of its bodies too.
     expect(refusal(() => b.admit('tenant greedy'))).toMatchObject({ kind: 'queue_full' });
     expect(refusal(() => mine[0]!.grow(1))).toMatchObject({ kind: 'queue_full', message: expect.stringMatching(/share/) });
-    // The others get the other half of the budget.
+    // A second greedy holder goes beyond its guaranteed part only while a quarter of the budget stays free.
+    const other = b.admit('tenant other greedy');
+    other.grow(MiB - SLOT);
+    expect(refusal(() => other.grow(1))).toMatchObject({ kind: 'queue_full', message: expect.stringMatching(/others need room/) });
+    // The others get that quarter, each up to its guaranteed part.
     const theirs = [b.admit('tenant a'), b.admit('tenant b')];
-    theirs[0]!.grow(MiB - SLOT);
-    theirs[1]!.grow(MiB - SLOT);
+    theirs[0]!.grow(MiB / 2 - SLOT);
+    theirs[1]!.grow(MiB / 2 - SLOT);
     expect(b.admittedBytes).toBe(4 * MiB);
     expect(refusal(() => b.admit('tenant c'))).toMatchObject({ kind: 'queue_full', message: expect.stringMatching(/queue is full/) });
-    for (const a of [...mine, ...theirs]) a.release();
+    for (const a of [...mine, other, ...theirs]) a.release();
     expect(b.admittedBytes).toBe(0);
     expect(b.heldBy('tenant greedy')).toBe(0);
+  });
+
+  it('lets one holder use its whole share when nobody else needs the budget, and takes nothing from the others', () => {
+    const b = budget(100); // S = B: the reserve is gone, the guaranteed part is B/8
+    expect([b.guaranteedBytes, b.reserveBytes]).toEqual([MiB / 2, 0]);
+    const a = b.admit('only');
+    a.grow(4 * MiB - SLOT);
+    expect(b.admittedBytes).toBe(4 * MiB);
+    a.release();
   });
 
   it('refuses a body with 413 once it alone outgrows what one request may hold (decompressed bytes count too)', () => {

@@ -1,8 +1,13 @@
 /**
  * Admission of request bodies: one byte budget for the bodies being received, decompressed and decoded,
- * counted as the bytes arrive or are produced (never as a client declares them), of which one holder (a
- * tenant; without API keys, a connection) may hold only a share. So memory held for bodies stays bounded
- * however many clients send, and a slow or greedy client cannot make the others wait or 429.
+ * counted as the bytes arrive or are produced (never as a client declares them), shared fairly between
+ * holders (a tenant; without API keys, a connection). So memory held for bodies stays bounded however
+ * many clients send, and slow or greedy clients cannot make the others wait or 429.
+ *
+ * The rule, with B the budget and S the share (RUNLEDGER_ADMISSION_SHARE_PERCENT of B): a holder may always
+ * take bytes up to its guaranteed part G = min(S, B/8) while the budget has them free; beyond G, only as
+ * long as R = min(B/4, B − S) of the budget stays free for the others, and never beyond S. So greedy holders
+ * together hold at most B − R, and the others always find R for bodies within their guaranteed part.
  */
 import { GatewayError } from '../errors.js';
 
@@ -62,8 +67,12 @@ export interface Admission {
 
 export class AdmissionBudget {
   readonly budgetBytes: number;
-  /** bytes one holder may hold, slots included */
+  /** bytes one holder may hold, slots included (S) */
   readonly shareBytes: number;
+  /** bytes a holder may take whatever the others hold, when free (G) */
+  readonly guaranteedBytes: number;
+  /** bytes kept free for the others when a holder goes beyond its guaranteed part (R) */
+  readonly reserveBytes: number;
   readonly slotBytes: number;
   readonly retryAfterSeconds: number;
   private total = 0;
@@ -74,6 +83,8 @@ export class AdmissionBudget {
     this.slotBytes = opts.slotBytes ?? ADMISSION_SLOT_BYTES;
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.shareBytes = Math.max(2 * this.slotBytes, Math.floor((opts.budgetBytes * opts.sharePercent) / 100));
+    this.guaranteedBytes = Math.min(this.shareBytes, Math.floor(opts.budgetBytes / 8));
+    this.reserveBytes = Math.max(0, Math.min(Math.floor(opts.budgetBytes / 4), opts.budgetBytes - this.shareBytes));
   }
 
   /** The most bytes one body may be counted for: larger ones are refused with 413 (they would never fit). */
@@ -92,10 +103,10 @@ export class AdmissionBudget {
    * reading the body and refusing it halfway).
    */
   admit(holder: string, declared?: number): Admission {
+    const d = declared !== undefined && Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+    if (d > this.maxBodyBytes) throw this.tooLarge(d); // never taken: not worth a retry
     const refusal = this.opts.refusal?.();
     if (refusal) throw refusal;
-    const d = declared !== undefined && Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
-    if (d > this.maxBodyBytes) throw this.tooLarge(d);
     this.check(holder, this.slotBytes + d);
     this.add(holder, this.slotBytes);
     let bytes = 0;
@@ -132,6 +143,10 @@ export class AdmissionBudget {
       throw new GatewayError('queue_full', `too many request bodies in flight for this client (${mine} bytes; its share is ${this.shareBytes})`,
         this.opts.retryAfterSeconds);
     }
+    if (mine + n > this.guaranteedBytes && this.budgetBytes - (this.total + n) < this.reserveBytes) {
+      throw new GatewayError('queue_full', `too many request bodies in flight for this client (${mine} bytes) while others need room`,
+        this.opts.retryAfterSeconds);
+    }
   }
 
   private add(holder: string, n: number): void {
@@ -148,9 +163,22 @@ export class AdmissionBudget {
 }
 
 /**
- * The gateway's RSS bound for a configuration, in MB, as README "Memory" documents it: a fixed part (the
- * process, its prepare workers, pools), the admission budget with room for its garbage, and the queue.
+ * The gateway's RSS bound for a configuration, in MB, as README "Memory" documents it:
+ *
+ *   RSS ≤ 250 MB + 2·B + 5 KiB·Q + W·30·L
+ *
+ * Q = RUNLEDGER_QUEUE_MAX_SPANS; B = the admission budget (bodies in flight, counted exactly; as much again
+ * for released bodies the GC has not collected yet); 5 KiB a queued span (its rows, at most 4 KiB a span
+ * on average, and its ~1 KiB of objects); W = prepare workers (at least 1: the main thread decodes when
+ * there are none), each decoding one body at a time; L = the largest body one request may hold, whose
+ * decoding may take up to ~30× its size for the time it lasts (measured 24× for a body of nothing but small
+ * attributes; 2-5× for GenAI spans). 250 MB: the process (~80 MB idle), its pools, V8 heaps and the garbage
+ * they hold before collecting it under load (refused bodies read and dropped, released ones).
  */
-export function memoryBoundMb(cfg: { queueMaxSpans: number }): number {
-  return 340 + 0 * admissionBudgetBytes(cfg.queueMaxSpans);
+export function memoryBoundMb(cfg: { queueMaxSpans: number; admissionSharePercent: number; maxBodyBytes: number; prepareWorkers: number }): number {
+  const MiB = 1024 * 1024;
+  const budget = new AdmissionBudget({ budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent, retryAfterSeconds: 1 });
+  const largest = Math.min(cfg.maxBodyBytes, budget.maxBodyBytes);
+  const bytes = 2 * budget.budgetBytes + 5 * 1024 * cfg.queueMaxSpans + Math.max(1, cfg.prepareWorkers) * 30 * largest;
+  return 250 + bytes / MiB;
 }

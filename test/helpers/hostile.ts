@@ -7,7 +7,9 @@
  */
 import net from 'node:net';
 import http2 from 'node:http2';
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { opentelemetry } from '../../src/otlp/gen/otlp.js';
 import { assertLoopback } from './load.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -205,6 +207,37 @@ export function grpcRawUpload(address: string, opts: {
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
+
+/**
+ * Valid OTLP requests built to cost the gateway the most per byte, about `bytes` long each, with fresh ids:
+ * 'fat' is one span carrying one huge attribute (its rows as large as the body: the queue's bytes), 'tiny'
+ * one span with as many small attributes as fit (each ~12 bytes on the wire, an object and a jsonb entry
+ * once decoded: the decoder's amplification).
+ */
+export function costlyRequest(kind: 'fat' | 'tiny', bytes: number): () => Uint8Array {
+  const attributes = kind === 'fat'
+    ? [{ key: 'blob', value: { stringValue: 'x'.repeat(bytes - 200) } }]
+    : Array.from({ length: Math.floor((bytes - 200) / 14) }, (_, i) => ({ key: i.toString(36).padStart(4, '0'), value: { intValue: i % 100 } }));
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const traceId = randomBytes(16);
+  const spanId = randomBytes(8);
+  // Encoded once (130,000 attributes take a while); each copy gets fresh ids in place.
+  const template = Buffer.from(opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.encode({
+    resourceSpans: [{ scopeSpans: [{ spans: [{
+      traceId, spanId, name: `${kind} span`, kind: 1,
+      startTimeUnixNano: now.toString(), endTimeUnixNano: (now + 1_000_000n).toString(), attributes,
+    }] }] }],
+  } as never).finish());
+  const at = (id: Buffer) => template.indexOf(id);
+  const traceAt = at(traceId);
+  const spanAt = at(spanId);
+  return () => {
+    const body = Buffer.from(template);
+    randomBytes(16).copy(body, traceAt);
+    randomBytes(8).copy(body, spanAt);
+    return body;
+  };
+}
 
 /** Percentile (0–100) of a list of numbers, NaN when empty. */
 export function percentile(xs: number[], p: number): number {
