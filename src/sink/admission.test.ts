@@ -25,7 +25,7 @@ describe('AdmissionBudget', () => {
     slow.grow(1);
     expect(b.admittedBytes).toBe(SLOT + 1);
     // Everyone else still gets in, up to what is really free.
-    const each = MiB / 2 - SLOT; // their guaranteed part
+    const each = MiB / 2 - SLOT; // within their guaranteed part
     const others = Array.from({ length: 7 }, (_, i) => b.admit(`tenant t${i}`, each));
     for (const a of others) a.grow(each);
     expect(b.admittedBytes).toBe(SLOT + 1 + 7 * (MiB / 2));
@@ -54,7 +54,7 @@ describe('AdmissionBudget', () => {
 
   it('caps what one holder holds at its share, so the others keep the rest of the budget', () => {
     const b = budget(50);
-    expect([b.shareBytes, b.guaranteedBytes, b.reserveBytes]).toEqual([2 * MiB, MiB / 2, MiB]);
+    expect([b.shareBytes, b.guaranteedBytes, b.reserveBytes]).toEqual([2 * MiB, MiB, MiB]);
     const mine = [b.admit('tenant greedy'), b.admit('tenant greedy')];
     mine[0]!.grow(MiB);
     mine[1]!.grow(MiB - 2 * SLOT);
@@ -66,7 +66,7 @@ describe('AdmissionBudget', () => {
     const other = b.admit('tenant other greedy');
     other.grow(MiB - SLOT);
     expect(refusal(() => other.grow(1))).toMatchObject({ kind: 'queue_full', message: expect.stringMatching(/others need room/) });
-    // The others get that quarter, each up to its guaranteed part.
+    // The others get that quarter (each may take up to its guaranteed part, a quarter too).
     const theirs = [b.admit('tenant a'), b.admit('tenant b')];
     theirs[0]!.grow(MiB / 2 - SLOT);
     theirs[1]!.grow(MiB / 2 - SLOT);
@@ -78,8 +78,8 @@ describe('AdmissionBudget', () => {
   });
 
   it('lets one holder use its whole share when nobody else needs the budget, and takes nothing from the others', () => {
-    const b = budget(100); // S = B: the reserve is gone, the guaranteed part is B/8
-    expect([b.guaranteedBytes, b.reserveBytes]).toEqual([MiB / 2, 0]);
+    const b = budget(100); // S = B: the reserve is gone, the guaranteed part is B/4
+    expect([b.guaranteedBytes, b.reserveBytes]).toEqual([MiB, 0]);
     const a = b.admit('only');
     a.grow(4 * MiB - SLOT);
     expect(b.admittedBytes).toBe(4 * MiB);

@@ -5,7 +5,7 @@
  * many clients send, and slow or greedy clients cannot make the others wait or 429.
  *
  * The rule, with B the budget and S the share (RUNLEDGER_ADMISSION_SHARE_PERCENT of B): a holder may always
- * take bytes up to its guaranteed part G = min(S, B/8) while the budget has them free; beyond G, only as
+ * take bytes up to its guaranteed part G = min(S, B/4) while the budget has them free; beyond G, only as
  * long as R = min(B/4, B − S) of the budget stays free for the others, and never beyond S. So greedy holders
  * together hold at most B − R, and the others always find R for bodies within their guaranteed part.
  */
@@ -83,7 +83,7 @@ export class AdmissionBudget {
     this.slotBytes = opts.slotBytes ?? ADMISSION_SLOT_BYTES;
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.shareBytes = Math.max(2 * this.slotBytes, Math.floor((opts.budgetBytes * opts.sharePercent) / 100));
-    this.guaranteedBytes = Math.min(this.shareBytes, Math.floor(opts.budgetBytes / 8));
+    this.guaranteedBytes = Math.min(this.shareBytes, Math.floor(opts.budgetBytes / 4));
     this.reserveBytes = Math.max(0, Math.min(Math.floor(opts.budgetBytes / 4), opts.budgetBytes - this.shareBytes));
   }
 

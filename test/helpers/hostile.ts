@@ -74,8 +74,8 @@ export function rawUpload(opts: UploadOptions): Promise<UploadOutcome> {
       answeredAt = performance.now();
       status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
       retryAfter = /\r\nretry-after:\s*([^\r]*)/i.exec(head.slice(0, end))?.[1] ?? null;
-      // Keep the socket a little longer to see whether the server closes it.
-      timers.push(setTimeout(() => finish(false), 1000));
+      // Keep the socket a little longer to see whether the server closes it (seconds: a busy machine).
+      timers.push(setTimeout(() => finish(false), 3000));
     });
     sock.on('close', () => finish(true));
     sock.on('error', () => finish(true));
