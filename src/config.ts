@@ -13,6 +13,18 @@ export interface Config {
   maxBodyBytes: number;
   /** spans waiting for a writer; beyond this requests get 429 / RESOURCE_EXHAUSTED */
   queueMaxSpans: number;
+  /**
+   * percent of the admission budget (request bodies being received and decoded, 1 KiB × queueMaxSpans)
+   * one tenant may hold; without API keys, one connection (src/sink/admission.ts)
+   */
+  admissionSharePercent: number;
+  /**
+   * a request body gets this many seconds plus one per bodyMinBytesPerSecond bytes received; later it is
+   * cut (408 / DEADLINE_EXCEEDED, src/receiver/body.ts)
+   */
+  bodyGraceSeconds: number;
+  /** the minimum rate, bytes per second, a body must keep up after the grace; 0: no check */
+  bodyMinBytesPerSecond: number;
   /** spans per database transaction (group commit across requests) */
   batchMaxSpans: number;
   /** parallel writer connections */
@@ -59,6 +71,9 @@ export const defaults: Config = {
   grpcPort: 4317,
   maxBodyBytes: 64 * 1024 * 1024,
   queueMaxSpans: 65_536,
+  admissionSharePercent: 50,
+  bodyGraceSeconds: 5,
+  bodyMinBytesPerSecond: 16_384,
   batchMaxSpans: 4096,
   writers: 2,
   prepareWorkers: 1,
@@ -125,6 +140,9 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
     grpcPort: int(env, 'RUNLEDGER_GRPC_PORT', defaults.grpcPort),
     maxBodyBytes: int(env, 'RUNLEDGER_MAX_BODY_BYTES', defaults.maxBodyBytes),
     queueMaxSpans: int(env, 'RUNLEDGER_QUEUE_MAX_SPANS', defaults.queueMaxSpans),
+    admissionSharePercent: int(env, 'RUNLEDGER_ADMISSION_SHARE_PERCENT', defaults.admissionSharePercent),
+    bodyGraceSeconds: int(env, 'RUNLEDGER_BODY_GRACE_SECONDS', defaults.bodyGraceSeconds),
+    bodyMinBytesPerSecond: int(env, 'RUNLEDGER_BODY_MIN_BYTES_PER_SECOND', defaults.bodyMinBytesPerSecond),
     batchMaxSpans: int(env, 'RUNLEDGER_BATCH_MAX_SPANS', defaults.batchMaxSpans),
     writers: int(env, 'RUNLEDGER_WRITERS', defaults.writers),
     prepareWorkers: int(env, 'RUNLEDGER_PREPARE_WORKERS', defaults.prepareWorkers),
@@ -168,6 +186,11 @@ export function validate(c: Config): Config {
   if (!Number.isInteger(c.runLockWaitMs) || c.runLockWaitMs < 0 || c.runLockWaitMs > 600_000) {
     problems.push('runLockWaitMs must be an integer from 0 to 600000');
   }
+  if (!Number.isInteger(c.admissionSharePercent) || c.admissionSharePercent < 1 || c.admissionSharePercent > 100) {
+    problems.push('admissionSharePercent must be an integer from 1 to 100');
+  }
+  if (!Number.isInteger(c.bodyGraceSeconds) || c.bodyGraceSeconds < 1 || c.bodyGraceSeconds > 3600) problems.push('bodyGraceSeconds must be an integer from 1 to 3600');
+  if (!Number.isInteger(c.bodyMinBytesPerSecond) || c.bodyMinBytesPerSecond < 0) problems.push('bodyMinBytesPerSecond must be a non-negative integer (0: no check)');
   if (c.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
   if (!c.defaultTenant) problems.push('defaultTenant must not be empty');
   for (const [key, tenant] of Object.entries(c.apiKeys ?? {})) {

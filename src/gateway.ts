@@ -13,6 +13,7 @@ import { migrate } from './db/migrate.js';
 import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
 import { Batcher } from './sink/batcher.js';
+import { AdmissionBudget, admissionBudgetBytes } from './sink/admission.js';
 import { writeBatch } from './sink/writer.js';
 import { createLogsStore } from './sink/logs-writer.js';
 import { DayPartitions } from './sink/partitions.js';
@@ -110,13 +111,17 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cf
     },
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
+  const admission = new AdmissionBudget({
+    budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent,
+    retryAfterSeconds: cfg.retryAfterSeconds, refusal: () => batcher.refusal() ?? pipeline.refusal(),
+  });
+  const pipeline: Pipeline = new Pipeline({
+    mapper, batcher, pool: prepare, metrics, maxSpans: cfg.queueMaxSpans, admission,
+    logs: createLogsStore(pool, partitions, { captureContent: cfg.captureContent, maxContentChars: cfg.maxContentChars },
+      { stored: (n) => metrics?.logRecordsStored(n), failed: (e) => { if (classifyPgError(e) === 'unavailable') metrics?.databaseUp(false); } }),
+  });
   return {
-    batcher, partitions, progress,
-    pipeline: new Pipeline({
-      mapper, batcher, pool: prepare, metrics, maxSpans: cfg.queueMaxSpans,
-      logs: createLogsStore(pool, partitions, { captureContent: cfg.captureContent, maxContentChars: cfg.maxContentChars },
-        { stored: (n) => metrics?.logRecordsStored(n), failed: (e) => { if (classifyPgError(e) === 'unavailable') metrics?.databaseUp(false); } }),
-    }),
+    batcher, partitions, progress, pipeline,
     ready: prepare?.ready() ?? Promise.resolve(),
     close: async () => { await prepare?.close(); },
   };
@@ -196,8 +201,14 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     schema.check();
     return auth.tenantOf('req' in from ? (name) => from.req.header(name) : metadataReader(from));
   };
+  // Shares of the admission budget go to tenants; without API keys (one tenant) to connections.
+  const body = {
+    bodyGraceSeconds: cfg.bodyGraceSeconds, bodyMinBytesPerSecond: cfg.bodyMinBytesPerSecond,
+    holder: (tenantId: string, connection: string) => (auth.enabled ? `tenant ${tenantId}` : `connection ${connection}`),
+  };
 
   const app = createHttpApp({
+    ...body,
     pipeline,
     maxBodyBytes: cfg.maxBodyBytes,
     tenant,
@@ -220,8 +231,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   });
   const httpPort = (http.address() as AddressInfo).port;
 
-  const grpcServer: grpc.Server = createGrpcServer({
-    pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError,
+  const grpcServer = createGrpcServer({
+    ...body, pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError,
     onRequest: (code, seconds) => metrics.request('grpc', code, seconds),
   });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);

@@ -6,7 +6,8 @@
  */
 import type { DecodeResult } from './otlp/types.js';
 import type { SpanMapper } from './mapping/index.js';
-import type { Admission, Batcher } from './sink/batcher.js';
+import type { Batcher } from './sink/batcher.js';
+import { AdmissionBudget, QUEUED_BYTES_PER_SPAN, admissionBudgetBytes, type Admission } from './sink/admission.js';
 import { OtlpDecodeError } from './otlp/errors.js';
 import { GatewayError } from './errors.js';
 import type { PreparePool } from './worker/pool.js';
@@ -41,6 +42,8 @@ export interface PipelineParts {
   maxSpans?: number;
   /** the logs signal (null: logs requests are refused) */
   logs?: LogsStore | null;
+  /** request bodies being received and decoded (default: a budget for maxSpans, no per-holder share) */
+  admission?: AdmissionBudget;
 }
 
 export class Pipeline {
@@ -50,6 +53,11 @@ export class Pipeline {
   private readonly metrics: Metrics | null;
   private readonly maxSpans: number;
   private readonly logs: LogsStore | null;
+  /** request bodies being received and decoded (the receivers admit a body before reading it) */
+  readonly admission: AdmissionBudget;
+  /** bytes of encoded rows of the requests (spans or log records) queued or being written */
+  private queuedBytes = 0;
+  readonly maxQueuedBytes: number;
 
   constructor(parts: PipelineParts) {
     this.mapper = parts.mapper;
@@ -58,15 +66,25 @@ export class Pipeline {
     this.metrics = parts.metrics ?? null;
     this.maxSpans = parts.maxSpans ?? Infinity;
     this.logs = parts.logs ?? null;
+    const batcher = parts.batcher;
+    this.admission = parts.admission ?? new AdmissionBudget({
+      budgetBytes: admissionBudgetBytes(this.maxSpans), sharePercent: 100, retryAfterSeconds: 1,
+      refusal: () => batcher.refusal() ?? this.refusal(),
+    });
+    this.maxQueuedBytes = QUEUED_BYTES_PER_SPAN * this.maxSpans;
   }
 
-  /** Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. */
+  /**
+   * Decode an ExportTraceServiceRequest body and store it. Malformed → invalid_argument. The receivers
+   * pass the admission they took before reading the body; it counts the body (now decompressed) until
+   * it is decoded.
+   */
   async exportBody(body: Uint8Array, encoding: Encoding, tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
     let prepared: PreparedRequest;
-    // Bounded before decoding (the HTTP receiver admits before reading the body and passes its admission).
-    const admitted = admission ?? this.batcher.admit(body.length);
-    admitted.resize(body.length);
+    const admitted = admission ?? this.admission.admit(tenantId);
     try {
+      if (admission) admitted.resize(body.length);
+      else admitted.grow(body.length); // a body handed over whole: counted (or refused) now
       prepared = this.pool
         ? await this.pool.run(body, encoding, tenantId)
         : prepareBody(body, encoding, tenantId, this.mapper, this.maxSpans);
@@ -89,9 +107,10 @@ export class Pipeline {
   async exportLogsBody(body: Uint8Array, encoding: Encoding, tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
     if (!this.logs) throw new GatewayError('not_found', 'this gateway does not take logs');
     let prepared: PreparedLogs;
-    const admitted = admission ?? this.batcher.admit(body.length);
-    admitted.resize(body.length);
+    const admitted = admission ?? this.admission.admit(tenantId);
     try {
+      if (admission) admitted.resize(body.length);
+      else admitted.grow(body.length);
       prepared = this.pool ? await this.pool.runLogs(body, encoding, tenantId) : prepareLogsBody(body, encoding, tenantId);
     } catch (e) {
       if (e instanceof OtlpDecodeError) {
@@ -103,16 +122,19 @@ export class Pipeline {
     }
     if (transport) this.metrics?.logRecordsReceived(transport, prepared.items.length + prepared.rejected + prepared.untraced);
     this.metrics?.logRecordsUntraced(prepared.untraced);
-    const stored = await this.logs.write(prepared);
+    const stored = await this.queued(prepared.buffers, () => this.logs!.write(prepared));
     this.metrics?.logRecordsRejected(prepared.rejected + stored.rejected);
     const rejected = prepared.rejected + stored.rejected;
     const errors = [...prepared.errors, ...stored.errors];
     return { rejected, message: rejected === 0 ? '' : `${rejected} log record(s) rejected: ${errors.slice(0, 5).join('; ')}` };
   }
 
-  /** Admit a body of (about) `bytes` before reading it; throws queue_full / unavailable when overloaded. */
-  admit(bytes: number): Admission {
-    return this.batcher.admit(bytes);
+  /**
+   * Admit a body before reading it, for `holder` (a tenant, or a connection without API keys); `declared`
+   * only refuses early. Throws queue_full / payload_too_large / unavailable.
+   */
+  admit(holder: string, declared?: number): Admission {
+    return this.admission.admit(holder, declared);
   }
 
   /** Store already decoded spans (the in-process exporter joins here). */
@@ -120,8 +142,34 @@ export class Pipeline {
     return this.store(prepareDecoded(decoded, this.mapper));
   }
 
+  /** Why no body should be read now because of the queue's bytes (src/sink/admission.ts asks), or null. */
+  refusal(): GatewayError | null {
+    if (this.queuedBytes < this.maxQueuedBytes) return null;
+    return new GatewayError('queue_full', `ingest queue is full (${this.queuedBytes} bytes of spans and log records pending)`, this.admission.retryAfterSeconds);
+  }
+
+  /**
+   * The queue holds at most queueMaxSpans spans (Batcher) and, here, QUEUED_BYTES_PER_SPAN × queueMaxSpans
+   * bytes of encoded rows (spans and log records alike): ~2 KiB a GenAI span, so only requests of unusually
+   * large spans meet it, and a full queue of them stays bounded too. A request is still taken when nothing
+   * else is queued.
+   */
+  private async queued<T>(buffers: readonly ArrayBufferLike[], write: () => Promise<T>): Promise<T> {
+    let bytes = 0;
+    for (const b of buffers) bytes += b.byteLength;
+    if (this.queuedBytes > 0 && this.queuedBytes + bytes > this.maxQueuedBytes) {
+      throw new GatewayError('queue_full', `ingest queue is full (${this.queuedBytes} bytes of spans and log records pending)`, this.admission.retryAfterSeconds);
+    }
+    this.queuedBytes += bytes;
+    try {
+      return await write();
+    } finally {
+      this.queuedBytes -= bytes;
+    }
+  }
+
   private async store(p: PreparedRequest): Promise<ExportOutcome> {
-    const stored = await this.batcher.submit(p.items);
+    const stored = await this.queued(p.buffers, () => this.batcher.submit(p.items));
     if (this.metrics) this.metrics.unpricedCalls(unpricedByModel(p.items));
     // Counted as the client is told (partial_success): a failed request is retried whole.
     this.metrics?.spansRejected('invalid', p.rejected);

@@ -7,6 +7,7 @@ import { EXPORT_PATH } from '../src/receiver/grpc.js';
 import { freePort } from '../src/db/embedded.js';
 import { hex } from './helpers/spans.js';
 import { holdRun } from './helpers/locks.js';
+import { grpcRawUpload } from './helpers/hostile.js';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -85,6 +86,52 @@ describe('OTLP/gRPC receiver', () => {
     } finally {
       await small.stop();
     }
+  });
+
+  it('cuts a message arriving at 1 byte/s with DEADLINE_EXCEEDED soon after the grace, and frees its admission', async () => {
+    const small = await startTestGateway({ bodyGraceSeconds: 1, bodyMinBytesPerSecond: 1024 }, gw.db);
+    try {
+      const r = await grpcRawUpload(small.grpcAddress, { declared: 1000, bytesPerSecond: 1, maxMs: 10_000 });
+      expect(r.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+      expect(r.details).toMatch(/too slow/);
+      expect(r.ms).toBeGreaterThanOrEqual(1000);
+      expect(r.ms).toBeLessThan(3000);
+      expect(small.pipeline.admission.admittedBytes).toBe(0);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('refuses a message by its declared length before reading it (limit before buffering)', async () => {
+    const small = await startTestGateway({ queueMaxSpans: 4096, batchMaxSpans: 1024 }, gw.db); // 2 MiB a request
+    try {
+      // Only the 5-byte prefix is sent: the answer cannot have waited for the 48 MB.
+      const r = await grpcRawUpload(small.grpcAddress, { declared: 48e6, bytes: 0, maxMs: 10_000 });
+      expect(r.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      const over = await grpcRawUpload(small.grpcAddress, { declared: 70 * 1024 * 1024, bytes: 0, maxMs: 10_000 });
+      expect(over.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(small.pipeline.admission.admittedBytes).toBe(0);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('answers UNIMPLEMENTED for other methods and message encodings it does not take', async () => {
+    const other = new grpc.Client(gw.grpcAddress, grpc.credentials.createInsecure());
+    const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+      other.makeUnaryRequest('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', (b: Buffer) => b, (b: Buffer) => b,
+        Buffer.from(protoRequest(miniSpans(1))), (e) => { other.close(); resolve(e ?? null); });
+    });
+    expect(err?.code).toBe(grpc.status.UNIMPLEMENTED);
+    const br = await grpcRawUpload(gw.grpcAddress, { declared: 10, metadata: { 'grpc-encoding': 'br' }, maxMs: 10_000 });
+    expect(br.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('accepts deflate-compressed messages', async () => {
+    const spans = miniSpans(2);
+    const { err } = await call(gw.grpcAddress, protoRequest(spans), { 'grpc.default_compression_algorithm': 1 });
+    expect(err).toBeNull();
+    expect(await stored(spans[0]!.traceId)).toBe(2);
   });
 
   it('answers UNAVAILABLE with RetryInfo when the database is down', async () => {

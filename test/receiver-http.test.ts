@@ -7,6 +7,7 @@ import { decodeExportResponse, decodeStatus, jsonRequest, miniSpans, protoReques
 import { hex } from './helpers/spans.js';
 import { holdRun } from './helpers/locks.js';
 import { freePort } from '../src/db/embedded.js';
+import { rawUpload } from './helpers/hostile.js';
 
 let gw: TestGateway;
 const LIMIT = 256 * 1024;
@@ -159,6 +160,38 @@ describe('OTLP/HTTP receiver', () => {
       await hold.release();
       expect((await first).status).toBe(200);
       expect(await stored(held[0]!.traceId)).toBe(6);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('cuts a body arriving at 1 byte/s with 408 soon after the grace, closes the connection and frees its admission', async () => {
+    const small = await startTestGateway({ bodyGraceSeconds: 1, bodyMinBytesPerSecond: 1024 }, gw.db);
+    try {
+      const [declared, chunked] = await Promise.all([
+        rawUpload({ url: small.httpUrl, declared: 1000, bytes: 1000, bytesPerSecond: 1, maxMs: 10_000 }),
+        rawUpload({ url: small.httpUrl, bytes: 1000, bytesPerSecond: 1, maxMs: 10_000 }),
+      ]);
+      for (const r of [declared, chunked]) {
+        expect(r).toMatchObject({ status: 408, closed: true });
+        expect(r.ms).toBeGreaterThanOrEqual(1000);
+        expect(r.ms).toBeLessThan(3000);
+      }
+      expect(small.pipeline.admission.admittedBytes).toBe(0);
+      // The gateway still answers at once.
+      expect((await fetch(small.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(miniSpans(1)) })).status).toBe(200);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('refuses at once (413, connection closed) a body declaring more than one request may hold, reading none of it', async () => {
+    const small = await startTestGateway({ queueMaxSpans: 4096, batchMaxSpans: 1024 }, gw.db); // 4 MiB budget, 2 MiB a request
+    try {
+      const r = await rawUpload({ url: small.httpUrl, declared: 3 * 1024 * 1024, bytes: 3 * 1024 * 1024, bytesPerSecond: 1, maxMs: 10_000 });
+      expect(r).toMatchObject({ status: 413, closed: true });
+      expect(r.ms).toBeLessThan(1000);
+      expect(small.pipeline.admission.admittedBytes).toBe(0);
     } finally {
       await small.stop();
     }

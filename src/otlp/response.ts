@@ -13,14 +13,21 @@ export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 const { ExportTraceServiceResponse } = opentelemetry.proto.collector.trace.v1;
 const { Status, RetryInfo } = google.rpc;
 
+/** The OTLP signals of export requests. */
+export type OtlpSignal = 'traces' | 'logs' | 'metrics';
+
+/** partial_success's count field in JSON, per signal (the three responses are the same on the wire). */
+const REJECTED_JSON: Record<OtlpSignal, string> = { traces: 'rejectedSpans', logs: 'rejectedLogRecords', metrics: 'rejectedDataPoints' };
+
 /**
- * ExportTraceServiceResponse: empty on full success (rejected 0, no message; `{}` in JSON),
- * else partial_success {rejected_spans, error_message}.
+ * Export{Trace,Logs,Metrics}ServiceResponse: empty on full success (rejected 0, no message; `{}` in JSON),
+ * else partial_success {rejected_spans / rejected_log_records / rejected_data_points, error_message}. The
+ * three have the same field numbers, so their protobuf encodings are the same.
  */
-export function encodeExportResponse(rejected: number, errorMessage: string, format: 'proto'): Uint8Array;
-export function encodeExportResponse(rejected: number, errorMessage: string, format: 'json'): string;
-export function encodeExportResponse(rejected: number, errorMessage: string, format: OtlpFormat): Uint8Array | string;
-export function encodeExportResponse(rejected: number, errorMessage: string, format: OtlpFormat): Uint8Array | string {
+export function encodeExportResponse(rejected: number, errorMessage: string, format: 'proto', signal?: OtlpSignal): Uint8Array;
+export function encodeExportResponse(rejected: number, errorMessage: string, format: 'json', signal?: OtlpSignal): string;
+export function encodeExportResponse(rejected: number, errorMessage: string, format: OtlpFormat, signal?: OtlpSignal): Uint8Array | string;
+export function encodeExportResponse(rejected: number, errorMessage: string, format: OtlpFormat, signal: OtlpSignal = 'traces'): Uint8Array | string {
   if (rejected === 0 && !errorMessage) return format === 'proto' ? new Uint8Array(0) : '{}';
   // Canonical encoding: fields holding their default value are left out.
   if (format === 'proto') {
@@ -29,8 +36,8 @@ export function encodeExportResponse(rejected: number, errorMessage: string, for
     if (errorMessage) partialSuccess.errorMessage = errorMessage;
     return ExportTraceServiceResponse.encode({ partialSuccess }).finish();
   }
-  const partialSuccess: { rejectedSpans?: string; errorMessage?: string } = {};
-  if (rejected !== 0) partialSuccess.rejectedSpans = String(rejected); // int64 → decimal string
+  const partialSuccess: Record<string, string> = {};
+  if (rejected !== 0) partialSuccess[REJECTED_JSON[signal]] = String(rejected); // int64 → decimal string
   if (errorMessage) partialSuccess.errorMessage = errorMessage;
   return JSON.stringify({ partialSuccess });
 }

@@ -1,12 +1,14 @@
-/** Content-Encoding handling with the body limit applied to the decompressed size. */
+/**
+ * Content-Encoding handling with the body limit applied to the decompressed size; the output is counted
+ * (the admission's grow, src/sink/admission.ts) as decompression produces it, before it is kept.
+ */
 import zlib from 'node:zlib';
-import { promisify } from 'node:util';
 import { Decompress as ZstdDecompress, decompress as zstdDecompressFrame } from 'fzstd';
 import { GatewayError } from '../errors.js';
 
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-const inflateRaw = promisify(zlib.inflateRaw);
+/** Counts `n` bytes about to be kept; throws to refuse them (queue_full, payload_too_large). */
+export type Count = (n: number) => void;
+const uncounted: Count = () => {};
 
 export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zstd'];
 
@@ -89,7 +91,51 @@ function zstdFrames(buf: Uint8Array): ZstdFrame[] {
   return frames;
 }
 
-function zstd(buf: Uint8Array, limit: number): Uint8Array {
+/** Join decoded parts into one buffer; the copy is counted while the parts still exist. */
+function join(parts: Uint8Array[], size: number, count: Count): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  count(size);
+  return Buffer.concat(parts, size);
+}
+
+/** zlib streaming: each output chunk counted as it comes out, the limit checked on the way. */
+function inflateCounted(body: Uint8Array, make: () => zlib.Gunzip | zlib.Inflate | zlib.InflateRaw, limit: number, count: Count): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const z = make();
+    const parts: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      z.destroy();
+      reject(e);
+    };
+    z.on('data', (d: Buffer) => {
+      if (failed) return;
+      size += d.length;
+      if (size > limit) return fail(tooLarge(limit));
+      try {
+        count(d.length);
+      } catch (e) {
+        return fail(e);
+      }
+      parts.push(d);
+    });
+    z.once('error', fail);
+    z.once('end', () => {
+      if (failed) return;
+      try {
+        resolve(parts.length === 0 ? new Uint8Array(0) : join(parts, size, count));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    z.end(body);
+  });
+}
+
+function zstd(buf: Uint8Array, limit: number, count: Count): Uint8Array {
   const frames = zstdFrames(buf);
   let declared = 0;
   let work = 0;
@@ -112,6 +158,7 @@ function zstd(buf: Uint8Array, limit: number): Uint8Array {
   for (const f of frames) {
     const frame = buf.subarray(f.start, f.end);
     if (f.contentSize !== null && f.contentSize > 0) {
+      count(f.contentSize);
       const out = zstdDecompressFrame(frame); // exactly contentSize bytes: the output is its own window
       size += out.length;
       if (size > limit) throw tooLarge(limit);
@@ -120,14 +167,19 @@ function zstd(buf: Uint8Array, limit: number): Uint8Array {
       new ZstdDecompress((chunk) => {
         size += chunk.length;
         if (size > limit) throw tooLarge(limit);
+        count(chunk.length);
         if (chunk.length > 0) parts.push(chunk);
       }).push(frame, true);
     }
   }
-  return Buffer.concat(parts, size);
+  return parts.length === 0 ? new Uint8Array(0) : join(parts, size, count);
 }
 
-export async function decompress(body: Uint8Array, encoding: string | undefined, limit: number): Promise<Uint8Array> {
+/**
+ * The body decoded per its Content-Encoding, at most `limit` bytes. `count` is called for every piece of
+ * output before it is kept (and for the joined copy); the caller recounts (resize) once it is done.
+ */
+export async function decompress(body: Uint8Array, encoding: string | undefined, limit: number, count: Count = uncounted): Promise<Uint8Array> {
   const enc = (encoding ?? 'identity').trim().toLowerCase();
   try {
     switch (enc) {
@@ -136,15 +188,15 @@ export async function decompress(body: Uint8Array, encoding: string | undefined,
         return body;
       case 'gzip':
       case 'x-gzip':
-        return await gunzip(body, { maxOutputLength: limit });
+        return await inflateCounted(body, () => zlib.createGunzip(), limit, count);
       case 'deflate':
-        // RFC 9110 deflate is zlib-wrapped; some clients send raw deflate.
-        return await inflate(body, { maxOutputLength: limit }).catch((e: { code?: string }) => {
-          if (e.code === 'ERR_BUFFER_TOO_LARGE') throw e;
-          return inflateRaw(body, { maxOutputLength: limit });
+        // RFC 9110 deflate is zlib-wrapped; some clients send raw deflate (a wrong header fails at once, before any output).
+        return await inflateCounted(body, () => zlib.createInflate(), limit, count).catch((e: unknown) => {
+          if (e instanceof GatewayError) throw e;
+          return inflateCounted(body, () => zlib.createInflateRaw(), limit, count);
         });
       case 'zstd':
-        return zstd(body, limit);
+        return zstd(body, limit, count);
       default:
         throw new GatewayError('unsupported_media_type', `unsupported Content-Encoding "${enc}"; supported: ${SUPPORTED_ENCODINGS.join(', ')}`);
     }

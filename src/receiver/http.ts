@@ -5,14 +5,24 @@
 import { Hono, type Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
+import { defaults } from '../config.js';
 import type { Encoding, ExportOutcome, Pipeline } from '../pipeline.js';
-import type { Admission } from '../sink/batcher.js';
+import type { Admission } from '../sink/admission.js';
 import { encodeExportResponse, encodeRpcStatus } from '../otlp/response.js';
 import { decompress } from './decompress.js';
+import { DROP_MAX_BYTES, dropBody, readCounted, tooLarge, watchRate, type BodyLimits, type BodyProgress } from './body.js';
 
 export interface HttpReceiverOptions {
   pipeline: Pipeline;
   maxBodyBytes: number;
+  /** a body must average this many bytes/s once bodyGraceSeconds are over (408 otherwise); 0: no check */
+  bodyMinBytesPerSecond?: number;
+  bodyGraceSeconds?: number;
+  /**
+   * who a request's body counts against in the admission's shares: the tenant by default; the gateway
+   * passes the connection while API keys are off (every request has the same tenant then)
+   */
+  holder?: (tenantId: string, connection: string) => string;
   /** resolves the tenant of a request (API keys); null → 401 */
   tenant: (c: Context) => string | null;
   /** extra routes (health, metrics) mounted beside /v1/traces */
@@ -36,111 +46,84 @@ function contentTypeOf(enc: Encoding): string {
   return enc === 'proto' ? 'application/x-protobuf' : 'application/json';
 }
 
-/** Read the raw body, refusing (413) as soon as it exceeds the limit. */
-async function readBody(c: Context, limit: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (declared > limit) throw new GatewayError('payload_too_large', `request body exceeds ${limit} bytes`);
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming?.readable) return readIncoming(incoming, limit, declared);
+function incomingOf(c: Context): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+}
+
+/**
+ * Read the raw body, each chunk counted in the admission as it arrives (refused: 429 / 413), cut when it
+ * arrives too slowly (408). Under @hono/node-server straight from the socket's chunks, without a web
+ * stream in between (~1 µs per span less on the main thread for 512-span requests), into one buffer of
+ * the declared length.
+ */
+async function readBody(c: Context, admission: Admission, limits: BodyLimits, declared: number, progress: BodyProgress): Promise<Uint8Array> {
+  const incoming = incomingOf(c);
+  if (incoming?.readable) return readCounted(incoming, admission, limits, declared, progress);
   const stream = c.req.raw.body;
   if (!stream) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
   let size = 0;
   const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new GatewayError('payload_too_large', `request body exceeds ${limit} bytes`);
+  let cut: GatewayError | null = null;
+  const stopWatch = watchRate(limits, () => size, (e) => { cut = e; void reader.cancel().catch(() => {}); });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (cut) throw cut;
+      if (done) break;
+      size += value.length;
+      if (size > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes);
+      admission.grow(value.length);
+      parts.push(value);
     }
-    parts.push(value);
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    stopWatch();
   }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+  if (parts.length === 1) return parts[0]!;
+  admission.grow(size); // the joined copy
+  return Buffer.concat(parts, size);
 }
 
 /**
- * Under @hono/node-server: the body straight from the socket's chunks, without a web stream in between
- * (~1 µs per span less on the main thread for 512-span requests), into one buffer when the length is declared.
+ * A request answered before its body was read to the end: what is left of the body is read and dropped
+ * when its declared length says it is at most DROP_MAX_BYTES (the client's keep-alive connection stays
+ * usable for its retry); a chunked body, or a larger remainder, is not read: the answer closes the
+ * connection (a flood costs the gateway no more reading). Returns the error to answer (408 when the
+ * client is too slow even for that) and whether to close.
  */
-function readIncoming(incoming: IncomingMessage, limit: number, declared: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const sized = Number.isSafeInteger(declared) && declared >= 0 ? Buffer.allocUnsafe(declared) : null;
-    const parts: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-    };
-    const onData = (d: Buffer) => {
-      if (size + d.length > limit || (sized !== null && size + d.length > sized.length)) {
-        cleanup();
-        incoming.pause(); // the server's own drain deals with the rest
-        reject(size + d.length > limit
-          ? new GatewayError('payload_too_large', `request body exceeds ${limit} bytes`)
-          : new GatewayError('invalid_argument', 'request body is longer than its Content-Length'));
-        return;
-      }
-      if (sized !== null) d.copy(sized, size);
-      else parts.push(d);
-      size += d.length;
-    };
-    const onEnd = () => {
-      cleanup();
-      if (sized === null) resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
-      else if (size === sized.length) resolve(sized);
-      else reject(new GatewayError('invalid_argument', `request body ended after ${size} of its ${sized.length} bytes`));
-    };
-    const onError = (e: Error) => { cleanup(); reject(e); };
-    const onClose = () => { cleanup(); reject(new GatewayError('invalid_argument', 'request body incomplete: connection closed')); };
-    incoming.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
-    incoming.resume();
-  });
+async function settleBody(c: Context, e: unknown, limits: BodyLimits, declared: number, progress: BodyProgress): Promise<{ error: unknown; close: boolean }> {
+  if (e instanceof GatewayError && e.kind === 'deadline_exceeded') return { error: e, close: true };
+  const incoming = incomingOf(c);
+  if (!incoming || incoming.readableEnded) return { error: e, close: false };
+  if (!(declared - progress.received <= DROP_MAX_BYTES)) return { error: e, close: true };
+  const how = await dropBody(incoming, limits);
+  if (how === 'cut') {
+    return { error: new GatewayError('deadline_exceeded', `request body too slow (below ${limits.minBytesPerSecond} bytes/s)`), close: true };
+  }
+  return { error: e, close: how !== 'ended' };
 }
 
-/**
- * Read and drop the body of a request refused before reading it (nothing is kept): answering with the
- * body unread would leave it to a short drain that resets busy connections, and the client's retry
- * should find its keep-alive connection usable.
- */
-async function discardBody(c: Context, limit: number): Promise<void> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming?.readable) {
-    // Under @hono/node-server: drop the chunks at the socket, without a web stream in between.
-    await new Promise<void>((resolve) => {
-      let size = 0;
-      const done = () => { incoming.off('data', onData); resolve(); };
-      // beyond the limit: answer now, the server's own drain deals with the rest
-      const onData = (d: Buffer) => { if ((size += d.length) > limit) { incoming.pause(); done(); } };
-      incoming.on('data', onData);
-      incoming.once('end', done).once('close', done).once('error', done);
-      incoming.resume();
-    });
-    return;
-  }
-  const stream = c.req.raw.body;
-  if (!stream) return;
-  const reader = stream.getReader();
-  for (let size = 0; ;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    size += value.length;
-    if (size > limit) return void (await reader.cancel().catch(() => {}));
-  }
-}
-
-export function errorResponse(c: Context, e: unknown, enc: Encoding): Response {
+export function errorResponse(c: Context, e: unknown, enc: Encoding, close = false): Response {
   const err = e instanceof GatewayError ? e : new GatewayError('internal', (e as Error)?.message ?? String(e));
   const headers: Record<string, string> = { 'content-type': contentTypeOf(enc) };
   if (err.retryable && err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
   if (err.kind === 'method_not_allowed') headers['allow'] = 'POST';
   if (err.kind === 'unauthenticated') headers['www-authenticate'] = 'Bearer';
+  if (close || err.kind === 'deadline_exceeded') headers['connection'] = 'close'; // the rest of the body is not awaited
   const body = encodeRpcStatus(err.grpcCode, err.message, enc, err.retryable ? err.retryAfterSeconds : undefined);
   return c.body(body as never, err.httpStatus as never, headers);
 }
 
 export function createHttpApp(opts: HttpReceiverOptions): Hono {
   const app = new Hono();
+  const limits: BodyLimits = {
+    maxBodyBytes: opts.maxBodyBytes,
+    graceSeconds: opts.bodyGraceSeconds ?? defaults.bodyGraceSeconds,
+    minBytesPerSecond: opts.bodyMinBytesPerSecond ?? defaults.bodyMinBytesPerSecond,
+  };
 
   if (opts.onRequest) {
     const onRequest = opts.onRequest;
@@ -157,22 +140,21 @@ export function createHttpApp(opts: HttpReceiverOptions): Hono {
       return errorResponse(c, new GatewayError('unsupported_media_type',
         `unsupported Content-Type "${c.req.header('content-type') ?? ''}"; use application/x-protobuf or application/json`), 'json');
     }
+    // Admitted before the body is read; its bytes are counted as they arrive (src/sink/admission.ts).
+    // A declared length only refuses early: over the limit (413), or not fitting in what is free now (429).
+    const declared = Number(c.req.header('content-length') ?? NaN);
+    const progress: BodyProgress = { received: 0 };
     try {
       const tenantId = opts.tenant(c);
       if (tenantId === null) throw new GatewayError('unauthenticated', 'missing or invalid API key');
-      // Overloaded: refused before the body is stored (it is read and dropped). The admission covers
-      // reading, decompressing and decoding: bodies in memory stay bounded however many clients send.
-      let admission: Admission;
-      try {
-        admission = opts.pipeline.admit(Number(c.req.header('content-length')) || 0);
-      } catch (e) {
-        await discardBody(c, opts.maxBodyBytes).catch(() => {});
-        throw e;
-      }
+      if (declared > opts.maxBodyBytes) throw tooLarge(opts.maxBodyBytes);
+      const socket = incomingOf(c)?.socket;
+      const holder = opts.holder?.(tenantId, `${socket?.remoteAddress}:${socket?.remotePort}`) ?? tenantId;
+      const admission = opts.pipeline.admit(holder, Number.isSafeInteger(declared) ? declared : undefined);
       let out: ExportOutcome;
       try {
-        const raw = await readBody(c, opts.maxBodyBytes);
-        const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes);
+        const raw = await readBody(c, admission, limits, declared, progress);
+        const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes, (n) => admission.grow(n));
         out = await opts.pipeline.exportBody(body, enc, tenantId, 'http', admission);
       } finally {
         admission.release();
@@ -181,7 +163,8 @@ export function createHttpApp(opts: HttpReceiverOptions): Hono {
       return c.body(resBody as never, 200, { 'content-type': contentTypeOf(enc) });
     } catch (e) {
       if (!(e instanceof GatewayError)) opts.onError?.(e);
-      return errorResponse(c, e, enc);
+      const { error, close } = await settleBody(c, e, limits, declared, progress);
+      return errorResponse(c, error, enc, close);
     }
   });
 

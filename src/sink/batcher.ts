@@ -59,23 +59,9 @@ const deferralDelayMs = (deferrals: number) => Math.min(200, 10 * 2 ** Math.min(
 
 const DEFAULT_RUN_LOCK_WAIT_MS = 3000;
 
-/**
- * Request bodies being decoded (read, not yet queued) may take about this many bytes per queued span
- * of capacity: ~1 KB protobuf GenAI spans, so roughly one queue's worth of spans in preparation.
- */
-export const PREPARING_BYTES_PER_QUEUED_SPAN = 1024;
-
-/** A request body's place among the bodies being read and decoded (Batcher.admit). */
-export interface Admission {
-  /** count `bytes` instead (e.g. the size after decompression, once known) */
-  resize(bytes: number): void;
-  release(): void;
-}
-
 export class Batcher {
   private queue: Chunk[] = [];
   private held = 0; // queued + in-flight spans
-  private preparing = 0; // bytes of request bodies admitted for decoding, not yet queued or refused
   private active = 0;
   private queuedSpans = 0; // spans in this.queue
   private newestBatch = 0; // spans of the batch started last
@@ -104,30 +90,16 @@ export class Batcher {
   }
 
   /**
-   * Admission of a request body before it is read and decoded: refused at once (queue_full) when the
-   * queue is full, or when the bodies already admitted (being read, decompressed, decoded) would exceed
-   * PREPARING_BYTES_PER_QUEUED_SPAN × queueMaxSpans bytes. A body is still taken when no other is
-   * admitted. So the bodies in memory, and the decoded spans waiting for the queue, stay bounded however
-   * many clients send at once. Release the admission once the body is decoded (then submitted) or failed.
+   * Why a request body should not even be read now (src/sink/admission.ts asks before admitting one):
+   * the queue is full (429), or the gateway is shutting down (503); null when bodies are welcome.
    */
-  admit(bytes: number): Admission {
-    if (this.closed) throw new GatewayError('unavailable', 'gateway is shutting down', this.opts.retryAfterSeconds);
-    const budget = this.opts.queueMaxSpans * PREPARING_BYTES_PER_QUEUED_SPAN;
-    if (this.held >= this.opts.queueMaxSpans || (this.preparing > 0 && this.preparing + bytes > budget)) {
-      throw new GatewayError('queue_full', `ingest queue is full (${this.held} spans pending, ${this.preparing} bytes being decoded)`,
-        this.opts.retryAfterSeconds);
+  refusal(): GatewayError | null {
+    if (this.closed) return new GatewayError('unavailable', 'gateway is shutting down', this.opts.retryAfterSeconds);
+    if (this.held >= this.opts.queueMaxSpans) {
+      return new GatewayError('queue_full', `ingest queue is full (${this.held} spans pending)`, this.opts.retryAfterSeconds);
     }
-    let counted = bytes;
-    let done = false;
-    this.preparing += counted;
-    return {
-      resize: (n) => { if (!done) { this.preparing += n - counted; counted = n; } },
-      release: () => { if (!done) { done = true; this.preparing -= counted; } },
-    };
+    return null;
   }
-
-  /** bytes of request bodies admitted and not released */
-  get admittedBytes(): number { return this.preparing; }
 
   /** Stop taking requests and wait for everything queued to be written. */
   async drain(): Promise<void> {

@@ -151,6 +151,8 @@ export interface LoadOptions {
   /** delay before retrying after a connection error (default 200 ms) */
   connErrorDelayMs?: number;
   onAttempt?: (a: Attempt) => void;
+  /** extra request headers (e.g. an API key) */
+  headers?: Record<string, string>;
 }
 
 export interface LoadStats {
@@ -240,7 +242,7 @@ export function startLoad(opts: LoadOptions): RunningLoad {
     return new Promise((resolve) => {
       const req = http.request(target, {
         method: 'POST', agent,
-        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+        headers: { ...opts.headers, 'content-type': 'application/x-protobuf', 'content-length': body.length },
       }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (d: Buffer) => parts.push(d));
