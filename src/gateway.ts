@@ -213,7 +213,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     maxBodyBytes: cfg.maxBodyBytes,
     tenant,
     onError,
-    onRequest: (status, seconds) => metrics.request('http', status, seconds),
+    onRequest: (status, seconds, signal) => metrics.request('http', signal, status, seconds),
     extra: (a) => {
       a.get('/healthz', (c) => c.json({ status: 'ok' }));
       a.get('/readyz', async (c) => {
@@ -233,7 +233,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
 
   const grpcServer = createGrpcServer({
     ...body, pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError,
-    onRequest: (code, seconds) => metrics.request('grpc', code, seconds),
+    onRequest: (code, seconds, signal) => metrics.request('grpc', signal, code, seconds),
   });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);
 

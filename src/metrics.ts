@@ -5,6 +5,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WriteOutcome } from './sink/writer.js';
 
+import type { OtlpSignal } from './otlp/response.js';
+
 export type Transport = 'http' | 'grpc';
 export type RejectReason = 'invalid' | 'database';
 
@@ -29,7 +31,7 @@ export class Metrics {
   private readonly stored: Counter;
   private readonly duplicates: Counter;
   private readonly rejected: Counter<'reason'>;
-  private readonly requests: Counter<'transport' | 'code'>;
+  private readonly requests: Counter<'transport' | 'signal' | 'code'>;
   private readonly dbUp: Gauge;
   private readonly batchSpans: Histogram;
   private readonly writeSeconds: Histogram;
@@ -57,8 +59,9 @@ export class Metrics {
       labelNames: ['reason'], registers,
     });
     this.requests = new Counter({
-      name: 'runledger_requests_total', help: 'OTLP export requests by transport and response code (HTTP status or gRPC code name)',
-      labelNames: ['transport', 'code'], registers,
+      name: 'runledger_requests_total',
+      help: 'OTLP export requests by transport, signal (traces, logs, metrics) and response code (HTTP status or gRPC code name)',
+      labelNames: ['transport', 'signal', 'code'], registers,
     });
     const self = this;
     new Gauge({
@@ -157,8 +160,8 @@ export class Metrics {
     this.dbUp.set(ok ? 1 : 0);
   }
 
-  request(transport: Transport, code: string | number, seconds: number): void {
-    this.requests.inc({ transport, code: String(code) });
+  request(transport: Transport, signal: OtlpSignal, code: string | number, seconds: number): void {
+    this.requests.inc({ transport, signal, code: String(code) });
     this.requestSeconds.observe({ transport }, seconds);
   }
 

@@ -16,6 +16,8 @@ import { prepareBody, prepareDecoded, type Encoding, type PreparedRequest } from
 import type { PreparedSpan } from './sink/prepare.js';
 import type { PreparedLogs } from './sink/log-rows.js';
 import { prepareLogsBody } from './worker/prepare-logs.js';
+import type { OtlpSignal } from './otlp/response.js';
+import { countJsonDataPoints, countProtoDataPoints } from './otlp/span-count.js';
 
 export type { Encoding } from './worker/prepare.js';
 
@@ -127,6 +129,47 @@ export class Pipeline {
     const rejected = prepared.rejected + stored.rejected;
     const errors = [...prepared.errors, ...stored.errors];
     return { rejected, message: rejected === 0 ? '' : `${rejected} log record(s) rejected: ${errors.slice(0, 5).join('; ')}` };
+  }
+
+  /**
+   * An ExportMetricsServiceRequest: runledger keeps no metrics. The request is answered as a partial success
+   * that rejects every data point and says why (counted in runledger_metric_points_dropped_total): an SDK
+   * whose metrics exporter points here by default (OTEL_EXPORTER_OTLP_ENDPOINT set for all signals) logs
+   * that once per export and drops them, instead of retrying them or failing its traces' exports.
+   * Malformed → invalid_argument.
+   */
+  async exportMetricsBody(body: Uint8Array, encoding: Encoding, _tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
+    let points: number;
+    try {
+      if (encoding === 'proto') points = countProtoDataPoints(body);
+      else {
+        let doc: unknown;
+        try {
+          doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+        } catch (e) {
+          throw new GatewayError('invalid_argument', `malformed JSON ExportMetricsServiceRequest: ${(e as Error).message}`);
+        }
+        if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+          throw new GatewayError('invalid_argument', 'malformed JSON ExportMetricsServiceRequest: not an object');
+        }
+        points = countJsonDataPoints(doc);
+      }
+    } finally {
+      admission?.release();
+    }
+    if (transport) this.metrics?.metricPointsDropped(transport, points);
+    return {
+      rejected: points,
+      message: points === 0 ? '' : `runledger stores traces and logs, not metrics: ${points} data point(s) dropped ` +
+        '(set OTEL_METRICS_EXPORTER=none, or send metrics elsewhere, to stop sending them)',
+    };
+  }
+
+  /** The export of one request of `signal` (the receivers' one entry). */
+  export(signal: OtlpSignal, body: Uint8Array, encoding: Encoding, tenantId: string, transport?: Transport, admission?: Admission): Promise<ExportOutcome> {
+    if (signal === 'logs') return this.exportLogsBody(body, encoding, tenantId, transport, admission);
+    if (signal === 'metrics') return this.exportMetricsBody(body, encoding, tenantId, transport, admission);
+    return this.exportBody(body, encoding, tenantId, transport, admission);
   }
 
   /**

@@ -6,6 +6,8 @@
  * and JSON mixed, so the spans of one trace — children and parents — land in different requests.
  * Gateway A gets every request once, in export order. Gateway B (its own database) gets every request
  * twice, in a seeded shuffled order, four in flight at once. Both ledgers must be identical, and right.
+ * GenAI events of the OpenAI calls' spans come as OTLP log records (as instrumentation-openai sends content)
+ * in requests of their own, mixed in: the content they give the nodes is the same whichever came first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
@@ -15,6 +17,7 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { emitAgentRun } from './helpers/otel.js';
 import { chunks, rng, shuffle } from './helpers/spans.js';
 import { decodeExportResponse } from './helpers/otlp.js';
+import { chatEvents, logsJson, logsProto, type Rec } from './helpers/logs.js';
 import {
   createSpanCapture, runOpenInferenceOpenAIScenarios, runOtelOpenAIScenarios, runVercelAiScenarios, startMockOpenAI,
   type SpanCapture,
@@ -24,7 +27,7 @@ import { ledgerSnapshot, miniCost, OPENAI_CHAT, OTEL_OPENAI, VERCEL } from './he
 const SEED = 20_260_417;
 const AGENT_RUNS = 6;
 
-interface OtlpRequest { contentType: string; body: Uint8Array }
+interface OtlpRequest { path: '/v1/traces' | '/v1/logs'; contentType: string; body: Uint8Array }
 
 /** Every span of the workload, in the order the SDK finished (and would export) them. */
 async function workload(): Promise<ReadableSpan[]> {
@@ -52,16 +55,26 @@ function toRequests(parts: ReadableSpan[][], rand: () => number): OtlpRequest[] 
   return parts.map((part) => {
     const json = JsonTraceSerializer.serializeRequest(part)!;
     return rand() < 0.5
-      ? { contentType: 'application/json', body: json }
+      ? { path: '/v1/traces', contentType: 'application/json', body: json }
       : {
-        contentType: 'application/x-protobuf',
+        path: '/v1/traces', contentType: 'application/x-protobuf',
         body: encodeTraceRequestProto(otlpJsonToProtoRequest(JSON.parse(new TextDecoder().decode(json)))),
       };
   });
 }
 
+/** The chat events of every chat span of `service` as log records, 1–3 per request, JSON or protobuf. */
+function logRequests(spans: ReadableSpan[], service: string, rand: () => number): OtlpRequest[] {
+  const records: Rec[] = spans
+    .filter((s) => s.resource.attributes['service.name'] === service && s.name.startsWith('chat'))
+    .flatMap((s) => chatEvents(s.spanContext().traceId, s.spanContext().spanId, BigInt(s.startTime[0]) * 1_000_000_000n + BigInt(s.startTime[1])));
+  return chunks(records, 3, rand).map((part) => (rand() < 0.5
+    ? { path: '/v1/logs', contentType: 'application/json', body: new TextEncoder().encode(JSON.stringify(logsJson(part, service))) }
+    : { path: '/v1/logs', contentType: 'application/x-protobuf', body: logsProto(part, service) }));
+}
+
 async function send(gw: TestGateway, r: OtlpRequest): Promise<void> {
-  const res = await fetch(`${gw.httpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': r.contentType }, body: r.body as BodyInit });
+  const res = await fetch(`${gw.httpUrl}${r.path}`, { method: 'POST', headers: { 'content-type': r.contentType }, body: r.body as BodyInit });
   const bytes = new Uint8Array(await res.arrayBuffer());
   expect(res.status, new TextDecoder().decode(bytes)).toBe(200);
   // full success: no partial_success (nothing rejected), in either encoding
@@ -81,6 +94,7 @@ let a: TestGateway;
 let b: TestGateway;
 let requests: OtlpRequest[];
 let spanTotal: number;
+let logTotal: number;
 let splitFromParent: number;
 
 beforeAll(async () => {
@@ -89,7 +103,9 @@ beforeAll(async () => {
   spanTotal = spans.length;
   const rand = rng(SEED);
   const parts = chunks(spans, 2, rand);
-  requests = toRequests(parts, rand);
+  const logs = logRequests(spans, 'otel-openai', rand);
+  logTotal = logs.length;
+  requests = [...toRequests(parts, rand), ...logs]; // in order: the records after their spans
   const requestOf = new Map(parts.flatMap((p, i) => p.map((s) => [s.spanContext().spanId, i] as const)));
   splitFromParent = spans.filter((s) => {
     const parent = s.parentSpanContext?.spanId;
@@ -134,6 +150,13 @@ describe('idempotent, order-independent ingestion', () => {
     expect(snapB.runs).toEqual(snapA.runs);
     expect(snapB.nodes).toEqual(snapA.nodes);
     expect(snapB.spans).toEqual(snapA.spans);
+    expect(logTotal).toBeGreaterThan(1);
+    expect(snapA.logs).toHaveLength(2 * 3); // the two chat calls' system, user and choice events
+    expect(snapB.logs).toEqual(snapA.logs);
+    // the log records gave the chat nodes their content
+    const chats = snapA.nodes.filter((n) => n.content_source === 'logs');
+    expect(chats).toHaveLength(2);
+    for (const n of chats) expect(n).toMatchObject({ input: [{ role: 'system' }, { role: 'user' }], output: [{ message: { content: 'Sunny, 21°C.' } }] });
 
     // The expected absolute figures (the same wrong answer twice must still fail):
     //   agents: 6 runs × (150 in, 70 out, 2 LLM + 1 TOOL), one with a failed tool

@@ -100,10 +100,10 @@ describe('GET /metrics', () => {
       expect(m('runledger_spans_duplicate_total')).toBe(3);
       expect(m('runledger_spans_rejected_total', { reason: 'invalid' })).toBe(1);
       expect(m('runledger_spans_rejected_total', { reason: 'database' })).toBe(1);
-      expect(m('runledger_requests_total', { transport: 'http', code: '200' })).toBe(4);
-      expect(m('runledger_requests_total', { transport: 'http', code: '415' })).toBe(1);
-      expect(m('runledger_requests_total', { transport: 'grpc', code: 'OK' })).toBe(1);
-      expect(m('runledger_requests_total', { transport: 'grpc', code: 'INVALID_ARGUMENT' })).toBe(1);
+      expect(m('runledger_requests_total', { transport: 'http', signal: 'traces', code: '200' })).toBe(4);
+      expect(m('runledger_requests_total', { transport: 'http', signal: 'traces', code: '415' })).toBe(1);
+      expect(m('runledger_requests_total', { transport: 'grpc', signal: 'traces', code: 'OK' })).toBe(1);
+      expect(m('runledger_requests_total', { transport: 'grpc', signal: 'traces', code: 'INVALID_ARGUMENT' })).toBe(1);
       expect(m('runledger_queue_spans')).toBe(0);
       expect(m('runledger_database_up')).toBe(1);
 
@@ -215,7 +215,7 @@ describe('health endpoints', () => {
       expect((await post(down.httpUrl, protoRequest(miniSpans(2)), 'application/x-protobuf')).status).toBe(503);
       const m = await scrape(down.httpUrl);
       expect(m('runledger_database_up')).toBe(0);
-      expect(m('runledger_requests_total', { transport: 'http', code: '503' })).toBe(1);
+      expect(m('runledger_requests_total', { transport: 'http', signal: 'traces', code: '503' })).toBe(1);
       expect(m('runledger_spans_stored_total')).toBe(0);
       expect(m('runledger_write_seconds_count')).toBe(0);
     } finally {

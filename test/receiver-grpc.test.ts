@@ -119,7 +119,7 @@ describe('OTLP/gRPC receiver', () => {
   it('answers UNIMPLEMENTED for other methods and message encodings it does not take', async () => {
     const other = new grpc.Client(gw.grpcAddress, grpc.credentials.createInsecure());
     const err = await new Promise<grpc.ServiceError | null>((resolve) => {
-      other.makeUnaryRequest('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', (b: Buffer) => b, (b: Buffer) => b,
+      other.makeUnaryRequest('/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export', (b: Buffer) => b, (b: Buffer) => b,
         Buffer.from(protoRequest(miniSpans(1))), (e) => { other.close(); resolve(e ?? null); });
     });
     expect(err?.code).toBe(grpc.status.UNIMPLEMENTED);

@@ -55,7 +55,7 @@ describe('OTLP/HTTP receiver', () => {
   });
 
   it('answers 404 for unknown paths', async () => {
-    const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf' }, '/v1/metrics');
+    const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf' }, '/v1/profiles');
     expect(res.status).toBe(404);
   });
 

@@ -1,5 +1,6 @@
 /**
- * OTLP/gRPC receiver: opentelemetry.proto.collector.trace.v1.TraceService/Export, served on node:http2.
+ * OTLP/gRPC receiver: the Export methods of opentelemetry.proto.collector.{trace,logs,metrics}.v1's
+ * TraceService, LogsService and MetricsService, served on node:http2.
  * Not @grpc/grpc-js's server: it buffers a whole message (up to its max_receive_message_length) before any
  * handler or interceptor sees a byte, so 16 concurrent 48 MB messages took ~770 MB before one could be
  * refused. Here a message is admitted once its 5-byte prefix is in, each DATA chunk is counted as it
@@ -11,11 +12,15 @@ import { GatewayError } from '../errors.js';
 import { defaults } from '../config.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Admission } from '../sink/admission.js';
-import { encodeExportResponse, encodeRpcStatus } from '../otlp/response.js';
+import { encodeExportResponse, encodeRpcStatus, type OtlpSignal } from '../otlp/response.js';
 import { decompress } from './decompress.js';
 import { tooLarge, watchRate, type BodyLimits } from './body.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+/** The methods served and the signal of each. */
+const METHODS: Record<string, OtlpSignal> = { [EXPORT_PATH]: 'traces', [LOGS_EXPORT_PATH]: 'logs', [METRICS_EXPORT_PATH]: 'metrics' };
 
 /** gRPC message encodings taken (grpc-encoding); gRPC's "deflate" is zlib-wrapped. */
 const ACCEPT_ENCODING = 'identity,gzip,deflate';
@@ -31,8 +36,8 @@ export interface GrpcReceiverOptions {
   /** resolves the tenant from call metadata (API keys); null → UNAUTHENTICATED */
   tenant: (md: grpc.Metadata) => string | null;
   onError?: (e: unknown) => void;
-  /** called once per Export call with its status code name (OK, UNAVAILABLE, ...) and duration (metrics) */
-  onRequest?: (code: string, seconds: number) => void;
+  /** called once per Export call with its status code name (OK, UNAVAILABLE, ...), duration and signal (metrics) */
+  onRequest?: (code: string, seconds: number, signal: OtlpSignal) => void;
   /** calls in progress per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS) */
   maxConcurrentStreams?: number;
 }
@@ -107,9 +112,10 @@ export function bindGrpc(server: GrpcServer, host: string, port: number): Promis
   return server.bind(host, port);
 }
 
-/** One Export call: admission, the message read and counted chunk by chunk, decode, store, answer. */
+/** One Export call (of the signal its path names): admission, the message read and counted chunk by chunk, decode, store, answer. */
 function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, opts: GrpcReceiverOptions, limits: BodyLimits): void {
   const t0 = performance.now();
+  const signal: OtlpSignal = METHODS[String(headers[':path'])] ?? 'traces';
   stream.on('error', () => {});
   let answered = false;
   let admission: Admission | null = null;
@@ -119,7 +125,7 @@ function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpH
     answered = true;
     stopWatch();
     if (!decoding) admission?.release();
-    opts.onRequest?.(grpc.status[code] ?? String(code), (performance.now() - t0) / 1000);
+    opts.onRequest?.(grpc.status[code] ?? String(code), (performance.now() - t0) / 1000, signal);
   };
   const answer = (e: unknown, response?: Uint8Array) => {
     if (answered) return;
@@ -145,8 +151,9 @@ function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpH
     stream.respond({ ':status': 415 }, { endStream: true });
     return void stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
-  if (headers[':path'] !== EXPORT_PATH) {
-    return answer(new GatewayError('method_not_allowed', `unknown method ${headers[':path']}; this server serves ${EXPORT_PATH}`));
+  if (METHODS[String(headers[':path'])] === undefined) {
+    return answer(new GatewayError('method_not_allowed',
+      `unknown method ${headers[':path']}; this server serves ${Object.keys(METHODS).join(', ')}`));
   }
   const encoding = String(headers['grpc-encoding'] ?? 'identity').trim().toLowerCase();
   if (!ACCEPT_ENCODING.split(',').includes(encoding)) {
@@ -212,8 +219,8 @@ function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpH
     message = null;
     decoding = true;
     (compressed ? decompress(body, encoding, limits.maxBodyBytes, (k) => admitted.grow(k)) : Promise.resolve(body))
-      .then((b) => opts.pipeline.exportBody(b, 'proto', tenant, 'grpc', admitted))
+      .then((b) => opts.pipeline.export(signal, b, 'proto', tenant, 'grpc', admitted))
       .finally(() => admitted.release())
-      .then((out) => answer(null, encodeExportResponse(out.rejected, out.message, 'proto') as Uint8Array), (e) => answer(e));
+      .then((out) => answer(null, encodeExportResponse(out.rejected, out.message, 'proto', signal) as Uint8Array), (e) => answer(e));
   });
 }

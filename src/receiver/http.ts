@@ -1,6 +1,7 @@
 /**
- * OTLP/HTTP receiver (Hono): POST /v1/traces with application/x-protobuf or application/json bodies.
- * The response is encoded like the request; errors carry a google.rpc.Status body.
+ * OTLP/HTTP receiver (Hono): POST /v1/traces, /v1/logs and /v1/metrics with application/x-protobuf or
+ * application/json bodies, each read the same way into the pipeline's export of its signal. The response is
+ * encoded like the request; errors carry a google.rpc.Status body.
  */
 import { Hono, type Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
@@ -8,7 +9,7 @@ import { GatewayError } from '../errors.js';
 import { defaults } from '../config.js';
 import type { Encoding, ExportOutcome, Pipeline } from '../pipeline.js';
 import type { Admission } from '../sink/admission.js';
-import { encodeExportResponse, encodeRpcStatus } from '../otlp/response.js';
+import { encodeExportResponse, encodeRpcStatus, type OtlpSignal } from '../otlp/response.js';
 import { decompress } from './decompress.js';
 import { DROP_MAX_BYTES, dropBody, readCounted, tooLarge, watchRate, type BodyLimits, type BodyProgress } from './body.js';
 
@@ -25,12 +26,15 @@ export interface HttpReceiverOptions {
   holder?: (tenantId: string, connection: string) => string;
   /** resolves the tenant of a request (API keys); null → 401 */
   tenant: (c: Context) => string | null;
-  /** extra routes (health, metrics) mounted beside /v1/traces */
+  /** extra routes (health, metrics) mounted beside the OTLP paths */
   extra?: (app: Hono) => void;
   onError?: (e: unknown) => void;
-  /** called once per /v1/traces request with its HTTP status and duration (metrics) */
-  onRequest?: (status: number, seconds: number) => void;
+  /** called once per OTLP request with its HTTP status, duration and signal (metrics) */
+  onRequest?: (status: number, seconds: number, signal: OtlpSignal) => void;
 }
+
+/** The OTLP/HTTP paths (the spec's defaults) and their signals. */
+export const OTLP_PATHS: Record<string, OtlpSignal> = { '/v1/traces': 'traces', '/v1/logs': 'logs', '/v1/metrics': 'metrics' };
 
 const CONTENT_TYPES: Record<string, Encoding> = {
   'application/x-protobuf': 'proto',
@@ -125,56 +129,59 @@ export function createHttpApp(opts: HttpReceiverOptions): Hono {
     minBytesPerSecond: opts.bodyMinBytesPerSecond ?? defaults.bodyMinBytesPerSecond,
   };
 
-  if (opts.onRequest) {
-    const onRequest = opts.onRequest;
-    app.use('/v1/traces', async (c, next) => {
-      const t0 = performance.now();
-      await next();
-      onRequest(c.res.status, (performance.now() - t0) / 1000);
+  for (const [path, signal] of Object.entries(OTLP_PATHS)) {
+    if (opts.onRequest) {
+      const onRequest = opts.onRequest;
+      app.use(path, async (c, next) => {
+        const t0 = performance.now();
+        await next();
+        onRequest(c.res.status, (performance.now() - t0) / 1000, signal);
+      });
+    }
+    app.post(path, (c) => exportRequest(c, signal, opts, limits));
+    app.all(path, (c) => {
+      const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))] ?? 'json';
+      return errorResponse(c, new GatewayError('method_not_allowed', `method ${c.req.method} not allowed on ${path}; use POST`), enc);
     });
   }
-
-  app.post('/v1/traces', async (c) => {
-    const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))];
-    if (!enc) {
-      return errorResponse(c, new GatewayError('unsupported_media_type',
-        `unsupported Content-Type "${c.req.header('content-type') ?? ''}"; use application/x-protobuf or application/json`), 'json');
-    }
-    // Admitted before the body is read; its bytes are counted as they arrive (src/sink/admission.ts).
-    // A declared length only refuses early: over the limit (413), or not fitting in what is free now (429).
-    const declared = Number(c.req.header('content-length') ?? NaN);
-    const progress: BodyProgress = { received: 0 };
-    try {
-      const tenantId = opts.tenant(c);
-      if (tenantId === null) throw new GatewayError('unauthenticated', 'missing or invalid API key');
-      if (declared > opts.maxBodyBytes) throw tooLarge(opts.maxBodyBytes);
-      const socket = incomingOf(c)?.socket;
-      const holder = opts.holder?.(tenantId, `${socket?.remoteAddress}:${socket?.remotePort}`) ?? tenantId;
-      const admission = opts.pipeline.admit(holder, Number.isSafeInteger(declared) ? declared : undefined);
-      let out: ExportOutcome;
-      try {
-        const raw = await readBody(c, admission, limits, declared, progress);
-        const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes, (n) => admission.grow(n));
-        out = await opts.pipeline.exportBody(body, enc, tenantId, 'http', admission);
-      } finally {
-        admission.release();
-      }
-      const resBody = encodeExportResponse(out.rejected, out.message, enc);
-      return c.body(resBody as never, 200, { 'content-type': contentTypeOf(enc) });
-    } catch (e) {
-      if (!(e instanceof GatewayError)) opts.onError?.(e);
-      const { error, close } = await settleBody(c, e, limits, declared, progress);
-      return errorResponse(c, error, enc, close);
-    }
-  });
-
-  app.all('/v1/traces', (c) => {
-    const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))] ?? 'json';
-    return errorResponse(c, new GatewayError('method_not_allowed', `method ${c.req.method} not allowed on /v1/traces; use POST`), enc);
-  });
 
   opts.extra?.(app);
 
   app.notFound((c) => errorResponse(c, new GatewayError('not_found', `no route for ${c.req.method} ${c.req.path}`), 'json'));
   return app;
+}
+
+/** One export request of `signal`: admitted, its body read and counted, decompressed, exported, answered. */
+async function exportRequest(c: Context, signal: OtlpSignal, opts: HttpReceiverOptions, limits: BodyLimits): Promise<Response> {
+  const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))];
+  if (!enc) {
+    return errorResponse(c, new GatewayError('unsupported_media_type',
+      `unsupported Content-Type "${c.req.header('content-type') ?? ''}"; use application/x-protobuf or application/json`), 'json');
+  }
+  // Admitted before the body is read; its bytes are counted as they arrive (src/sink/admission.ts).
+  // A declared length only refuses early: over the limit (413), or not fitting in what is free now (429).
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  const progress: BodyProgress = { received: 0 };
+  try {
+    const tenantId = opts.tenant(c);
+    if (tenantId === null) throw new GatewayError('unauthenticated', 'missing or invalid API key');
+    if (declared > opts.maxBodyBytes) throw tooLarge(opts.maxBodyBytes);
+    const socket = incomingOf(c)?.socket;
+    const holder = opts.holder?.(tenantId, `${socket?.remoteAddress}:${socket?.remotePort}`) ?? tenantId;
+    const admission = opts.pipeline.admit(holder, Number.isSafeInteger(declared) ? declared : undefined);
+    let out: ExportOutcome;
+    try {
+      const raw = await readBody(c, admission, limits, declared, progress);
+      const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes, (n) => admission.grow(n));
+      out = await opts.pipeline.export(signal, body, enc, tenantId, 'http', admission);
+    } finally {
+      admission.release();
+    }
+    const resBody = encodeExportResponse(out.rejected, out.message, enc, signal);
+    return c.body(resBody as never, 200, { 'content-type': contentTypeOf(enc) });
+  } catch (e) {
+    if (!(e instanceof GatewayError)) opts.onError?.(e);
+    const { error, close } = await settleBody(c, e, limits, declared, progress);
+    return errorResponse(c, error, enc, close);
+  }
 }

@@ -182,10 +182,11 @@ export async function expectOpenAILedger(pool: pg.Pool, serviceName: string, f: 
 }
 
 /** Every row of the ledger, minus bookkeeping timestamps; ordered, for comparing two databases. */
-export async function ledgerSnapshot(pool: pg.Pool): Promise<{ runs: Row[]; nodes: Row[]; spans: Row[] }> {
+export async function ledgerSnapshot(pool: pg.Pool): Promise<{ runs: Row[]; nodes: Row[]; spans: Row[]; logs: Row[] }> {
   const q = async (sql: string) => (await pool.query(sql)).rows;
   const runs = (await q('SELECT * FROM runledger.runs ORDER BY run_id')).map(({ created_at: _c, updated_at: _u, ...r }) => r);
   const nodes = await q('SELECT * FROM runledger.nodes ORDER BY run_id, node_id');
   const spans = (await q('SELECT * FROM runledger.spans ORDER BY trace_id, span_id')).map(({ ingested_at: _i, ...s }) => s);
-  return { runs, nodes, spans };
+  const logs = (await q('SELECT * FROM runledger.logs ORDER BY run_id, time, record_hash')).map(({ ingested_at: _i, ...l }) => l);
+  return { runs, nodes, spans, logs };
 }
