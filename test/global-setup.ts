@@ -21,7 +21,12 @@ let db: EmbeddedDb | null = null;
 let dir: string | null = null;
 
 export async function setup(project: TestProject): Promise<void> {
-  ensureTestClients();
+  try {
+    ensureTestClients();
+  } catch (e) {
+    // offline or a registry failure: the other tests still run; those needing the clients fail to import them
+    console.warn(`${(e as Error).message}\nThe end-to-end client tests cannot run: npm ci in test/clients failed.`);
+  }
   let url = process.env.DATABASE_URL;
   if (!url) {
     dir = mkdtempSync(join(tmpdir(), 'runledger-test-'));
