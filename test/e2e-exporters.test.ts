@@ -3,9 +3,9 @@
  * send to a running gateway; a successful export means the rows are already in PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import {
+  OTLPTraceExporterGrpc as GrpcExporter, OTLPTraceExporterJson as JsonExporter, OTLPTraceExporterProto as ProtoExporter,
+} from './clients/exporters.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { emitAgentRun, tracerWith } from './helpers/otel.js';

@@ -4,7 +4,7 @@
  * @opentelemetry/instrumentation-openai and by @arizeai/openinference-instrumentation-openai (mock server).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporterProto as OTLPTraceExporter } from './clients/exporters.js';
 import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import {

@@ -14,7 +14,8 @@ import {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, 'testdata', 'mapping');
 function version(pkg: string): string {
-  return (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  // the client packages are in the test package (test/clients), not in the root node_modules
+  return (JSON.parse(readFileSync(join(root, 'test', 'clients', 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 async function capture(name: string, libs: string[], run: (c: SpanCapture) => Promise<void>): Promise<void> {

@@ -214,4 +214,5 @@ export function createSpanCapture(resource: Record<string, string> = {}, extraPr
   };
 }
 
-export { runVercelAiScenarios, runOtelOpenAIScenarios, runOpenInferenceOpenAIScenarios } from './genai-scenarios.js';
+// The scenarios import the client packages, so they live in the test package (resolved from test/clients/node_modules).
+export { runVercelAiScenarios, runOtelOpenAIScenarios, runOpenInferenceOpenAIScenarios } from '../clients/genai-scenarios.js';

@@ -4,6 +4,7 @@
  *   against MockLanguageModelV3 / MockEmbeddingModelV3 (provider "openai.chat", model "gpt-4o-mini").
  * - OpenAI client + @opentelemetry/instrumentation-openai, and + @arizeai/openinference-instrumentation-openai,
  *   against the mock OpenAI server: chat completion, streamed chat completion, embeddings.
+ * It imports client packages, so it lives in the test package (bare imports resolve from test/clients/node_modules).
  */
 import { embed, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { MockEmbeddingModelV3, MockLanguageModelV3, simulateReadableStream } from 'ai/test';
@@ -12,7 +13,7 @@ import { metrics } from '@opentelemetry/api';
 import * as openaiModule from 'openai';
 import { OpenAIInstrumentation as OtelOpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { OpenAIInstrumentation as OpenInferenceOpenAIInstrumentation } from '@arizeai/openinference-instrumentation-openai';
-import type { SpanCapture } from './genai-fixtures.js';
+import type { SpanCapture } from '../helpers/genai-fixtures.js';
 
 const OpenAI = openaiModule.OpenAI;
 
