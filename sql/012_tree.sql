@@ -162,7 +162,9 @@ LANGUAGE sql AS $$
   FROM d WHERE r.tenant_id = d.t AND r.run_id = d.id AND (d.new_in OR d.new_out)
 $$;
 
--- The log content functions of 011, now folding the filled nodes into their runs' references.
+-- The log content functions of 011, now folding the filled nodes into their runs' references, and keeping
+-- what the span gave where its records give nothing (a span whose only content is its system instructions
+-- leaves the node to its records: content_source NULL; its records may carry the output only).
 CREATE OR REPLACE FUNCTION runledger.apply_log_content(tenant_ids text[], run_ids uuid[], span_ids text[], max_chars integer)
 RETURNS integer
 LANGUAGE plpgsql
@@ -177,7 +179,8 @@ BEGIN
   DELETE FROM runledger_log_spans;
   INSERT INTO runledger_log_spans SELECT DISTINCT * FROM unnest(tenant_ids, run_ids, span_ids);
   WITH done AS (
-    UPDATE runledger.nodes n SET input = c.input, output = c.output, prompt_hash = c.prompt_hash, content_source = 'logs'
+    UPDATE runledger.nodes n SET input = coalesce(c.input, n.input), output = coalesce(c.output, n.output),
+      prompt_hash = CASE WHEN c.input IS NULL THEN n.prompt_hash ELSE c.prompt_hash END, content_source = 'logs'
     FROM runledger_log_spans s, LATERAL runledger.log_content(s.tenant_id, s.run_id, s.span_id, max_chars) c
     WHERE n.tenant_id = s.tenant_id AND n.run_id = s.run_id AND n.node_id = s.span_id
       AND n.content_source IS DISTINCT FROM 'span' AND (c.input IS NOT NULL OR c.output IS NOT NULL)
@@ -214,7 +217,8 @@ BEGIN
     SELECT p.* FROM p WHERE EXISTS (SELECT 1 FROM runledger.nodes n
       WHERE n.tenant_id = p.tenant_id AND n.run_id = p.run_id AND n.node_id = p.span_id)
   ), filled AS (
-    UPDATE runledger.nodes n SET input = c.input, output = c.output, prompt_hash = c.prompt_hash, content_source = 'logs'
+    UPDATE runledger.nodes n SET input = coalesce(c.input, n.input), output = coalesce(c.output, n.output),
+      prompt_hash = CASE WHEN c.input IS NULL THEN n.prompt_hash ELSE c.prompt_hash END, content_source = 'logs'
     FROM arrived a, LATERAL runledger.log_content(a.tenant_id, a.run_id, a.span_id, max_chars) c
     WHERE n.tenant_id = a.tenant_id AND n.run_id = a.run_id AND n.node_id = a.span_id
       AND n.content_source IS DISTINCT FROM 'span' AND (c.input IS NOT NULL OR c.output IS NOT NULL)

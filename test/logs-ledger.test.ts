@@ -19,11 +19,12 @@ afterAll(async () => { await off?.stop(); await gw?.close(); });
 const T0 = BigInt(Date.now() - 60_000) * 1_000_000n;
 
 /** One chat span (no content attributes of its own unless `content`) under a root span. */
-function spansJson(traceId: string, root: string, chat: string, content = false) {
+function spansJson(traceId: string, root: string, chat: string, content: boolean | 'instructions' = false) {
   const attrs = [
     { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } }, { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
     { key: 'gen_ai.usage.input_tokens', value: { intValue: '20' } }, { key: 'gen_ai.usage.output_tokens', value: { intValue: '5' } },
-    ...(content ? [{ key: 'gen_ai.input.messages', value: { stringValue: '[{"role":"user","content":"from the span"}]' } }] : []),
+    ...(content === true ? [{ key: 'gen_ai.input.messages', value: { stringValue: '[{"role":"user","content":"from the span"}]' } }] : []),
+    ...(content === 'instructions' ? [{ key: 'gen_ai.system_instructions', value: { stringValue: 'Be brief.' } }] : []),
   ];
   return (which: 'root' | 'chat' | 'both') => JSON.stringify({
     resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] }, scopeSpans: [{ spans: [
@@ -106,6 +107,35 @@ describe('GenAI log records fill the content of their span\'s node', () => {
       expect(l.logs).toEqual({ n: 3, d: 3 });
       expect(l.pending).toBe(0);
     }
+  });
+
+  it('fill a span whose only content is its system instructions (the Responses path), in any order', async () => {
+    const finals: unknown[] = [];
+    for (const order of ['logs first', 'span first', 'output, span, input'] as const) {
+      const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
+      const spans: Step = { kind: 'spans', body: spansJson(traceId, root, chat, 'instructions')('both') };
+      const [input, output] = responsesEvents(traceId, chat, T0);
+      const steps: Step[] = order === 'logs first' ? [{ kind: 'logs', records: [input!, output!] }, spans]
+        : order === 'span first' ? [spans, { kind: 'logs', records: [input!, output!] }]
+        : [{ kind: 'logs', records: [output!] }, spans, { kind: 'logs', records: [input!] }];
+      await run(gw, steps);
+      const l = await ledger(traceId);
+      expect(l.pending, order).toBe(0);
+      finals.push(l.nodes.find((x) => x.name === 'chat gpt-4o-mini'));
+    }
+    expect(finals[0]).toMatchObject({
+      content_source: 'logs',
+      input: [{ role: 'system', parts: 'Be brief.' }, { role: 'user', parts: [{ type: 'text', content: 'Say hi' }] }],
+      output: [{ role: 'assistant', parts: [{ type: 'text', content: 'hi' }], finish_reason: 'stop' }],
+    });
+    expect(finals[1]).toEqual(finals[0]);
+    expect(finals[2]).toEqual(finals[0]);
+    // only the output record: the span's instructions stay the node's input
+    const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
+    await run(gw, [{ kind: 'logs', records: [responsesEvents(traceId, chat, T0)[1]!] }, { kind: 'spans', body: spansJson(traceId, root, chat, 'instructions')('both') }]);
+    expect((await ledger(traceId)).nodes.find((x) => x.name === 'chat gpt-4o-mini')).toMatchObject({
+      content_source: 'logs', input: [{ role: 'system', parts: 'Be brief.' }], output: [{ role: 'assistant', parts: [{ type: 'text', content: 'hi' }], finish_reason: 'stop' }],
+    });
   });
 
   it('store the records but no node content with content capture off', async () => {

@@ -225,8 +225,10 @@ export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOpti
     if (ev.output !== null) outSrc = { text: ev.output, json: ev.output, jsonEncoded: true };
   }
   const promptHash = inSrc === null ? null : sha256Hex(inSrc.text);
-  // the span gave content of its own: content from log records of the span is not used (same ledger in any order)
-  const contentSource = inSrc !== null || outSrc !== null ? 'span' : null;
+  // The span gave content of its own: content from log records of the span is not used (same ledger in any
+  // order). Not when its only content is its system instructions (instrumentation-openai's Responses path:
+  // the conversation, instructions included, comes as log records): those fill the node when they come.
+  const contentSource = (inSrc !== null || outSrc !== null) && !instructionsOnly(f, isTool, outSrc) ? 'span' : null;
   if (!opts.captureContent) return { input: null, output: null, promptHash, contentSource };
   return {
     input: inSrc === null ? null : storedJson(inSrc, opts.maxContentChars),
@@ -234,4 +236,12 @@ export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOpti
     promptHash,
     contentSource,
   };
+}
+
+/** The span's content is gen_ai.system_instructions alone: no input messages, no other input key, no output. */
+function instructionsOnly(f: Flattened, isTool: boolean, outSrc: Source | null): boolean {
+  const a = f.a;
+  if (outSrc !== null || a['gen_ai.system_instructions'] === undefined || a['gen_ai.input.messages'] !== undefined) return false;
+  const { 'gen_ai.system_instructions': _instructions, ...rest } = a;
+  return inputSource({ a: rest, oi: null, legacy: null }, isTool) === null;
 }

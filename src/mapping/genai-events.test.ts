@@ -1,6 +1,7 @@
 /** GenAI events (log records or span events) as node content. */
 import { describe, expect, it } from 'vitest';
 import { contentFragment, spanEventContent } from './genai-events.js';
+import { resolveContent } from './content.js';
 
 describe('GenAI content events', () => {
   it('make one message of each per-message event, the body with its role; a choice as sent', () => {
@@ -36,5 +37,18 @@ describe('GenAI content events', () => {
       output: '[{"index":0,"finish_reason":"stop"}]',
     });
     expect(spanEventContent([ev('exception', 5, {})])).toEqual({ input: null, output: null });
+  });
+});
+
+describe('content_source of a span', () => {
+  const opts = { captureContent: true, maxContentChars: 10_000 } as Parameters<typeof resolveContent>[2];
+  it('is span when the span carries its conversation, null when its only content is system instructions', () => {
+    expect(resolveContent({ 'gen_ai.input.messages': '[{"role":"user","parts":[]}]' }, false, opts).contentSource).toBe('span');
+    expect(resolveContent({ 'gen_ai.output.messages': '[{"role":"assistant","parts":[]}]', 'gen_ai.system_instructions': 'x' }, false, opts).contentSource).toBe('span');
+    // instrumentation-openai's Responses span: instructions only; its log records carry the conversation
+    const instr = resolveContent({ 'gen_ai.system_instructions': 'Answer in one sentence.' }, false, opts);
+    expect(instr).toMatchObject({ contentSource: null, input: '[{"role":"system","parts":"Answer in one sentence."}]' });
+    expect(resolveContent({ 'gen_ai.system_instructions': 'x', 'input.value': 'q' }, false, opts).contentSource).toBe('span');
+    expect(resolveContent({}, false, opts).contentSource).toBeNull();
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '../helpers/client-ledger.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { MOCK_TEXT, MOCK_USAGE, startMockLLM, type MockLLMServer } from '../helpers/mock-llm.js';
-import { startOtlpTee, type OtlpTee } from '../helpers/otlp-tee.js';
+import { refusals, startOtlpTee, type OtlpTee } from '../helpers/otlp-tee.js';
 
 let gw: TestGateway;
 let llm: MockLLMServer;
@@ -115,10 +115,22 @@ describe.each([['grpc', 'zc-grpc'], ['http/protobuf', 'zc-http']])('zero-code in
 
   it('nothing refused: traces and logs acknowledged without partial_success (issue 10 §1 logs signal)', () => {
     if (protocol === 'grpc') {
-      // the SDK reports failed or partial exports only through its diag logger (OTEL_LOG_LEVEL=warn)
-      expect(apps.grpc!.stderr).not.toMatch(/collector\.(trace|logs)\.v1|partial success/i);
+      // the SDK reports failed or partial exports only through its diag logger (OTEL_LOG_LEVEL=warn); the
+      // metrics exporter's partial successes (next test) are the only ones
+      expect(apps.grpc!.stderr).not.toMatch(/collector\.(trace|logs)\.v1/i);
+      expect(apps.grpc!.stderr.split('\n').filter((l) => /partial success/i.test(l) && !/not metrics/.test(l))).toEqual([]);
     } else {
       expectNothingRefused(tee, ['traces', 'logs']);
+    }
+  });
+
+  it('metrics (exported by default): answered 200 / OK as a partial success saying runledger keeps none', () => {
+    if (protocol === 'grpc') {
+      expect(apps.grpc!.stderr).toMatch(/partial success.*runledger stores traces and logs, not metrics/i);
+    } else {
+      const metrics = refusals(tee.records.filter((x) => x.path === '/v1/metrics'));
+      expect(metrics.length).toBeGreaterThan(0);
+      for (const m of metrics) expect(m).toMatchObject({ status: 200, response: expect.stringContaining('not metrics') });
     }
   });
 });

@@ -54,13 +54,13 @@ export interface Tokens { input: number; output: number; cacheRead?: number; cac
 const prices = loadPriceTable();
 
 /** USD of one call at the shipped prices; input includes the cache and output the reasoning (OTel rule). */
-export function priced(model: string, t: Tokens): number {
-  const price = prices.price(model);
-  expect(price, `price of ${model}`).not.toBeNull();
+export function priced(model: string, t: Tokens, provider: string | null = null): number {
+  const hit = prices.find(provider, model);
+  expect(hit, `price of ${model}`).not.toBeNull();
   return priceUsage({
     inputTokens: t.input, outputTokens: t.output, cacheReadTokens: t.cacheRead ?? null,
     cacheWriteTokens: t.cacheWrite ?? null, reasoningTokens: t.reasoning ?? null, totalTokens: null,
-  }, price!).totalCost;
+  }, hit!.price).totalCost;
 }
 
 /** A node's usage columns for toMatchObject: absent cache/reasoning parts are NULL. */
