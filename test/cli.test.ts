@@ -126,7 +126,7 @@ describe('runledger maintenance commands', () => {
 
     const r = await cli(['repair', '--run', ids[0]!, '--run', ids[1]!, '--batch', '1'], { DATABASE_URL: db.url });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^repair: 2 runs scanned, 1 changed \(0 recreated, 0 nodes' usage_counted and 0 frontier rows fixed\); 1 days of daily_usage rewritten\n$/);
+    expect(r.stdout).toMatch(/^repair: 2 runs scanned, 1 changed \(0 recreated, 0 nodes' counted flags, 0 nodes' tree columns and 0 frontier rows fixed\); 1 days of daily_usage rewritten\n$/);
     expect(r.stderr).toMatch(/^repair {2}\[#+\] 100% {2}2\/2 runs/m); // not a terminal: plain progress lines
     expect(r.stderr).not.toContain('\r');
     expect((await db.pool.query(q, [ids[0]])).rows[0]).toEqual(good);

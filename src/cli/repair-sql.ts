@@ -128,8 +128,8 @@ WITH ${TARGET}, sp AS (
     coalesce(array_agg(DISTINCT (n.model_name COLLATE "C") ORDER BY (n.model_name COLLATE "C"))
       FILTER (WHERE n.node_type IN ('LLM', 'EMBEDDING') AND n.model_name <> ''), '{}') AS models,
     min(n.session_id) AS session_id, min(n.user_id) AS user_id, count(*) FILTER (WHERE n.status = 'FAILED') AS failed_nodes,
-    ${first("n.agent_name <> ''", 'agent_name')} AS agent_name, ${first("n.agent_name <> ''", 'node_id')} AS agent_node_id,
-    ${first("n.agent_name <> ''", 'start_time')} AS agent_start_time,
+    ${first('n.agent_name IS NOT NULL', 'agent_name')} AS agent_name, ${first('n.agent_name IS NOT NULL', 'node_id')} AS agent_node_id,
+    ${first('n.agent_name IS NOT NULL', 'start_time')} AS agent_start_time,
     ${first('n.input IS NOT NULL', 'node_id')} AS input_node_id, ${first('n.input IS NOT NULL', 'start_time')} AS input_start_time,
     ${lastOut('node_id')} AS output_node_id, ${lastOut('start_time')} AS output_start_time, ${lastOut('end_time')} AS output_end_time
   FROM runledger.nodes n JOIN target t ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id GROUP BY n.tenant_id, n.run_id

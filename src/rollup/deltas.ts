@@ -152,7 +152,7 @@ export function computeDeltas(newSpans: PreparedSpan[], aggregates: ReadonlyMap<
       }
       if (n.modelName && (n.nodeType === 'LLM' || n.nodeType === 'EMBEDDING')) d.models.add(n.modelName);
       if (n.status === 'FAILED') d.failedNodes++;
-      if (n.agentName && (!d.agent || firstBy(m, d.agent))) d.agent = m;
+      if (n.agentName !== null && (!d.agent || firstBy(m, d.agent))) d.agent = m;
       if (n.hasInput && (!d.input || firstBy(m, d.input))) d.input = m;
       if (n.hasOutput && (!d.output || lastBy(m, d.output))) d.output = m;
       d.sessionId = least(d.sessionId, n.sessionId);
