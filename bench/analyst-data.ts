@@ -247,13 +247,17 @@ class RunBuilder {
 
 export interface GenStats { runs: number; spans: number; nodes: number; failedRuns: number; runningRuns: number; maxDepth: number; requests: number }
 export interface Request { tenant: string; body: Uint8Array; spans: number }
-export interface GenOptions { spans: number; days: number; endMs: number; seed: number; spansPerRequest: number }
+export interface GenOptions {
+  spans: number; days: number; endMs: number; seed: number; spansPerRequest: number;
+  /** share of runs whose root span is sent with the tenant's next request (does not change the data, only its grouping) */
+  lateRoots: number;
+}
 
 /**
  * The requests of the whole load, in order, per tenant (a request carries one tenant's runs, under its API
  * key). Runs start in time order over [end − days, end); a run's spans go in one request, except its root
- * span in 10% of runs (sent with the tenant's next request: parents arriving after children), and runs of
- * the last 0.1% of the window never send theirs (RUNNING).
+ * span in a share `lateRoots` of the runs (sent with the tenant's next request: parents arriving after
+ * children, as exporters send long runs), and runs of the last 0.1% of the window never send theirs (RUNNING).
  */
 export class LedgerGenerator {
   readonly stats: GenStats = { runs: 0, spans: 0, nodes: 0, failedRuns: 0, runningRuns: 0, maxDepth: 0, requests: 0 };
@@ -324,7 +328,7 @@ export class LedgerGenerator {
     const rest = b.spans.slice(1);
     if (running) {
       buf.runs.push(rs(rest));
-    } else if (rng.chance(0.1)) {
+    } else if (rng.next() < this.opts.lateRoots) {
       buf.runs.push(rs(rest));
       buf.holding.push(rs([root]));
     } else {

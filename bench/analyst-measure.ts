@@ -1,7 +1,7 @@
 /**
- * Timing of one bench/analyst.ts query on one connection: a warm run that is an EXPLAIN (ANALYZE, TIMING OFF,
- * FORMAT JSON) — it reads what the query reads and tells which daily partitions were planned and read and
- * whether JIT compiled anything — then the best of a few plain runs. Every run is in its own transaction,
+ * Timing of one bench/analyst.ts query on one connection: a warm run that is an EXPLAIN (ANALYZE, FORMAT JSON)
+ * — it reads what the query reads and tells which daily partitions were planned and read and what JIT compiled
+ * (with TIMING OFF PostgreSQL omits the JIT times) — then the best of a few plain runs. Every run is in its own transaction,
  * rolled back (the setup's SET ROLE / search_path and the refresh examples' writes do not persist).
  */
 import type pg from 'pg';
@@ -19,7 +19,7 @@ export interface Measured {
   jitFunctions: number;
   /** JIT generation + inlining + optimisation + emission, ms (from the EXPLAIN ANALYZE run) */
   jitMs: number | null;
-  /** execution time of the EXPLAIN ANALYZE run, ms */
+  /** planning + execution time of the EXPLAIN ANALYZE run (with its per-node timing overhead), ms */
   explainMs: number | null;
 }
 export interface Options { timeoutMs: number; runs: number; jit: 'on' | 'off' | null }
@@ -78,7 +78,7 @@ export async function measure(c: pg.ClientBase, q: BenchQuery, o: Options): Prom
   const out: Measured = { ms: null, runs: 0, rows: null, error: null, parts: {}, jitFunctions: 0, jitMs: null, explainMs: null };
   try {
     const top = await inTransaction(c, q, o, async () =>
-      (await c.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${q.sql}`, q.params)).rows[0]['QUERY PLAN'][0]);
+      (await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`, q.params)).rows[0]['QUERY PLAN'][0]);
     out.explainMs = top['Execution Time'] + top['Planning Time'];
     out.parts = partitions(top.Plan, total);
     const j = jitOf(top);

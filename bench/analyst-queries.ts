@@ -108,6 +108,25 @@ export function docQueries(file: 'docs/queries.md' | 'README.md', s: Sample, now
   return out;
 }
 
+/**
+ * Queries of issue 12's table that no document holds (yet): the failed nodes of today through the view's
+ * `day` and through `start_time`, and a run's rows read from the tables themselves (the floor for the views).
+ */
+export function issueQueries(s: Sample): BenchQuery[] {
+  const q = (id: string, sql: string, params: unknown[] = [], singleRun = false): BenchQuery =>
+    ({ id: `issue:${id}`, setup: [], sql, params, singleRun, maintenance: false });
+  return [
+    q('failed-nodes-day-today', `SELECT run_id, node_id, pipeline, name, error_type, parent_node_name FROM runledger.failed_nodes
+      WHERE day = (now() AT TIME ZONE 'UTC')::date ORDER BY start_time`),
+    q('failed-nodes-since-midnight', `SELECT run_id, node_id, pipeline, name, error_type, parent_node_name FROM runledger.failed_nodes
+      WHERE start_time >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' ORDER BY start_time`),
+    q('nodes-table-of-run', `SELECT node_id, node_type, name, status, start_time FROM runledger.nodes WHERE run_id = $1 ORDER BY start_time, node_id`,
+      [s.runId], true),
+    q('spans-table-of-trace', `SELECT span_id, parent_span_id, name, start_time FROM runledger.spans WHERE trace_id = $1 ORDER BY start_time, span_id`,
+      [s.runId], true),
+  ];
+}
+
 type Kind = 'run' | 'node' | 'other';
 
 /**

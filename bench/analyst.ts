@@ -1,7 +1,7 @@
 /**
  * Analyst scale benchmark: loads N spans over D days through a gateway process (OTLP/HTTP protobuf, one API
- * key per tenant; bench/analyst-data.ts), then times every example of docs/queries.md and README.md and every
- * seed pattern of test/compat/patterns as the owner and as a tenant's bound analyst (runledger.analyst_tenants),
+ * key per tenant; bench/analyst-data.ts), then times every example of docs/queries.md and README.md, every
+ * seed pattern of test/compat/patterns and a few queries of issue 12 as the owner and as a tenant's bound analyst (runledger.analyst_tenants),
  * printing time (best of a few runs after a warm run), rows, the partitions read and the JIT use of each.
  *
  *   npm run bench:analyst                                   # embedded PostgreSQL in a temp dir, 1M spans
@@ -10,14 +10,16 @@
  *
  * BENCH_ANALYST_SPANS (1000000), BENCH_ANALYST_DAYS (30), BENCH_ANALYST_SEED (1), BENCH_ANALYST_END (ISO time the
  * data ends at; default now, printed: the same seed, spans, days and end give the same data), BENCH_ANALYST_CLIENTS
- * (8 concurrent senders), BENCH_ANALYST_DATA_DIR (embedded PostgreSQL kept there, for SKIP_LOAD), BENCH_ANALYST_SKIP_LOAD,
+ * (8 concurrent senders), BENCH_ANALYST_LATE_ROOTS (0: share of runs whose root span comes in a later request; the
+ * data is the same, only its arrival order changes), BENCH_ANALYST_DATA_DIR (embedded PostgreSQL kept there, for SKIP_LOAD), BENCH_ANALYST_SKIP_LOAD,
  * BENCH_ANALYST_SKIP_QUERIES, BENCH_ANALYST_TENANT (the analyst's tenant; default the smallest, hooli),
  * BENCH_ANALYST_RUN_AGE_DAYS (age of the sample run; default DAYS/2), BENCH_ANALYST_TIMEOUT_S (60: statement_timeout),
  * BENCH_ANALYST_RUNS (3 timed runs; 1 for queries slower than 5 s), BENCH_ANALYST_JIT (on | off: SET jit; default the
  * server's), BENCH_ANALYST_ONLY (regex on query ids), BENCH_ANALYST_AS (both | owner | analyst), BENCH_ANALYST_JSON (file
- * for the results), BENCH_ANALYST_GATEWAY_LOG (file for the gateway's stderr).
+ * for the results), BENCH_ANALYST_SQL_DIR (each query written there as a psql script, parameters inlined),
+ * BENCH_ANALYST_GATEWAY_LOG (file for the gateway's stderr).
  */
-import { mkdtempSync, rmSync, chmodSync, writeFileSync, openSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, chmodSync, writeFileSync, openSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -27,7 +29,7 @@ import { startEmbedded, freePort } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/db/paths.js';
 import { LedgerGenerator, TENANTS, apiKey, type Request } from './analyst-data.js';
-import { compatQueries, docQueries, pickSample, type BenchQuery } from './analyst-queries.js';
+import { compatQueries, docQueries, issueQueries, pickSample, type BenchQuery } from './analyst-queries.js';
 import { measure, table, type Measured, type Options } from './analyst-measure.js';
 
 const env = process.env;
@@ -35,6 +37,9 @@ const SPANS = Number(env.BENCH_ANALYST_SPANS ?? 1_000_000);
 const DAYS = Number(env.BENCH_ANALYST_DAYS ?? 30);
 const SEED = Number(env.BENCH_ANALYST_SEED ?? 1);
 const CLIENTS = Number(env.BENCH_ANALYST_CLIENTS ?? 8);
+// Roots after their children make the rollup walk up stored spans (src/rollup/sql.ts WALK_UP_SQL), which is
+// planned as a sequential scan of every spans partition: at 0.1, ingest fell to ~700 spans/s at 400k spans.
+const LATE_ROOTS = Number(env.BENCH_ANALYST_LATE_ROOTS ?? 0);
 const TENANT = env.BENCH_ANALYST_TENANT ?? 'hooli';
 const ANALYST_ROLE = 'bench_analyst';
 const ANALYST_PASSWORD = 'bench-analyst';
@@ -78,8 +83,8 @@ async function load(owner: pg.Client, url: string): Promise<void> {
   const endMs = env.BENCH_ANALYST_END ? Date.parse(env.BENCH_ANALYST_END) : Math.floor(Date.now() / 60_000) * 60_000;
   const end = new Date(endMs).toISOString();
   process.stdout.write(`loading ${SPANS} spans over ${DAYS} days ending ${end} (seed ${SEED}; BENCH_ANALYST_END=${end} reproduces it), ` +
-    `${CLIENTS} clients ...\n`);
-  const gen = new LedgerGenerator({ spans: SPANS, days: DAYS, endMs, seed: SEED, spansPerRequest: 512 });
+    `${CLIENTS} clients, late roots ${LATE_ROOTS} ...\n`);
+  const gen = new LedgerGenerator({ spans: SPANS, days: DAYS, endMs, seed: SEED, spansPerRequest: 512, lateRoots: LATE_ROOTS });
   // every day of the window gets its partition (the default window is 30 days back)
   const backfill = Math.ceil((Date.now() - (endMs - DAYS * DAY_MS)) / DAY_MS) + 1;
   const port = await freePort();
@@ -175,9 +180,11 @@ async function queries(owner: pg.Client, url: string): Promise<void> {
     `(${sample.runNodes} nodes, started ${sample.runStart.toISOString()}, pipeline ${sample.pipeline}), node ${sample.rootNodeId}\n`);
   const all: BenchQuery[] = [
     ...docQueries('docs/queries.md', sample, now), ...docQueries('README.md', sample, now), ...await compatQueries(owner, sample, now),
+    ...issueQueries(sample),
   ];
   const only = env.BENCH_ANALYST_ONLY ? new RegExp(env.BENCH_ANALYST_ONLY) : null;
   const list = all.filter((q) => !only || only.test(q.id));
+  if (env.BENCH_ANALYST_SQL_DIR) writeSqlFiles(env.BENCH_ANALYST_SQL_DIR, list);
   const analystUrl = new URL(url);
   analystUrl.username = ANALYST_ROLE;
   analystUrl.password = ANALYST_PASSWORD;
@@ -200,8 +207,23 @@ async function queries(owner: pg.Client, url: string): Promise<void> {
     await analyst.end();
   }
   process.stdout.write(table(results, `owner = the tables' owner (no RLS); analyst = login role bound to ${TENANT}; ` +
-    `jit ${opts.jit ?? 'as the server sets it'}; best of ${opts.runs} after a warm run (EXPLAIN ANALYZE)`) + '\n');
+    `jit ${opts.jit ?? 'as the server sets it'}; best of ${opts.runs} after a warm run (EXPLAIN ANALYZE; 1 run when that took over 5 s)`) + '\n');
   if (env.BENCH_ANALYST_JSON) writeFileSync(env.BENCH_ANALYST_JSON, JSON.stringify({ sample, opts, results }, null, 1));
+}
+
+/**
+ * Each query as a psql script with its parameters as literals (the same custom plan as the bound parameters),
+ * for EXPLAIN variations by hand: psql -f <file>, after SET jit = off, ...
+ */
+function writeSqlFiles(dir: string, list: BenchQuery[]): void {
+  mkdirSync(dir, { recursive: true });
+  const literal = (v: unknown) => `'${String(v).replace(/'/g, "''")}'`;
+  for (const q of list) {
+    const sql = q.sql.replace(/\$(\d+)/g, (_, n: string) => literal(q.params[Number(n) - 1]));
+    const file = join(dir, q.id.replace(/[^\w.-]+/g, '_').slice(0, 80) + '.sql');
+    writeFileSync(file, `-- ${q.id}${q.singleRun ? ' (single-run lookup)' : ''}\n${q.setup.map((s) => s + ';\n').join('')}${sql};\n`);
+  }
+  process.stdout.write(`wrote ${list.length} queries as psql scripts to ${dir}\n`);
 }
 
 main().catch((e) => {
