@@ -4,6 +4,7 @@
  * (with TIMING OFF PostgreSQL omits the JIT times) — then the best of a few plain runs. Every run is in its own transaction,
  * rolled back (the setup's SET ROLE / search_path and the refresh examples' writes do not persist).
  */
+import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import type { BenchQuery } from './analyst-queries.js';
 
@@ -11,6 +12,12 @@ export interface Parts { read: number; planned: number; total: number }
 export interface Measured {
   /** best of `runs` timed runs (ms), null when none completed */
   ms: number | null;
+  /**
+   * CPU time of the server process of the connection during the fastest timed run (ms, 10 ms ticks; without
+   * parallel workers), when the server runs on this machine: on a shared machine, wall time includes waiting
+   * for a core, CPU time does not
+   */
+  cpuMs: number | null;
   runs: number;
   rows: number | null;
   error: string | null;
@@ -23,6 +30,20 @@ export interface Measured {
   explainMs: number | null;
 }
 export interface Options { timeoutMs: number; runs: number; jit: 'on' | 'off' | null }
+
+const backends = new WeakMap<pg.ClientBase, Promise<number>>();
+/** user + system CPU seconds of the connection's server process so far, null when /proc does not show it */
+async function backendCpu(c: pg.ClientBase): Promise<number | null> {
+  let p = backends.get(c);
+  if (!p) backends.set(c, (p = c.query('SELECT pg_backend_pid() AS pid').then((r) => r.rows[0].pid as number)));
+  try {
+    const stat = readFileSync(`/proc/${await p}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
 
 const totals = new WeakMap<pg.ClientBase, Promise<Record<string, number>>>();
 function partitionTotals(c: pg.ClientBase): Promise<Record<string, number>> {
@@ -75,7 +96,7 @@ function jitOf(top: Record<string, any>): { functions: number; ms: number | null
 
 export async function measure(c: pg.ClientBase, q: BenchQuery, o: Options): Promise<Measured> {
   const total = await partitionTotals(c);
-  const out: Measured = { ms: null, runs: 0, rows: null, error: null, parts: {}, jitFunctions: 0, jitMs: null, explainMs: null };
+  const out: Measured = { ms: null, cpuMs: null, runs: 0, rows: null, error: null, parts: {}, jitFunctions: 0, jitMs: null, explainMs: null };
   try {
     const top = await inTransaction(c, q, o, async () =>
       (await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}`, q.params)).rows[0]['QUERY PLAN'][0]);
@@ -99,11 +120,15 @@ export async function measure(c: pg.ClientBase, q: BenchQuery, o: Options): Prom
   const runs = (out.explainMs ?? 0) > 5000 ? 1 : o.runs;
   for (let i = 0; i < runs; i++) {
     try {
-      const [ms, rows] = await inTransaction(c, q, o, async () => {
+      const [ms, rows, cpu] = await inTransaction(c, q, o, async () => {
+        const cpu0 = await backendCpu(c);
         const t0 = performance.now();
         const r = await c.query(q.sql, q.params);
-        return [performance.now() - t0, r.rowCount ?? r.rows.length] as const;
+        const t = performance.now() - t0;
+        const cpu1 = await backendCpu(c);
+        return [t, r.rowCount ?? r.rows.length, cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) * 1000] as const;
       });
+      if (out.ms === null || ms < out.ms) out.cpuMs = cpu;
       out.ms = out.ms === null ? ms : Math.min(out.ms, ms);
       out.rows = rows;
       out.runs++;
@@ -116,6 +141,7 @@ export async function measure(c: pg.ClientBase, q: BenchQuery, o: Options): Prom
 }
 
 const fmtMs = (m: Measured | null) => m === null ? '–' : m.ms !== null ? (m.ms < 100 ? m.ms.toFixed(1) : m.ms.toFixed(0)) : m.error ?? '?';
+const fmtCpu = (m: Measured | null) => m?.cpuMs == null ? '–' : m.cpuMs.toFixed(0);
 /** "n 3/34 s 34/34": partitions read / partitions of the table; "plan": pruned at planning, "run": at run time only, "no" */
 function fmtParts(m: Measured | null): string {
   if (m === null) return '–';
@@ -136,17 +162,18 @@ export function over(q: BenchQuery, m: Measured | null): boolean {
 /** The results as a markdown table; over-limit queries flagged (1 s, 50 ms for single-run lookups). */
 export function table(results: { q: BenchQuery; owner: Measured | null; analyst: Measured | null }[], note: string): string {
   const lines = [
-    `| query | limit | owner ms | rows | partitions read | JIT | analyst ms | rows | partitions read | JIT | over |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|`,
+    `| query | limit | owner ms | cpu | rows | partitions read | JIT | analyst ms | cpu | rows | partitions read | JIT | over |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
   for (const { q, owner, analyst } of results) {
     const flag = [over(q, owner) ? 'owner' : '', over(q, analyst) ? 'analyst' : ''].filter(Boolean).join(', ');
-    lines.push(`| ${q.id}${q.maintenance ? ' (maintenance)' : ''} | ${q.singleRun ? '50 ms' : '1 s'} | ${fmtMs(owner)} | ${owner?.rows ?? '–'} | ` +
-      `${fmtParts(owner)} | ${fmtJit(owner)} | ${fmtMs(analyst)} | ${analyst?.rows ?? '–'} | ${fmtParts(analyst)} | ${fmtJit(analyst)} | ` +
+    lines.push(`| ${q.id}${q.maintenance ? ' (maintenance)' : ''} | ${q.singleRun ? '50 ms' : '1 s'} | ${fmtMs(owner)} | ${fmtCpu(owner)} | ` +
+      `${owner?.rows ?? '–'} | ${fmtParts(owner)} | ${fmtJit(owner)} | ${fmtMs(analyst)} | ${fmtCpu(analyst)} | ${analyst?.rows ?? '–'} | ` +
+      `${fmtParts(analyst)} | ${fmtJit(analyst)} | ` +
       `${flag ? `**${flag}**` : ''} |`);
   }
   const slow = results.filter((r) => over(r.q, r.owner) || over(r.q, r.analyst)).length;
-  lines.push('', `${note}. partitions read: n = runledger.nodes, s = runledger.spans (read / all); pruned at "plan" time, at "run" time only, or "no".`,
+  lines.push('', `${note}. cpu: CPU ms of the server process in the fastest run (10 ms ticks, parallel workers not counted). partitions read: n = runledger.nodes, s = runledger.spans (read / all); pruned at "plan" time, at "run" time only, or "no".`,
     `${slow} of ${results.length} queries over their limit (1 s; 50 ms for single-run lookups).`);
   return lines.join('\n');
 }
