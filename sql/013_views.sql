@@ -7,17 +7,29 @@
 -- Indexes
 
 -- compat's "children of a node" (seed 000: olo_run_node WHERE parent_node_id = …) names no run: an index on
--- the parent alone, in the collation the views expose it in (an index in "C" cannot serve a comparison in
--- the default collation). Replaces 012's (tenant_id, run_id, parent_node_id), which no query used.
+-- the parent alone, on the very expression olo_run_node exposes (varchar(255) in the default collation), or
+-- the planner cannot use it. The column takes the default collation for that: an expression index matches a
+-- view's column only when the view needs no COLLATE (a COLLATE pulled up from a view matched no index on PG
+-- 15, measured). Replaces 012's (tenant_id, run_id, parent_node_id), which no query used.
 DROP INDEX runledger.nodes_parent;
-CREATE INDEX nodes_parent ON runledger.nodes (parent_node_id COLLATE "default");
+ALTER TABLE runledger.nodes ALTER COLUMN parent_node_id TYPE text COLLATE "default";
+CREATE INDEX nodes_parent ON runledger.nodes ((parent_node_id::varchar(255)));
 
 -- Failed nodes by day (failed_nodes WHERE day = …): a day's failed nodes from each partition's small index
 -- instead of a scan of every partition (`day` is an expression on start_time, which no plan prunes by).
 CREATE INDEX nodes_failed_day ON runledger.nodes (((start_time AT TIME ZONE 'UTC')::date)) WHERE status = 'FAILED';
 
--- Runs by trace id alone (compat and node_tree() look runs up without the tenant: RLS or the query picks it).
+-- Runs by trace id alone (compat and node_tree() look runs up without the tenant: RLS or the query picks it),
+-- and by the trace id as compat's text ids spell it (seed 002 traces.execution_id, seed 003 run_id): one
+-- index entry per run, where computing the id for every run took 75-130 ms per lookup at 160k runs.
 CREATE INDEX runs_run_id ON runledger.runs (run_id);
+CREATE INDEX runs_trace_hex ON runledger.runs ((compat.trace_hex(run_id)));
+CREATE INDEX runs_execution_id ON runledger.runs (((compat.trace_hex(run_id))::varchar(255)));
+
+-- A span's children by compat's span uuid (seed 002: spans WHERE parent_span_id = <uuid>): the md5 of every
+-- span's parent was computed per query (2.8 s at 2M spans); indexed on the view's own expression.
+CREATE INDEX spans_compat_parent ON runledger.spans
+  ((CASE WHEN parent_span_id IS NOT NULL THEN compat.span_uuid(trace_id, parent_span_id) END));
 
 -- ---------------------------------------------------------------------------------------------------------
 -- A node whose walk up comes back to itself with no other node on the way (a cycle of parent ids: only
@@ -104,7 +116,7 @@ BEGIN
     step_order = v.step_order, attempt = v.attempt
   FROM runledger_tree v
   WHERE n.tenant_id = v.tenant_id AND n.run_id = v.run_id AND n.node_id = v.node_id AND n.start_time >= lo AND n.start_time <= hi
-    AND (n.parent_node_id, n.parent_missing, n.depth, n.step_order, n.attempt)
+    AND (n.parent_node_id COLLATE "C", n.parent_missing, n.depth, n.step_order, n.attempt)
       IS DISTINCT FROM (v.parent_node_id, v.parent_missing, v.depth, v.step_order, v.attempt);
   GET DIAGNOSTICS changed = ROW_COUNT;
   DELETE FROM runledger_tree;
@@ -161,10 +173,10 @@ tree (tenant_id, node_id, tree_path) AS (
   SELECT m.tenant_id, m.node_id, ARRAY[m.step_order + 1] FROM run_nodes m WHERE m.depth = 0
   UNION ALL
   SELECT c.tenant_id, c.node_id, t.tree_path || (c.step_order + 1)
-  FROM tree t JOIN run_nodes c ON c.tenant_id = t.tenant_id AND c.parent_node_id = t.node_id AND c.node_id <> t.node_id
+  FROM tree t JOIN run_nodes c ON c.tenant_id = t.tenant_id AND c.parent_node_id COLLATE "C" = t.node_id AND c.node_id <> t.node_id
     AND c.depth IS NOT NULL
 )
-SELECT m.node_id, nullif(m.parent_node_id, m.node_id), m.depth, m.step_order + 1, t.tree_path,
+SELECT m.node_id, nullif(m.parent_node_id, m.node_id COLLATE "default"), m.depth, m.step_order + 1, t.tree_path,
   m.parent_missing, m.parent_span_id, m.tenant_id, m.node_type, m.name, m.status,
   m.start_time, m.end_time, m.duration_ms, m.provider, m.model_name, m.total_tokens, m.total_cost, m.usage_counted
 FROM run_nodes m LEFT JOIN tree t USING (tenant_id, node_id)
@@ -174,14 +186,14 @@ $$;
 -- tree_path is computed only when selected (its ancestors by primary key, in the run's days).
 CREATE OR REPLACE VIEW runledger.node_trees WITH (security_invoker = true) AS
 SELECT r.run_id, r.pipeline, r.start_time AS run_start_time,
-  n.node_id COLLATE "default" AS node_id, nullif(n.parent_node_id, n.node_id) COLLATE "default" AS parent_node_id, n.depth,
+  n.node_id COLLATE "default" AS node_id, nullif(n.parent_node_id, n.node_id COLLATE "default") AS parent_node_id, n.depth,
   n.step_order + 1 AS exec_order,
   CASE WHEN n.depth IS NOT NULL THEN (
     WITH RECURSIVE up (node_id, parent_node_id, exec_order, depth) AS (
       SELECT n.node_id, n.parent_node_id, n.step_order + 1, n.depth
       UNION ALL
       SELECT a.node_id, a.parent_node_id, a.step_order + 1, a.depth
-      FROM up JOIN runledger.nodes a ON a.tenant_id = n.tenant_id AND a.run_id = n.run_id AND a.node_id = up.parent_node_id
+      FROM up JOIN runledger.nodes a ON a.tenant_id = n.tenant_id AND a.run_id = n.run_id AND a.node_id = up.parent_node_id COLLATE "C"
         AND a.start_time >= r.start_time AND a.start_time <= coalesce(r.last_start_time, 'infinity')
       WHERE up.depth > 0
     )
@@ -204,7 +216,7 @@ FROM runledger.nodes n
 LEFT JOIN runledger.runs r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
 LEFT JOIN LATERAL (
   SELECT p.node_id, p.name, p.node_type, p.status FROM runledger.nodes p
-  WHERE p.tenant_id = n.tenant_id AND p.run_id = n.run_id AND p.node_id = n.parent_node_id AND p.node_id <> n.node_id
+  WHERE p.tenant_id = n.tenant_id AND p.run_id = n.run_id AND p.node_id = n.parent_node_id COLLATE "C" AND p.node_id <> n.node_id
     AND p.start_time >= r.start_time AND p.start_time <= coalesce(r.last_start_time, 'infinity')
   LIMIT 1
 ) a ON true
@@ -267,10 +279,10 @@ SELECT n.run_id, n.node_id, n.parent_span_id, n.tenant_id, n.node_type, n.operat
   compat.step_name(n.node_type, n.name, n.tool_name, n.agent_name) AS step_name,
   n.step_order,
   n.attempt,
-  n.parent_node_id COLLATE "default" AS parent_node_id,
+  n.parent_node_id,
   -- on or below a cycle of parent ids the stored depth is NULL (or 0 for a node that is its own parent):
   -- compat counts the node ancestors up to where the walk repeats
-  CASE WHEN n.depth IS NULL OR n.parent_node_id = n.node_id
+  CASE WHEN n.depth IS NULL OR n.parent_node_id COLLATE "C" = n.node_id
     THEN (SELECT count(*) FROM compat.node_ancestors(n.tenant_id, n.run_id, n.parent_span_id, r.start_time))::integer
     ELSE n.depth END AS depth,
   (SELECT (SELECT ev -> 'attributes' FROM jsonb_array_elements(s.events) ev
@@ -331,3 +343,52 @@ JOIN runledger.runs r ON r.tenant_id = s.tenant_id AND r.run_id = s.trace_id
   AND s.start_time >= r.start_time AND s.start_time <= coalesce(r.last_start_time, 'infinity')
 LEFT JOIN compat.ledger_nodes n ON n.tenant_id = s.tenant_id AND n.run_id = s.trace_id AND n.node_id = s.span_id
   AND n.start_time = s.start_time;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The writers' walk up through stored spans (src/rollup/walk.ts), as a function so that its plan is index
+-- lookups whatever the statistics: a day's partitions are not analyzed for hours after midnight (and never
+-- while a bulk load fills them), and on such partitions the planner hash-joined or scanned every spans
+-- partition per level of the walk — ingest of runs whose root comes after its children fell to ~700
+-- spans/s at 400k spans (bench/analyst.ts, late roots). Lookups by id never want anything else.
+CREATE FUNCTION runledger.walk_up(tenant_ids text[], trace_ids uuid[], span_ids text[], masks integer[])
+RETURNS TABLE (tenant_id text, trace_id text, span_id text, parent_span_id text, start_time text, mask integer,
+  parent_missing boolean)
+LANGUAGE sql STABLE
+SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET enable_bitmapscan = off
+SET enable_material = off SET jit = off
+AS $$WITH RECURSIVE up AS (
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time, x.mask
+  FROM unnest(tenant_ids, trace_ids, span_ids, masks) AS x(tenant_id, trace_id, span_id, mask)
+  JOIN runledger.spans s ON s.tenant_id = x.tenant_id AND s.trace_id = x.trace_id AND s.span_id = x.span_id
+  UNION
+  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time, up.mask
+  FROM up JOIN runledger.spans s ON s.tenant_id = up.tenant_id AND s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
+)
+SELECT up.tenant_id, replace(up.trace_id::text, '-', '') AS trace_id, up.span_id, up.parent_span_id,
+  min(up.start_time)::text AS start_time, bit_or(up.mask) AS mask,
+  (up.parent_span_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runledger.spans p
+    WHERE p.tenant_id = up.tenant_id AND p.trace_id = up.trace_id AND p.span_id = up.parent_span_id)) AS parent_missing
+FROM up GROUP BY up.tenant_id, up.trace_id, up.span_id, up.parent_span_id
+$$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- JIT off for the ledger's database, where this role may set it and nobody has set jit on it. The ledger's
+-- tables are partitioned by day: a plan over a month of partitions repeats its expressions per partition,
+-- and PostgreSQL's default thresholds (jit_above_cost 100000) compile them all — 2,741 functions and 34.8 s
+-- for one run's 24 nodes on PostgreSQL 15 at 2M spans (issue 12), where the query itself takes milliseconds.
+-- The analyst queries are index lookups and aggregates over a few days' partitions, which JIT does not
+-- speed up measurably (bench/analyst.ts prints both). Shared servers: docs/queries.md, "JIT".
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+             WHERE d.datname = current_database() AND s.setrole = 0
+               AND EXISTS (SELECT 1 FROM unnest(s.setconfig) c WHERE c LIKE 'jit=%')) THEN
+    RAISE NOTICE 'runledger: jit is set on database % already: left as it is', current_database();
+  ELSIF EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = current_database()
+                AND (pg_has_role(current_user, d.datdba, 'MEMBER')
+                     OR (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user))) THEN
+    EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
+  ELSE
+    RAISE NOTICE 'runledger: % does not own database %: jit left as it is (docs/queries.md, "JIT")', current_user, current_database();
+  END IF;
+END $$;

@@ -37,22 +37,10 @@ export const PROBE_FRONTIER_SQL = probeFrontierSql('$1::text[]', '$2::uuid[]');
 /**
  * Walk up through stored spans from the parents of marked spans that left the batch, carrying their marks
  * ($4: bits, usage.ts). Every span reached gets the marks (OR of every path that reached it); parent_missing
- * tells which one now sits on the frontier.
+ * tells which one now sits on the frontier. The walk is the function runledger.walk_up (sql/013), which pins
+ * its plan to index lookups.
  */
-export const WALK_UP_SQL = `
-WITH RECURSIVE up AS (
-  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time, x.mask
-  FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[]) AS x(tenant_id, trace_id, span_id, mask)
-  JOIN runledger.spans s ON s.tenant_id = x.tenant_id AND s.trace_id = x.trace_id AND s.span_id = x.span_id
-  UNION
-  SELECT s.tenant_id, s.trace_id, s.span_id, s.parent_span_id, s.start_time, up.mask
-  FROM up JOIN runledger.spans s ON s.tenant_id = up.tenant_id AND s.trace_id = up.trace_id AND s.span_id = up.parent_span_id
-)
-SELECT up.tenant_id, replace(up.trace_id::text, '-', '') AS trace_id, up.span_id, up.parent_span_id,
-  min(up.start_time)::text AS start_time, bit_or(up.mask) AS mask,
-  (up.parent_span_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runledger.spans p
-    WHERE p.tenant_id = up.tenant_id AND p.trace_id = up.trace_id AND p.span_id = up.parent_span_id)) AS parent_missing
-FROM up GROUP BY up.tenant_id, up.trace_id, up.span_id, up.parent_span_id`;
+export const WALK_UP_SQL = 'SELECT * FROM runledger.walk_up($1::text[], $2::uuid[], $3::text[], $4::int[])';
 
 /** The marks a stored node passes up for itself (usage.ts ownMarks), in SQL. */
 export const ownMarksSql = (n: string) => `((CASE WHEN ${hasUsageSql(n)} THEN 1 ELSE 0 END)
