@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import { PROBE_FRONTIER_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
 import { runKey, type FrontierRow } from '../rollup/usage.js';
-import { lockRunsWaiting, type RunIds } from '../sink/writer.js';
+import { lockRunsWaiting, type RunIds } from '../rollup/locks.js';
 import { resolveRunHints } from '../mapping/run-hints.js';
 import type { SpanRecord } from '../otlp/types.js';
 import { HINT_SPANS_SQL, MARKED_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';

@@ -11,9 +11,9 @@
 import type pg from 'pg';
 import type { PriceTable } from '../mapping/prices.js';
 import { resolveCost } from '../mapping/cost.js';
-import { costUnits, unitsToDecimal } from '../sink/encoder.js';
+import { costUnits, unitsToDecimal } from '../rollup/amounts.js';
 import { earliestOf, repairLocked } from './repair.js';
-import { lockRunsWaiting, runIdsOf } from '../sink/writer.js';
+import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
 import type { Progress } from './progress.js';
 import { refreshDailyUsage } from '../db/views.js';
 

@@ -6,12 +6,13 @@
  */
 import type pg from 'pg';
 import { copyRows } from './copy.js';
+import { MAX_ERRORS } from '../constants.js';
 import { LOG_COLUMNS, type LogItem, type PreparedLogs } from './log-rows.js';
 import { classifyPgError } from './pg-errors.js';
 import type { DayPartitions } from './partitions.js';
 import { DELETE_EMPTY_RUNS_SQL, LOCK_RUNS_WAITING_SQL } from '../rollup/sql.js';
 import { runKey, runOfKey } from '../rollup/usage.js';
-import { runIdsOf } from './writer.js';
+import { runIdsOf } from '../rollup/locks.js';
 
 export interface LogsWriteOutcome {
   /** records newly stored */
@@ -104,7 +105,7 @@ export function createLogsStore(
       const mid = items.length >> 1;
       const a = await bisect(items.slice(0, mid), rows.slice(0, mid));
       const b = await bisect(items.slice(mid), rows.slice(mid));
-      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, 5) };
+      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, MAX_ERRORS) };
     }
   };
   return { write: (p) => bisect(p.items, p.rows) };
