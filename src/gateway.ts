@@ -29,7 +29,7 @@ import { ApiKeyAuth, metadataReader } from './auth.js';
 import { Metrics } from './metrics.js';
 import { pingDatabase, readiness, WriteProgress, type Readiness } from './health.js';
 import { SchemaStartup, startMaintenance, type Maintenance } from './startup.js';
-import { repairQueued } from './cli/repair.js';
+import { repairQueued } from './maintenance/repair.js';
 
 export interface Gateway {
   httpUrl: string;

@@ -10,7 +10,7 @@ import { GatewayError } from './errors.js';
 import type { Logger } from './log.js';
 import { startPeriodic } from './periodic.js';
 import type { DayPartitions } from './sink/partitions.js';
-import { refreshDailyUsage, startDailyUsageRefresher } from './db/views.js';
+import { refreshDailyUsage, startDailyUsageRefresher } from './maintenance/daily-usage.js';
 
 export interface SchemaStartupOptions {
   /** apply the migrations (false: the schema is someone else's business, ready at once) */

@@ -14,8 +14,8 @@ import { resolveCost } from '../mapping/cost.js';
 import { costUnits, unitsToDecimal } from '../rollup/amounts.js';
 import { earliestOf, repairLocked } from './repair.js';
 import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
-import type { Progress } from './progress.js';
-import { refreshDailyUsage } from '../db/views.js';
+import type { JobProgress } from './progress.js';
+import { refreshDailyUsage } from './daily-usage.js';
 
 export interface RepriceOptions {
   prices: PriceTable;
@@ -25,7 +25,7 @@ export interface RepriceOptions {
   since?: Date | null;
   /** nodes per page (and at most per transaction) */
   batch?: number;
-  progress?: Progress | null;
+  progress?: JobProgress | null;
   /** re-roll the daily usage rollup over the days whose costs changed (default true) */
   refreshRollup?: boolean;
 }
@@ -109,7 +109,7 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
   let earliest: Date | null = null;
   try {
     const total = await client.query<{ n: string }>(`SELECT count(*) AS n FROM runledger.nodes n WHERE ${filter}`, params);
-    opts.progress?.setTotal(Number(total.rows[0]!.n), 'nodes');
+    opts.progress?.start(Number(total.rows[0]!.n), 'nodes');
     let after: [string, string, string, string] | null = null;
     for (;;) {
       const page: pg.QueryResult<NodeRow> = await client.query<NodeRow>(
@@ -139,7 +139,7 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
       result.repriced += changes.length;
       opts.progress?.tick(page.rows.length);
     }
-    opts.progress?.finish();
+    opts.progress?.done();
     result.runsChanged = runsChanged.size;
     if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
     return result;

@@ -10,18 +10,14 @@
  * up one last time and sealed (runledger.finalize_daily_usage), so their rows keep the final totals.
  */
 import type pg from 'pg';
-import { finalizeDailyUsage } from './views.js';
+import { finalizeDailyUsage } from './daily-usage.js';
+import type { JobProgress } from './progress.js';
 
-export interface RetentionProgress {
-  start(total: number): void;
-  tick(n?: number): void;
-  done(): void;
-}
 
 export interface RetentionOptions {
   olderThan: Date;
   dryRun?: boolean;
-  progress?: RetentionProgress;
+  progress?: JobProgress;
   /** rows deleted per statement from the default partitions and runs */
   chunkRows?: number;
 }
