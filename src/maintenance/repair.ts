@@ -27,8 +27,8 @@ export interface RepairOptions {
   /** runs per transaction */
   batch?: number;
   progress?: JobProgress | null;
-  /** re-roll the daily usage rollup over the days of the runs that changed (default true) */
-  refreshRollup?: boolean;
+  /** re-roll the daily usage table over the days of the runs that changed (default true) */
+  refreshDaily?: boolean;
   /** the runs queued in runledger.repair_queue (by migrations) instead; each is dequeued once repaired */
   queued?: boolean;
 }
@@ -48,7 +48,7 @@ export interface RepairResult {
   frontierFixed: number;
   /** runs rows without any stored span (left as they are) */
   withoutSpans: number;
-  /** days of the daily usage rollup rewritten (from the earliest changed run's day) */
+  /** days of the daily usage table rewritten (from the earliest changed run's day) */
   rollupDays: number;
 }
 
@@ -228,7 +228,7 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       opts.progress?.tick(page.rows.length);
     }
     opts.progress?.done();
-    if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
+    if (earliest !== null && opts.refreshDaily !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
     return result;
   } finally {
     await client.query(`DROP TABLE IF EXISTS pg_temp.${IDS}`).catch(() => {});

@@ -26,8 +26,8 @@ export interface RepriceOptions {
   /** nodes per page (and at most per transaction) */
   batch?: number;
   progress?: JobProgress | null;
-  /** re-roll the daily usage rollup over the days whose costs changed (default true) */
-  refreshRollup?: boolean;
+  /** re-roll the daily usage table over the days whose costs changed (default true) */
+  refreshDaily?: boolean;
 }
 
 export interface RepriceResult {
@@ -37,7 +37,7 @@ export interface RepriceResult {
   repriced: number;
   /** runs whose rollups changed as a result */
   runsChanged: number;
-  /** days of the daily usage rollup rewritten (from the earliest repriced node's day) */
+  /** days of the daily usage table rewritten (from the earliest repriced node's day) */
   rollupDays: number;
 }
 
@@ -141,7 +141,7 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
     }
     opts.progress?.done();
     result.runsChanged = runsChanged.size;
-    if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
+    if (earliest !== null && opts.refreshDaily !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
     return result;
   } finally {
     client.release();

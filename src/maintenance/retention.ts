@@ -6,7 +6,7 @@
  * Runs that started before the cutoff and ended after it keep their row and their totals (which still
  * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
  *
- * The daily usage rollup outlives the spans: before anything is dropped, the expired days are rolled
+ * The daily usage table outlives the spans: before anything is dropped, the expired days are rolled
  * up one last time and sealed (runledger.finalize_daily_usage), so their rows keep the final totals.
  */
 import type pg from 'pg';
@@ -34,7 +34,7 @@ export interface RetentionResult {
   defaultLogs: number;
   runs: number;
   frontier: number;
-  /** days of the daily usage rollup recomputed before the drop (0 in a dry run) */
+  /** days of the daily usage table recomputed before the drop (0 in a dry run) */
   rollupDays: number;
 }
 
