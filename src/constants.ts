@@ -12,7 +12,7 @@ export const ADVISORY_LOCK = {
   legacyRunLocks: 1919117676,
   /** db/migrate.ts: one process applies migrations at a time */
   migrations: 1919117677,
-  /** runledger.create_partitions (sql/003, sql/011): gateways and retention may create the same day */
+  /** runledger.ensure_day_partitions (sql/003, sql/011): gateways and retention may create the same day */
   partitions: 1919117678,
   /** runledger.refresh_daily_usage / finalize_daily_usage (sql/004, 007, 010): one refresh at a time */
   dailyUsage: 1919117679,
