@@ -1,7 +1,7 @@
 /**
  * Run locks: a run's row in runledger.runs is its lock (sql/007). The span writer takes them without waiting
- * (sink/writer.ts, lockExistingRunsSql); the logs writer and maintenance (repair, reprice) wait for them
- * through lockRunsWaiting. Whoever changes a run's rollups holds its row.
+ * (sink/writer.ts, sql.ts lockExistingRunsSql); the logs writer and maintenance (repair, reprice) wait for
+ * them through lockRunsWaiting. Whoever changes a run's rollups holds its row.
  */
 import type pg from 'pg';
 import { DataError } from '../errors.js';
@@ -20,7 +20,7 @@ export function runIdsOf(pairs: Iterable<{ tenantId: string; runId: string }>): 
 
 /**
  * Lock these runs inside the caller's transaction, waiting for other holders (bounded by lock_timeout):
- * repair and reprice lock this way. Runs without a row get an empty one, which the caller must fill or
+ * the logs writer, repair and reprice lock this way. Runs without a row get an empty one, which the caller must fill or
  * delete before it commits. Returns the runs whose row was created now, by runKey.
  */
 export async function lockRunsWaiting(client: pg.ClientBase, runs: RunIds): Promise<Set<string>> {
