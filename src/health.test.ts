@@ -1,3 +1,4 @@
+/** Readiness: the write-progress clock and the /readyz verdict with its reasons. */
 import { describe, expect, it } from 'vitest';
 import { readiness, type ReadinessProbe } from './health.js';
 import { WriteProgress } from './sink/write-progress.js';

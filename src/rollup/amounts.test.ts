@@ -1,3 +1,4 @@
+/** Exact cost units and what counts as usage. */
 import { describe, expect, it } from 'vitest';
 import { costUnits, hasUsage, unitsToDecimal } from './amounts.js';
 
