@@ -51,6 +51,9 @@ const NEW_OUTPUT = `d.output_node_id IS NOT NULL AND (r.output_node_id IS NULL
 const col = <C extends string, F extends string, K extends DeltaKind>(column: C, field: F, kind: K, fold: Fold | null) =>
   ({ column, field, kind, fold });
 
+/** Exact sums, folded by addition: the field is named as the column. */
+const sums = <C extends string>(...columns: C[]) => columns.map((c) => col(c, c, 'count', sum));
+
 /**
  * Every column folds commutatively (sum, least, greatest, precedence rank, root by (start, span id)), so any
  * split of a run's spans into transactions, in any order, gives the same row. Token sums of one batch fit a
@@ -72,17 +75,8 @@ export const RUN_DELTA_COLUMNS = [
       WHEN 'COMPLETED' IN (r.status, d.status) THEN 'COMPLETED' ELSE 'RUNNING' END`),
   col('start_time', 'start_us', 'time', least),
   col('end_time', 'end_us', 'time', greatest),
-  col('span_count', 'span_count', 'count', sum),
-  col('total_nodes', 'total_nodes', 'count', sum),
-  col('llm_calls', 'llm_calls', 'count', sum),
-  col('tool_calls', 'tool_calls', 'count', sum),
-  col('error_count', 'error_count', 'count', sum),
-  col('input_tokens', 'input_tokens', 'count', sum),
-  col('output_tokens', 'output_tokens', 'count', sum),
-  col('cache_read_tokens', 'cache_read_tokens', 'count', sum),
-  col('cache_write_tokens', 'cache_write_tokens', 'count', sum),
-  col('reasoning_tokens', 'reasoning_tokens', 'count', sum),
-  col('total_tokens', 'total_tokens', 'count', sum),
+  ...sums('span_count', 'total_nodes', 'llm_calls', 'tool_calls', 'error_count', 'input_tokens', 'output_tokens',
+    'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'total_tokens'),
   col('total_cost', 'total_cost', 'decimal', (c) => `r.${c} + d.${c}::numeric`),
   col('models', 'models', 'texts', (c) => `CASE WHEN d.${c} <@ r.${c} THEN r.${c}
       ELSE ARRAY(SELECT DISTINCT unnest(r.${c} || d.${c}) ORDER BY 1) END`),
