@@ -112,7 +112,6 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
     const j = i * NUMS;
     const hasNode = nums[j + N.hasNode] === 1;
     const rank = nums[j + N.pipelineRank]!;
-    const flags = nums[j + N.flags]!;
     items[i] = {
       span: {
         traceId: str(k + S.traceId)!, spanId: str(k + S.spanId)!, parentSpanId: str(k + S.parentSpanId)!, name: str(k + S.name)!,
@@ -126,8 +125,8 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
         cacheReadTokens: orNull(nums[j + N.cacheReadTokens]!), cacheWriteTokens: orNull(nums[j + N.cacheWriteTokens]!),
         reasoningTokens: orNull(nums[j + N.reasoningTokens]!), totalTokens: orNull(nums[j + N.totalTokens]!),
         totalCost: orNull(nums[j + N.totalCost]!), agentName: str(k + S.agentName)!,
-        status: (flags & FAILED) !== 0 ? 'FAILED' : 'COMPLETED',
-        hasInput: (flags & HAS_INPUT) !== 0, hasOutput: (flags & HAS_OUTPUT) !== 0,
+        status: (nums[j + N.flags]! & FAILED) !== 0 ? 'FAILED' : 'COMPLETED',
+        hasInput: (nums[j + N.flags]! & HAS_INPUT) !== 0, hasOutput: (nums[j + N.flags]! & HAS_OUTPUT) !== 0,
       },
       hints: {
         pipeline: Number.isNaN(rank) ? null : { rank, value: str(k + S.pipeline)! }, environment: str(k + S.environment)!,
