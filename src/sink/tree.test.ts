@@ -1,7 +1,7 @@
 /**
  * The stored node tree (sql/012): what the writer stores on the nodes — computed in JS for a run arriving
- * whole in one request, by settle_tree() otherwise — equals the walk of node_tree() and the attempts the
- * compat views counted, for random trees delivered in any order, split and re-sent, on real PostgreSQL.
+ * whole in one request, by settle_tree() otherwise — equals the tree walked from the spans as node_tree()
+ * and compat walked it before it was stored, and the attempts the compat views counted, for random trees delivered in any order, split and re-sent, on real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBatch } from './writer.js';
@@ -9,6 +9,7 @@ import { prepareSpans } from './prepare.js';
 import { placeNodes } from './tree.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
 import { chunks, hex, node, rng, shuffle, span, writeAll } from '../../test/helpers/spans.js';
+import { WALK_TREE_SQL } from '../../test/helpers/tree-walk.js';
 import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 
 let db: TestDb;
@@ -53,16 +54,12 @@ async function write(requests: MappedSpan[][]) {
   } finally { c.release(); }
 }
 
-/** The stored tree columns of a run's nodes beside what node_tree() walks and the compat attempt count. */
+/** The stored tree columns of a run's nodes beside the tree walked from its spans (test/helpers/tree-walk.ts). */
 async function compare(tenantId: string, traceId: string) {
   const { rows } = await db.pool.query(`
     SELECT n.node_id, n.parent_node_id, n.parent_missing, n.depth, n.step_order, n.attempt,
-      t.parent_node_id AS w_parent, t.parent_missing AS w_missing, t.depth AS w_depth, t.exec_order - 1 AS w_order,
-      (SELECT count(*) FROM runledger.nodes e WHERE e.tenant_id = n.tenant_id AND e.run_id = n.run_id
-        AND (e.start_time, e.node_id) < (n.start_time, n.node_id)
-        AND runledger.step_name(e.node_type, e.name, e.tool_name, e.agent_name)
-          = runledger.step_name(n.node_type, n.name, n.tool_name, n.agent_name))::int + 1 AS w_attempt
-    FROM runledger.nodes n JOIN runledger.node_tree($2::uuid, $1) t ON t.node_id = n.node_id
+      w.parent_node_id AS w_parent, w.parent_missing AS w_missing, w.depth AS w_depth, w.step_order AS w_order, w.attempt AS w_attempt
+    FROM runledger.nodes n JOIN (${WALK_TREE_SQL}) w ON w.node_id = n.node_id
     WHERE n.tenant_id = $1 AND n.run_id = $2::uuid ORDER BY n.node_id`, [tenantId, traceId]);
   const stored = rows.map((r) => ({ id: r.node_id, parent: r.parent_node_id, missing: r.parent_missing, depth: r.depth, order: r.step_order, attempt: r.attempt }));
   const walked = rows.map((r) => ({ id: r.node_id, parent: r.w_parent, missing: r.w_missing, depth: r.w_depth, order: r.w_order, attempt: r.w_attempt }));
@@ -123,7 +120,8 @@ describe('placeNodes', () => {
     });
     const places = placeNodes([
       m('a', null, true), m('h', 'a', false, T0 + 1), m('b', 'h', true, T0 + 2), m('c', 'gone', true, T0 + 3),
-      m('x', 'y', true, T0 + 4), m('y', 'x', true, T0 + 5),
+      m('x', 'y', true, T0 + 4), m('y', 'x', true, T0 + 5), m('z', 'w', true, T0 + 6), m('w', 'z', false, T0 + 7),
+      m('v', 'z', true, T0 + 8),
     ]);
     expect(places).toEqual([
       { parentNodeId: null, parentMissing: false, depth: 0, stepOrder: 0, attempt: 1 },
@@ -132,6 +130,10 @@ describe('placeNodes', () => {
       { parentNodeId: null, parentMissing: true, depth: 0, stepOrder: 2, attempt: 3 },
       { parentNodeId: 'y', parentMissing: false, depth: null, stepOrder: 3, attempt: 4 },
       { parentNodeId: 'x', parentMissing: false, depth: null, stepOrder: 4, attempt: 5 },
+      // z's walk comes back to z with no other node on the way: its own parent, top-level (depth 0)
+      { parentNodeId: 'z', parentMissing: false, depth: 0, stepOrder: 5, attempt: 6 },
+      null,
+      { parentNodeId: 'z', parentMissing: false, depth: 1, stepOrder: 6, attempt: 7 },
     ]);
   });
 });

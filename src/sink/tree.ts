@@ -74,7 +74,9 @@ function placeRun(mapped: readonly MappedSpan[], indices: number[], out: (NodePl
 function parentOf(self: string, first: string | null, byId: Map<string, MappedSpan>): { parent: string | null; missing: boolean } {
   const visited = new Set<string>();
   for (let cur = first; cur !== null;) {
-    if (cur === self) return { parent: null, missing: false }; // back at the node: no ancestor node on this path
+    // back at the node: a cycle through it with no other node on it; stored as the node's own parent, as
+    // compat's walk finds it (node_tree() and failed_nodes read no parent: nullif(parent_node_id, node_id))
+    if (cur === self) return { parent: self, missing: false };
     const s = byId.get(cur);
     if (s === undefined) return { parent: null, missing: true };
     if (s.node !== null) return { parent: cur, missing: false };
@@ -85,7 +87,7 @@ function parentOf(self: string, first: string | null, byId: Map<string, MappedSp
   return { parent: null, missing: false };
 }
 
-/** 0 for a node without a parent node, else its parent's depth + 1; null on (or below) a cycle. */
+/** 0 for a node without a parent node (or its own), else its parent's depth + 1; null on (or below) a cycle. */
 function depthOf(id: string, parents: Map<string, string | null>, memo: Map<string, number | null>): number | null {
   const path: string[] = [];
   const onPath = new Set<string>();
@@ -98,7 +100,8 @@ function depthOf(id: string, parents: Map<string, string | null>, memo: Map<stri
     if (onPath.has(cur)) { base = null; break; } // a cycle
     onPath.add(cur);
     path.push(cur);
-    cur = parents.get(cur) ?? null;
+    const parent: string | null = parents.get(cur) ?? null;
+    cur = parent === cur ? null : parent;
   }
   for (let i = path.length - 1; i >= 0; i--) {
     base = base === null ? null : base + 1;

@@ -1,0 +1,333 @@
+-- The analyst and compat views read the tree and run columns stored at ingest (sql/012) instead of walking
+-- spans and recounting nodes per row, and every lookup from a run to its rows is bounded by the run's time
+-- range [start_time, last_start_time], so a plan reads the partitions of the run's days only (issue 12).
+-- Every view keeps its columns, types and collations: the rows are the same (test/views-golden.test.ts).
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Indexes
+
+-- compat's "children of a node" (seed 000: olo_run_node WHERE parent_node_id = …) names no run: an index on
+-- the parent alone, in the collation the views expose it in (an index in "C" cannot serve a comparison in
+-- the default collation). Replaces 012's (tenant_id, run_id, parent_node_id), which no query used.
+DROP INDEX runledger.nodes_parent;
+CREATE INDEX nodes_parent ON runledger.nodes (parent_node_id COLLATE "default");
+
+-- Failed nodes by day (failed_nodes WHERE day = …): a day's failed nodes from each partition's small index
+-- instead of a scan of every partition (`day` is an expression on start_time, which no plan prunes by).
+CREATE INDEX nodes_failed_day ON runledger.nodes (((start_time AT TIME ZONE 'UTC')::date)) WHERE status = 'FAILED';
+
+-- Runs by trace id alone (compat and node_tree() look runs up without the tenant: RLS or the query picks it).
+CREATE INDEX runs_run_id ON runledger.runs (run_id);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- A node whose walk up comes back to itself with no other node on the way (a cycle of parent ids: only
+-- malformed input makes one) is stored as its own parent, as compat's walk (node_ancestors) names it; it
+-- is a top-level node (depth 0) for node_tree(), node_trees and failed_nodes, which read
+-- nullif(parent_node_id, node_id). 012 stored NULL: settle_tree as in 012 but for that, and the runs that
+-- may have such a node (a top-level node with a parent span that is stored) are queued for repair.
+
+/**
+ * (as in sql/012) Recompute the tree columns of the runs' nodes from their stored spans and nodes.
+ */
+CREATE OR REPLACE FUNCTION runledger.settle_tree(tenant_ids text[], run_ids uuid[]) RETURNS integer
+LANGUAGE plpgsql
+-- Every join here is a lookup by id: index nested loops only. Without these settings the planner, on a day's
+-- partitions not analyzed yet (no statistics: "16 rows"), hash-joined or scanned the whole staged run and
+-- the day's spans per level of a walk: 2-9 s for a run of 5,600 nodes (measured); by index it is one probe
+-- per node (0.3 s). The penalty these put on the plans' costs would make PostgreSQL compile them with JIT
+-- (1.4 s per call on PG 15, measured): no JIT either.
+SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET enable_bitmapscan = off
+SET enable_material = off SET jit = off
+AS $$
+DECLARE
+  changed integer;
+  lo timestamptz;
+  hi timestamptz;
+BEGIN
+  SELECT min(r.start_time), max(coalesce(r.last_start_time, 'infinity')) INTO lo, hi FROM runledger.runs r
+  WHERE (r.tenant_id, r.run_id) IN (SELECT * FROM unnest(tenant_ids, run_ids));
+  IF lo IS NULL THEN RETURN 0; END IF;
+  IF to_regclass('pg_temp.runledger_tree') IS NULL THEN  -- once per session (IF NOT EXISTS would notice every call)
+    CREATE TEMP TABLE runledger_tree (
+      tenant_id text COLLATE "C", run_id uuid, node_id text COLLATE "C", parent_span_id text COLLATE "C",
+      step_order integer, attempt integer, parent_node_id text COLLATE "C", parent_missing boolean, depth integer
+    ) ON COMMIT DELETE ROWS;
+    CREATE INDEX runledger_tree_node ON runledger_tree (node_id);  -- the id first: the planner, without statistics, picks by it
+    CREATE INDEX runledger_tree_parent ON runledger_tree (parent_node_id);
+  END IF;
+  DELETE FROM runledger_tree;
+
+  INSERT INTO runledger_tree (tenant_id, run_id, node_id, parent_span_id, step_order, attempt, parent_missing)
+  SELECT n.tenant_id, n.run_id, n.node_id, n.parent_span_id,
+    (row_number() OVER (PARTITION BY n.tenant_id, n.run_id ORDER BY n.start_time, n.node_id))::integer - 1,
+    (row_number() OVER (PARTITION BY n.tenant_id, n.run_id, runledger.step_name(n.node_type, n.name, n.tool_name, n.agent_name)
+      ORDER BY n.start_time, n.node_id))::integer,
+    false
+  FROM runledger.nodes n JOIN (SELECT DISTINCT * FROM unnest(tenant_ids, run_ids)) AS t(tenant_id, run_id)
+    ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id
+  WHERE n.start_time >= lo AND n.start_time <= hi;
+
+  -- each node's walk up: its parent span, then up through stored spans that are not nodes
+  WITH RECURSIVE up (tenant_id, run_id, node_id, anc) AS (
+    SELECT m.tenant_id, m.run_id, m.node_id, m.parent_span_id FROM runledger_tree m WHERE m.parent_span_id IS NOT NULL
+    UNION
+    SELECT u.tenant_id, u.run_id, u.node_id, s.parent_span_id
+    FROM up u JOIN runledger.spans s ON s.tenant_id = u.tenant_id AND s.trace_id = u.run_id AND s.span_id = u.anc
+      AND s.start_time >= lo AND s.start_time <= hi
+    WHERE s.parent_span_id IS NOT NULL AND u.anc <> u.node_id
+      AND NOT EXISTS (SELECT 1 FROM runledger_tree m WHERE m.tenant_id = u.tenant_id AND m.run_id = u.run_id AND m.node_id = u.anc)
+  ), walk AS (
+    SELECT u.*, p.node_id AS found,
+      NOT EXISTS (SELECT 1 FROM runledger.spans s WHERE s.tenant_id = u.tenant_id AND s.trace_id = u.run_id
+        AND s.span_id = u.anc AND s.start_time >= lo AND s.start_time <= hi) AS missing
+    FROM up u LEFT JOIN runledger_tree p ON p.tenant_id = u.tenant_id AND p.run_id = u.run_id AND p.node_id = u.anc
+  ), links AS (
+    SELECT w.tenant_id, w.run_id, w.node_id, min(w.found) AS parent_node_id, bool_or(w.missing) AS parent_missing
+    FROM walk w GROUP BY w.tenant_id, w.run_id, w.node_id
+  )
+  UPDATE runledger_tree m SET parent_node_id = l.parent_node_id, parent_missing = l.parent_missing
+  FROM links l WHERE m.tenant_id = l.tenant_id AND m.run_id = l.run_id AND m.node_id = l.node_id;
+
+  -- depth: down from the nodes without a parent node (nodes on or below a cycle are never reached: NULL)
+  WITH RECURSIVE tree (tenant_id, run_id, node_id, depth) AS (
+    SELECT m.tenant_id, m.run_id, m.node_id, 0 FROM runledger_tree m
+    WHERE m.parent_node_id IS NULL OR m.parent_node_id = m.node_id
+    UNION ALL
+    SELECT c.tenant_id, c.run_id, c.node_id, t.depth + 1
+    FROM tree t JOIN runledger_tree c ON c.tenant_id = t.tenant_id AND c.run_id = t.run_id AND c.parent_node_id = t.node_id
+      AND c.node_id <> t.node_id
+  )
+  UPDATE runledger_tree m SET depth = t.depth
+  FROM tree t WHERE m.tenant_id = t.tenant_id AND m.run_id = t.run_id AND m.node_id = t.node_id;
+
+  UPDATE runledger.nodes n SET parent_node_id = v.parent_node_id, parent_missing = v.parent_missing, depth = v.depth,
+    step_order = v.step_order, attempt = v.attempt
+  FROM runledger_tree v
+  WHERE n.tenant_id = v.tenant_id AND n.run_id = v.run_id AND n.node_id = v.node_id AND n.start_time >= lo AND n.start_time <= hi
+    AND (n.parent_node_id, n.parent_missing, n.depth, n.step_order, n.attempt)
+      IS DISTINCT FROM (v.parent_node_id, v.parent_missing, v.depth, v.step_order, v.attempt);
+  GET DIAGNOSTICS changed = ROW_COUNT;
+  DELETE FROM runledger_tree;
+  RETURN changed;
+END $$;
+
+INSERT INTO runledger.repair_queue (tenant_id, run_id, reason)
+SELECT DISTINCT n.tenant_id, n.run_id, 'a node on a cycle of parent ids is its own parent from migration 013 on'
+FROM runledger.nodes n WHERE n.parent_node_id IS NULL AND n.parent_span_id IS NOT NULL AND NOT n.parent_missing
+ON CONFLICT DO NOTHING;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- runledger views (columns as in 007)
+
+CREATE OR REPLACE VIEW runledger.run_summary WITH (security_invoker = true) AS
+SELECT r.run_id, r.tenant_id, r.pipeline, r.name, r.service_name, r.environment, r.session_id, r.user_id,
+  r.status, r.error_message,
+  (r.start_time AT TIME ZONE 'UTC')::date AS day,
+  r.start_time, r.end_time, r.duration_ms,
+  r.span_count, r.total_nodes, r.llm_calls, r.tool_calls,
+  r.error_count AS error_spans,
+  r.failed_nodes,
+  r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens, r.total_tokens,
+  r.total_cost, r.currency, r.models,
+  cardinality(r.models) AS model_count,
+  round(r.total_cost * 1000 / NULLIF(r.total_tokens, 0), 10) AS cost_per_1k_tokens,
+  r.llm_calls::double precision / NULLIF(r.total_nodes, 0) AS llm_call_share,
+  l.llm_time_ms,
+  l.llm_time_ms / NULLIF(r.duration_ms, 0) AS llm_time_share
+FROM runledger.runs r,
+LATERAL (SELECT (SELECT sum(n.duration_ms) FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
+  AND n.run_id = r.run_id AND n.node_type = 'LLM'
+  AND n.start_time >= r.start_time AND n.start_time <= coalesce(r.last_start_time, 'infinity')) AS llm_time_ms OFFSET 0) l;
+
+-- The node trees of the runs with this id, from the stored tree: exec_order is step_order + 1; tree_path
+-- follows the stored parents down from each top-level node (depth NULL: on a cycle, no path).
+CREATE OR REPLACE FUNCTION runledger.node_tree(run_id uuid, tenant_id text DEFAULT NULL)
+RETURNS TABLE (
+  node_id text, parent_node_id text, depth integer, exec_order integer, tree_path integer[],
+  parent_missing boolean, parent_span_id text, tenant_id text, node_type text, name text, status text,
+  start_time timestamptz, end_time timestamptz, duration_ms double precision, provider text, model_name text,
+  total_tokens bigint, total_cost numeric, usage_counted boolean
+)
+LANGUAGE sql STABLE SECURITY INVOKER PARALLEL SAFE
+AS $$
+WITH RECURSIVE
+run_nodes AS MATERIALIZED (
+  SELECT n.* FROM runledger.runs r
+  JOIN runledger.nodes n ON n.tenant_id = r.tenant_id AND n.run_id = r.run_id
+    AND n.start_time >= r.start_time AND n.start_time <= coalesce(r.last_start_time, 'infinity')
+  WHERE r.run_id = node_tree.run_id AND (node_tree.tenant_id IS NULL OR r.tenant_id = node_tree.tenant_id)
+),
+tree (tenant_id, node_id, tree_path) AS (
+  SELECT m.tenant_id, m.node_id, ARRAY[m.step_order + 1] FROM run_nodes m WHERE m.depth = 0
+  UNION ALL
+  SELECT c.tenant_id, c.node_id, t.tree_path || (c.step_order + 1)
+  FROM tree t JOIN run_nodes c ON c.tenant_id = t.tenant_id AND c.parent_node_id = t.node_id AND c.node_id <> t.node_id
+    AND c.depth IS NOT NULL
+)
+SELECT m.node_id, nullif(m.parent_node_id, m.node_id), m.depth, m.step_order + 1, t.tree_path,
+  m.parent_missing, m.parent_span_id, m.tenant_id, m.node_type, m.name, m.status,
+  m.start_time, m.end_time, m.duration_ms, m.provider, m.model_name, m.total_tokens, m.total_cost, m.usage_counted
+FROM run_nodes m LEFT JOIN tree t USING (tenant_id, node_id)
+$$;
+
+-- A plain join (no function per run): a condition on node columns filters nodes before anything else, and
+-- tree_path is computed only when selected (its ancestors by primary key, in the run's days).
+CREATE OR REPLACE VIEW runledger.node_trees WITH (security_invoker = true) AS
+SELECT r.run_id, r.pipeline, r.start_time AS run_start_time,
+  n.node_id COLLATE "default" AS node_id, nullif(n.parent_node_id, n.node_id) COLLATE "default" AS parent_node_id, n.depth,
+  n.step_order + 1 AS exec_order,
+  CASE WHEN n.depth IS NOT NULL THEN (
+    WITH RECURSIVE up (node_id, parent_node_id, exec_order, depth) AS (
+      SELECT n.node_id, n.parent_node_id, n.step_order + 1, n.depth
+      UNION ALL
+      SELECT a.node_id, a.parent_node_id, a.step_order + 1, a.depth
+      FROM up JOIN runledger.nodes a ON a.tenant_id = n.tenant_id AND a.run_id = n.run_id AND a.node_id = up.parent_node_id
+        AND a.start_time >= r.start_time AND a.start_time <= coalesce(r.last_start_time, 'infinity')
+      WHERE up.depth > 0
+    )
+    SELECT array_agg(up.exec_order ORDER BY up.depth) FROM up) END AS tree_path,
+  n.parent_missing, n.parent_span_id COLLATE "default" AS parent_span_id, n.tenant_id COLLATE "default" AS tenant_id,
+  n.node_type, n.name, n.status, n.start_time, n.end_time, n.duration_ms, n.provider, n.model_name,
+  n.total_tokens, n.total_cost::numeric AS total_cost, n.usage_counted
+FROM runledger.runs r
+JOIN runledger.nodes n ON n.tenant_id = r.tenant_id AND n.run_id = r.run_id
+  AND n.start_time >= r.start_time AND n.start_time <= coalesce(r.last_start_time, 'infinity');
+
+CREATE OR REPLACE VIEW runledger.failed_nodes WITH (security_invoker = true) AS
+SELECT n.run_id, n.node_id, n.tenant_id, r.pipeline, r.name AS run_name, r.status AS run_status,
+  (n.start_time AT TIME ZONE 'UTC')::date AS day,
+  n.node_type, n.operation, n.name, n.error_type, n.error_message,
+  n.start_time, n.end_time, n.duration_ms, n.provider, n.model_name, n.tool_name, n.agent_name,
+  a.node_id AS parent_node_id, a.name AS parent_node_name, a.node_type AS parent_node_type,
+  a.status AS parent_node_status
+FROM runledger.nodes n
+LEFT JOIN runledger.runs r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
+LEFT JOIN LATERAL (
+  SELECT p.node_id, p.name, p.node_type, p.status FROM runledger.nodes p
+  WHERE p.tenant_id = n.tenant_id AND p.run_id = n.run_id AND p.node_id = n.parent_node_id AND p.node_id <> n.node_id
+    AND p.start_time >= r.start_time AND p.start_time <= coalesce(r.last_start_time, 'infinity')
+  LIMIT 1
+) a ON true
+WHERE n.status = 'FAILED';
+
+-- ---------------------------------------------------------------------------------------------------------
+-- compat.ledger_runs / ledger_nodes: the bases of every compat view (columns as in 007; the runs and nodes
+-- columns listed, since 012 added columns of the same names as the derived ones)
+
+CREATE OR REPLACE VIEW compat.ledger_runs WITH (security_invoker = true) AS
+SELECT r.run_id, r.tenant_id, r.pipeline, r.service_name, r.environment, r.session_id, r.user_id, r.name,
+  r.status, r.start_time, r.end_time, r.duration_ms, r.span_count, r.total_nodes, r.llm_calls, r.tool_calls,
+  r.error_count, r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens,
+  r.total_tokens, r.total_cost, r.currency, r.models, r.error_message, r.root_span_id, r.root_start_time,
+  r.pipeline_rank, r.created_at, r.updated_at,
+  compat.trace_hex(r.run_id) AS trace_hex,
+  -- the root node's content when the root is a node, else the run's first input / last output (stored refs)
+  CASE WHEN EXISTS (SELECT 1 FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
+         AND n.run_id = r.run_id AND n.node_id = r.root_span_id AND n.start_time = r.root_start_time)
+    THEN (SELECT n.input FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
+          AND n.run_id = r.run_id AND n.node_id = r.root_span_id AND n.start_time = r.root_start_time)
+    ELSE (SELECT n.input FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
+          AND n.run_id = r.run_id AND n.node_id = r.input_node_id AND n.start_time = r.input_start_time) END AS run_input,
+  CASE WHEN r.status = 'RUNNING' THEN NULL
+    WHEN EXISTS (SELECT 1 FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
+         AND n.run_id = r.run_id AND n.node_id = r.root_span_id AND n.start_time = r.root_start_time)
+    THEN (SELECT n.output FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
+          AND n.run_id = r.run_id AND n.node_id = r.root_span_id AND n.start_time = r.root_start_time)
+    ELSE (SELECT n.output FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
+          AND n.run_id = r.run_id AND n.node_id = r.output_node_id AND n.start_time = r.output_start_time) END AS run_output,
+  (SELECT n.name FROM runledger.nodes n
+   WHERE r.status = 'FAILED' AND n.tenant_id = r.tenant_id AND n.run_id = r.run_id AND n.status = 'FAILED'
+     AND n.start_time >= r.start_time AND n.start_time <= coalesce(r.last_start_time, 'infinity')
+   ORDER BY n.end_time, n.node_id LIMIT 1) AS failed_node_name,
+  (SELECT n.error_type FROM runledger.nodes n
+   WHERE r.status = 'FAILED' AND n.tenant_id = r.tenant_id AND n.run_id = r.run_id AND n.status = 'FAILED'
+     AND n.start_time >= r.start_time AND n.start_time <= coalesce(r.last_start_time, 'infinity')
+   ORDER BY n.end_time, n.node_id LIMIT 1) AS failed_node_error_type,
+  r.total_nodes - r.failed_nodes AS completed_nodes,  -- a node is COMPLETED or FAILED
+  r.failed_nodes,
+  r.agent_name,
+  (SELECT s.kind FROM runledger.spans s WHERE s.tenant_id = r.tenant_id
+     AND s.trace_id = r.run_id AND s.span_id = r.root_span_id AND s.start_time = r.root_start_time) AS root_kind,
+  (SELECT s.resource ->> 'service.version' FROM runledger.spans s WHERE s.tenant_id = r.tenant_id
+     AND s.trace_id = r.run_id AND s.span_id = r.root_span_id AND s.start_time = r.root_start_time) AS service_version,
+  (SELECT nullif(s.links -> 0 ->> 'traceId', '') FROM runledger.spans s WHERE s.tenant_id = r.tenant_id
+     AND s.trace_id = r.run_id AND s.span_id = r.root_span_id AND s.start_time = r.root_start_time) AS parent_trace_hex
+FROM runledger.runs r;
+
+CREATE OR REPLACE VIEW compat.ledger_nodes WITH (security_invoker = true) AS
+SELECT n.run_id, n.node_id, n.parent_span_id, n.tenant_id, n.node_type, n.operation, n.name, n.status,
+  n.error_type, n.error_message, n.start_time, n.end_time, n.duration_ms, n.provider, n.request_model,
+  n.response_model, n.model_name, n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens,
+  n.reasoning_tokens, n.total_tokens, n.input_cost, n.output_cost, n.total_cost, n.cost_source, n.temperature,
+  n.top_p, n.max_tokens, n.finish_reasons, n.response_id, n.tool_name, n.tool_call_id, n.agent_name,
+  n.session_id, n.user_id, n.prompt_hash, n.input, n.output, n.usage_counted,
+  r.pipeline AS run_pipeline, r.start_time AS run_start_time, r.status AS run_status,
+  compat.trace_hex(r.run_id) AS trace_hex,
+  compat.span_uuid(n.run_id, n.node_id) AS node_uuid,
+  compat.step_name(n.node_type, n.name, n.tool_name, n.agent_name) AS step_name,
+  n.step_order,
+  n.attempt,
+  n.parent_node_id COLLATE "default" AS parent_node_id,
+  -- on or below a cycle of parent ids the stored depth is NULL (or 0 for a node that is its own parent):
+  -- compat counts the node ancestors up to where the walk repeats
+  CASE WHEN n.depth IS NULL OR n.parent_node_id = n.node_id
+    THEN (SELECT count(*) FROM compat.node_ancestors(n.tenant_id, n.run_id, n.parent_span_id, r.start_time))::integer
+    ELSE n.depth END AS depth,
+  (SELECT (SELECT ev -> 'attributes' FROM jsonb_array_elements(s.events) ev
+           WHERE ev ->> 'name' = 'exception' LIMIT 1)
+   FROM runledger.spans s
+   WHERE s.tenant_id = n.tenant_id AND s.trace_id = n.run_id AND s.span_id = n.node_id
+     AND s.start_time = n.start_time) AS exception
+FROM runledger.nodes n
+JOIN runledger.runs r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
+  AND n.start_time >= r.start_time AND n.start_time <= coalesce(r.last_start_time, 'infinity');
+
+-- compat.spans (seed 002): the child spans bounded by the run's days on both sides, and every span joined
+-- to its run within the run's time range (lookups by trace id read the run's days only).
+CREATE OR REPLACE VIEW compat.spans WITH (security_invoker = true) AS
+SELECT compat.span_uuid(s.trace_id, s.span_id) AS span_id,
+  s.trace_id,
+  CASE WHEN s.parent_span_id IS NOT NULL THEN compat.span_uuid(s.trace_id, s.parent_span_id) END AS parent_span_id,
+  coalesce(lower(n.node_type), 'span')::varchar(50) AS span_type,
+  s.name::varchar(255) AS name,
+  (CASE WHEN s.status_code = 'ERROR' THEN 'failed' ELSE 'completed' END)::varchar(50) AS status,
+  s.start_time AT TIME ZONE 'UTC' AS started_at,
+  s.end_time AT TIME ZONE 'UTC' AS completed_at,
+  compat.fit_int4(extract(epoch FROM s.end_time - s.start_time) * 1000) AS duration_ms,
+  coalesce(n.input, '{}'::jsonb) AS inputs,
+  coalesce(n.output, '{}'::jsonb) AS outputs,
+  jsonb_strip_nulls(jsonb_build_object('input', n.input_tokens, 'output', n.output_tokens, 'total', n.total_tokens,
+    'cache_read', n.cache_read_tokens, 'cache_write', n.cache_write_tokens, 'reasoning', n.reasoning_tokens))
+    AS tokens,
+  coalesce(compat.fit_numeric(n.total_cost, 10, 6), 0)::numeric(10,6) AS cost,
+  n.model_name::varchar(255) AS model,
+  n.provider::varchar(100) AS provider,
+  coalesce(n.error_message, CASE WHEN s.status_code = 'ERROR' THEN coalesce(nullif(s.status_message, ''),
+    (SELECT ev -> 'attributes' ->> 'exception.message' FROM jsonb_array_elements(s.events) ev
+     WHERE ev ->> 'name' = 'exception' LIMIT 1)) END) AS error,
+  coalesce(n.error_type, CASE WHEN s.status_code = 'ERROR' THEN coalesce(
+    (SELECT ev -> 'attributes' ->> 'exception.type' FROM jsonb_array_elements(s.events) ev
+     WHERE ev ->> 'name' = 'exception' LIMIT 1), 'ERROR') END)::varchar(100) AS error_type,
+  (SELECT ev -> 'attributes' ->> 'exception.stacktrace' FROM jsonb_array_elements(s.events) ev
+   WHERE ev ->> 'name' = 'exception' LIMIT 1) AS error_stack,
+  '{}'::jsonb AS api_limits,
+  coalesce(n.attempt - 1, 0) AS retry_count,
+  NULL::integer AS timeout,
+  coalesce((SELECT jsonb_build_object('results', jsonb_agg(ev -> 'attributes'))
+            FROM jsonb_array_elements(s.events) ev WHERE ev ->> 'name' = 'gen_ai.evaluation.result'
+            HAVING count(*) > 0), '{}'::jsonb) AS evaluation,
+  jsonb_strip_nulls(jsonb_build_object('otel_span_id', s.span_id, 'otel_parent_span_id', s.parent_span_id,
+    'kind', s.kind, 'service_name', s.service_name, 'scope_name', s.scope_name, 'operation', n.operation,
+    'request_model', n.request_model, 'response_model', n.response_model, 'finish_reasons', to_jsonb(n.finish_reasons),
+    'tool_name', n.tool_name, 'tool_call_id', n.tool_call_id, 'agent_name', n.agent_name,
+    'session_id', n.session_id, 'user_id', n.user_id, 'cost_source', n.cost_source,
+    'usage_counted', n.usage_counted)) AS metadata,
+  ARRAY(SELECT compat.span_uuid(c.trace_id, c.span_id)::text FROM runledger.spans c
+        WHERE c.tenant_id = s.tenant_id AND c.trace_id = s.trace_id AND c.parent_span_id = s.span_id
+          AND c.start_time >= r.start_time AND c.start_time <= coalesce(r.last_start_time, 'infinity')
+        ORDER BY c.start_time, c.span_id) AS child_spans
+FROM runledger.spans s
+JOIN runledger.runs r ON r.tenant_id = s.tenant_id AND r.run_id = s.trace_id
+  AND s.start_time >= r.start_time AND s.start_time <= coalesce(r.last_start_time, 'infinity')
+LEFT JOIN compat.ledger_nodes n ON n.tenant_id = s.tenant_id AND n.run_id = s.trace_id AND n.node_id = s.span_id
+  AND n.start_time = s.start_time;
