@@ -1,3 +1,4 @@
+/** Configuration from the environment: database timeouts and the write stall limit. */
 import { describe, expect, it } from 'vitest';
 import { configFromEnv, ConfigError, defaults } from './config.js';
 

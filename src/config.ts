@@ -51,7 +51,7 @@ export interface Config {
   apiKeysRefreshSeconds: number;
   /** spans up to this many days old get their day's partition; older ones go to the default partition */
   partitionBackfillDays: number;
-  /** seconds between refreshes of the daily usage rollup (last 3 UTC days); 0: off */
+  /** seconds between refreshes of the daily usage table (last 3 UTC days); 0: off */
   rollupRefreshSeconds: number;
   /** lock_timeout of the gateway's database sessions (ms): a write waits at most this long for a lock, then 503 */
   dbLockTimeoutMs: number;

@@ -39,6 +39,15 @@ export class GatewayError extends Error {
   get retryable(): boolean { return ERROR_KINDS[this.kind].retryable; }
 }
 
-export function isGatewayError(e: unknown): e is GatewayError {
-  return e instanceof GatewayError;
+/**
+ * Values of particular spans that the ledger cannot take, found before PostgreSQL would refuse them: final
+ * for those spans (like the Collector's consumererror.Permanent), so the batcher isolates them by bisection
+ * and answers the rest. `code` is the SQLSTATE PostgreSQL raises for the same values (22003 numeric out of
+ * range, 22P02 invalid text representation), so either path reads the same to an operator.
+ */
+export class DataError extends Error {
+  constructor(message: string, readonly code: '22003' | '22P02') {
+    super(message);
+    this.name = 'DataError';
+  }
 }

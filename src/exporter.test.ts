@@ -1,3 +1,4 @@
+/** The in-process exporter's conversion of SDK spans to SpanRecords, sanitised like the decoders do. */
 import { describe, expect, it } from 'vitest';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';

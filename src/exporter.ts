@@ -7,7 +7,8 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { AttributeValue, Attributes as OtelAttributes, HrTime } from '@opentelemetry/api';
 import type pg from 'pg';
 import { configFromEnv, type Config } from './config.js';
-import { createPool, createSink } from './gateway.js';
+import { createPool } from './sink/index.js';
+import { createIngest } from './ingest.js';
 import { migrate } from './db/migrate.js';
 import { createLogger, type Logger } from './log.js';
 import type { Pipeline } from './pipeline.js';
@@ -95,7 +96,7 @@ export class PostgresSpanExporter implements SpanExporter {
     this.cfg = configFromEnv(process.env, { ...opts.config, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
     if (!this.cfg.databaseUrl) throw new Error('PostgresSpanExporter needs databaseUrl (or DATABASE_URL)');
     this.pool = createPool(this.cfg.databaseUrl, this.cfg, log);
-    ({ batcher: this.batcher, pipeline: this.pipeline } = createSink(this.cfg, this.pool, log, 0)); // prepares on the calling thread
+    ({ batcher: this.batcher, pipeline: this.pipeline } = createIngest(this.cfg, this.pool, log, 0)); // prepares on the calling thread
     this.migrateFirst = opts.migrate !== false;
     if (this.migrateFirst) void this.migrated();
   }

@@ -1,35 +1,30 @@
 /**
- * Assembles the gateway: database, pipeline, batcher, HTTP and gRPC receivers; drains on stop. It listens
- * before the database is known to work: migrations and API keys load in the background (startup.ts).
+ * Assembles the gateway, and only that: database, ingest path (ingest.ts), HTTP and gRPC receivers, the
+ * operator routes (receiver/ops.ts); drains on stop. It listens before the database is known to work:
+ * migrations and API keys load in the background (startup.ts).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { serve } from '@hono/node-server';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
+import type { Context } from 'hono';
 import type { Config } from './config.js';
 import type { EmbeddedDb } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
-import { createMapper } from './mapping/index.js';
-import { loadPriceTable } from './mapping/prices.js';
-import { Batcher } from './sink/batcher.js';
-import { AdmissionBudget, admissionBudgetBytes } from './sink/admission.js';
-import { writeBatch } from './sink/writer.js';
-import { createLogsStore } from './sink/logs-writer.js';
-import { DayPartitions } from './sink/partitions.js';
-import { classifyPgError, isDatabaseError } from './sink/pg-errors.js';
-import { Pipeline } from './pipeline.js';
+import type { Logger } from './log.js';
+import { createPool } from './sink/index.js';
+import type { Batcher } from './sink/batcher.js';
+import { createIngest } from './ingest.js';
+import type { Pipeline } from './pipeline.js';
 import { createHttpApp } from './receiver/http.js';
 import { bindGrpc, createGrpcServer } from './receiver/grpc.js';
-import type { Logger } from './log.js';
-import type { PreparedSpan } from './sink/prepare.js';
-import { PreparePool } from './worker/pool.js';
-import type { Context } from 'hono';
+import { mountOps } from './receiver/ops.js';
 import { ApiKeyAuth, metadataReader } from './auth.js';
 import { Metrics } from './metrics.js';
-import { pingDatabase, readiness, WriteProgress, type Readiness } from './health.js';
+import { pingDatabase, readiness, type Readiness } from './health.js';
 import { SchemaStartup, startMaintenance, type Maintenance } from './startup.js';
-import { repairQueued } from './cli/repair.js';
+import { repairQueued } from './maintenance/repair.js';
 
 export interface Gateway {
   httpUrl: string;
@@ -48,110 +43,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export interface Sink {
-  batcher: Batcher;
-  pipeline: Pipeline;
-  /** the daily partitions the writers create on demand */
-  partitions: DayPartitions;
-  progress: WriteProgress; // how long writes have gone without a commit (/readyz)
-  /** resolves once the prepare workers have loaded (their price manifest) */
-  ready: Promise<void>;
-  /** stop the prepare workers (after the batcher drained) */
-  close(): Promise<void>;
-}
-
-/**
- * The write side (pool + batcher + pipeline), usable without any receiver (in-process exporter).
- * `workers` overrides cfg.prepareWorkers (the in-process exporter prepares on the calling thread).
- */
-export function createSink(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers, metrics: Metrics | null = null): Sink {
-  const partitions = new DayPartitions({ backfillDays: cfg.partitionBackfillDays });
-  const progress = new WriteProgress(cfg.readyWriteStallMs);
-  const write = async (items: PreparedSpan[]) => {
-    progress.started();
-    const client = await pool.connect().catch((e) => { metrics?.databaseUp(false); progress.failed(e); throw e; });
-    let broken: Error | undefined;
-    const t0 = performance.now();
-    try {
-      const out = await writeBatch(client, items, partitions, { logContentChars: cfg.captureContent ? cfg.maxContentChars : null });
-      progress.committed();
-      metrics?.written(items.length, out, (performance.now() - t0) / 1000);
-      return out;
-    } catch (e) {
-      progress.failed(e);
-      const cls = classifyPgError(e);
-      if (cls === 'unavailable') {
-        broken = e as Error;
-        metrics?.databaseUp(false);
-      } else if (cls === 'other' && isDatabaseError(e)) { // neither transient nor the spans' (a missing table, a privilege)
-        log.error('write failed: database error, answering 503 until it is fixed', { code: (e as { code?: string }).code, error: (e as Error).message });
-      }
-      throw e;
-    } finally {
-      client.release(broken);
-    }
-  };
-  const batcher = new Batcher({
-    queueMaxSpans: cfg.queueMaxSpans,
-    batchMaxSpans: cfg.batchMaxSpans,
-    writers: cfg.writers,
-    retryAfterSeconds: cfg.retryAfterSeconds,
-    runLockWaitMs: cfg.runLockWaitMs,
-    write,
-    onBatch: (b) => { if (!b.ok) log.warn('batch failed', b); else log.debug('batch committed', b); },
-  });
-  const mapper = createMapper({
-    maxContentChars: cfg.maxContentChars,
-    captureContent: cfg.captureContent,
-    prices: loadPriceTable(cfg.pricesFile ?? undefined),
-  });
-  const prepare = workers > 0
-    ? new PreparePool(workers, {
-      maxSpans: cfg.queueMaxSpans, maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, pricesFile: cfg.pricesFile,
-    },
-      (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
-    : null;
-  const admission = new AdmissionBudget({
-    budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent,
-    retryAfterSeconds: cfg.retryAfterSeconds, refusal: () => batcher.refusal() ?? pipeline.refusal(),
-  });
-  const pipeline: Pipeline = new Pipeline({
-    mapper, batcher, pool: prepare, metrics, maxSpans: cfg.queueMaxSpans, admission,
-    logs: createLogsStore(pool, partitions, { captureContent: cfg.captureContent, maxContentChars: cfg.maxContentChars },
-      { stored: (n) => metrics?.logRecordsStored(n), failed: (e) => { if (classifyPgError(e) === 'unavailable') metrics?.databaseUp(false); } }),
-  });
-  return {
-    batcher, partitions, progress, pipeline,
-    ready: prepare?.ready() ?? Promise.resolve(),
-    close: async () => { await prepare?.close(); },
-  };
-}
-
-export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: cfg.writers + 2,
-    connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
-    application_name: 'runledger',
-    // Sent in the start-up packet of every session: they take precedence over ALTER DATABASE / ALTER ROLE
-    // settings (an operator's `statement_timeout = '20ms'` for analysts must not break ingestion), and no
-    // write waits without bound on a lock another session holds.
-    statement_timeout: cfg.dbStatementTimeoutMs,
-    lock_timeout: cfg.dbLockTimeoutMs,
-  });
-  // An idle client losing its server (restart, failover) must not crash the process.
-  pool.on('error', (e) => log.warn('idle database connection lost', { error: e.message }));
-  // Neither may a checked-out one: pg-pool removes its listener while a client is lent out, and pg's
-  // Client emits 'error' when its connection ends (even with a query active, which is rejected as
-  // well) — without a listener that is an uncaught exception. The writer sees the failed query and
-  // releases the client as broken.
-  pool.on('connect', (client) => {
-    client.on('error', (e) => log.warn('database connection lost', { error: e.message }));
-  });
-  return pool;
-}
-
 export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   let embedded: EmbeddedDb | null = null;
   let databaseUrl = cfg.databaseUrl;
@@ -163,7 +54,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   const url = databaseUrl;
   const pool = createPool(url, cfg, log);
   const metrics = new Metrics({ defaultMetrics: true });
-  const sink = createSink(cfg, pool, log, cfg.prepareWorkers, metrics);
+  const sink = createIngest(cfg, pool, log, cfg.prepareWorkers, metrics);
   const { batcher, pipeline } = sink;
   metrics.queueDepth = () => batcher.depth;
   let draining = false;
@@ -214,18 +105,9 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     tenant,
     onError,
     onRequest: (status, seconds, signal) => metrics.request('http', signal, status, seconds),
-    extra: (a) => {
-      a.get('/healthz', (c) => c.json({ status: 'ok' }));
-      a.get('/readyz', async (c) => {
-        const r = await ready();
-        return r.ready ? c.json({ status: 'ready', queued_spans: r.queued_spans }) : c.json({ status: 'unavailable', reason: r.reason }, 503);
-      });
-      a.get('/metrics', async (c) => {
-        const { contentType, body } = await metrics.expose();
-        return c.body(body, 200, { 'content-type': contentType });
-      });
-    },
+    extra: (a) => mountOps(a, { ready, metrics }),
   });
+
   const http = await new Promise<HttpServer>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.httpHost, port: cfg.httpPort }, () => resolve(s as HttpServer));
   });

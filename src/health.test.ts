@@ -1,5 +1,7 @@
+/** Readiness: the write-progress clock and the /readyz verdict with its reasons. */
 import { describe, expect, it } from 'vitest';
-import { readiness, WriteProgress, type ReadinessProbe } from './health.js';
+import { readiness, type ReadinessProbe } from './health.js';
+import { WriteProgress } from './sink/write-progress.js';
 
 describe('WriteProgress', () => {
   it('counts from the first attempt after a commit until the next commit', () => {

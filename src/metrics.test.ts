@@ -1,3 +1,4 @@
+/** Prometheus metrics: calls without a price counted by model. */
 import { describe, expect, it } from 'vitest';
 import { MAX_MODEL_LABELS, Metrics } from './metrics.js';
 import { unpricedByModel } from './pipeline.js';

@@ -10,6 +10,7 @@ import type { Batcher } from './sink/batcher.js';
 import { AdmissionBudget, QUEUED_BYTES_PER_SPAN, admissionBudgetBytes, type Admission } from './sink/admission.js';
 import { OtlpDecodeError } from './otlp/errors.js';
 import { GatewayError } from './errors.js';
+import { MAX_ERRORS } from './constants.js';
 import type { PreparePool } from './worker/pool.js';
 import type { Metrics, Transport } from './metrics.js';
 import { prepareBody, prepareDecoded, type Encoding, type PreparedRequest } from './worker/prepare.js';
@@ -128,7 +129,7 @@ export class Pipeline {
     this.metrics?.logRecordsRejected(prepared.rejected + stored.rejected);
     const rejected = prepared.rejected + stored.rejected;
     const errors = [...prepared.errors, ...stored.errors];
-    return { rejected, message: rejected === 0 ? '' : `${rejected} log record(s) rejected: ${errors.slice(0, 5).join('; ')}` };
+    return { rejected, message: rejected === 0 ? '' : `${rejected} log record(s) rejected: ${errors.slice(0, MAX_ERRORS).join('; ')}` };
   }
 
   /**
@@ -221,7 +222,7 @@ export class Pipeline {
     const errors = [...p.errors, ...stored.errors];
     return {
       rejected,
-      message: rejected === 0 ? '' : `${rejected} span(s) rejected: ${errors.slice(0, 5).join('; ')}`,
+      message: rejected === 0 ? '' : `${rejected} span(s) rejected: ${errors.slice(0, MAX_ERRORS).join('; ')}`,
     };
   }
 }

@@ -2,7 +2,7 @@
  * Start-up without the database: the gateway listens at once and answers 503 + Retry-After (gRPC
  * UNAVAILABLE) to exports until its schema is in place; migrations are applied in the background and
  * retried every second until PostgreSQL answers. Then the work that needs the schema starts (onReady):
- * the API keys, the partitions ahead, the daily usage rollup (startMaintenance).
+ * the API keys, the partitions ahead, the daily usage table (startMaintenance).
  */
 import type pg from 'pg';
 import type { Config } from './config.js';
@@ -10,7 +10,7 @@ import { GatewayError } from './errors.js';
 import type { Logger } from './log.js';
 import { startPeriodic } from './periodic.js';
 import type { DayPartitions } from './sink/partitions.js';
-import { refreshDailyUsage, startDailyUsageRefresher } from './db/views.js';
+import { refreshDailyUsage, startDailyUsageRefresher } from './maintenance/daily-usage.js';
 
 export interface SchemaStartupOptions {
   /** apply the migrations (false: the schema is someone else's business, ready at once) */
@@ -104,7 +104,7 @@ export interface Maintenance {
 export function startMaintenance(cfg: Config, pool: pg.Pool, partitions: DayPartitions, log: Logger): Maintenance {
   const ahead = startPeriodic(3_600_000, async () => {
     const client = await pool.connect();
-    try { await partitions.prepareAhead(client); } finally { client.release(); }
+    try { await partitions.createAhead(client); } finally { client.release(); }
   }, (e) => log.warn('creating the partitions of the days ahead failed', { error: (e as Error)?.message ?? String(e) }), { immediate: true });
   const rollup = cfg.rollupRefreshSeconds > 0
     ? startDailyUsageRefresher(pool, cfg.rollupRefreshSeconds * 1000, log, () => withoutStatementTimeout(pool, refreshDailyUsage))

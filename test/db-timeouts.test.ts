@@ -20,7 +20,7 @@ beforeAll(async () => {
   // The partitions of today and the days ahead exist before any gateway starts: its start-up creation of
   // them (DDL) would otherwise race this file's table locks (a deadlock, or another backend waiting).
   const c = await db.pool.connect();
-  try { await new DayPartitions().prepareAhead(c); } finally { c.release(); }
+  try { await new DayPartitions().createAhead(c); } finally { c.release(); }
 });
 afterAll(async () => { await db?.drop(); });
 

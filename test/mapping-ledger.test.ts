@@ -13,7 +13,7 @@ import { createMapper, loadPriceTable } from '../src/mapping/index.js';
 import type { SpanRecord } from '../src/otlp/types.js';
 import { prepareSpans } from '../src/sink/prepare.js';
 import { writeBatch } from '../src/sink/writer.js';
-import { repair } from '../src/cli/repair.js';
+import { repair } from '../src/maintenance/repair.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { chunks, rng, shuffle } from './helpers/spans.js';
 

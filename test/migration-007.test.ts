@@ -12,7 +12,7 @@ import { createMapper } from '../src/mapping/index.js';
 import { loadPriceTable } from '../src/mapping/prices.js';
 import { prepareSpans } from '../src/sink/prepare.js';
 import { writeBatch } from '../src/sink/writer.js';
-import { repairQueued } from '../src/cli/repair.js';
+import { repairQueued } from '../src/maintenance/repair.js';
 import type { SpanRecord } from '../src/otlp/types.js';
 
 let old: TestDb;

@@ -9,7 +9,7 @@ import { createTestDb, type TestDb } from './helpers/db.js';
 import { hex, mapped, node, span, writeAll } from './helpers/spans.js';
 import { migrate } from '../src/db/migrate.js';
 import { writeBatch } from '../src/sink/writer.js';
-import { repairQueued } from '../src/cli/repair.js';
+import { repairQueued } from '../src/maintenance/repair.js';
 import type { PreparedSpan } from '../src/sink/prepare.js';
 
 let old: TestDb;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { A1, A2, A3, ACME_USAGE, B1, D1, D2, rowsAs, writeTraces } from './helpers/analyst-ledger.js';
-import { refreshDailyUsage } from '../src/db/views.js';
+import { refreshDailyUsage } from '../src/maintenance/daily-usage.js';
 
 let db: TestDb;
 const started = new Date();

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { refreshDailyUsage } from '../src/db/views.js';
+import { refreshDailyUsage } from '../src/maintenance/daily-usage.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { A1, A2, A3, ACME_USAGE, B1, D1, D2, GLOBEX_USAGE, rowsAs, writeTraces } from './helpers/analyst-ledger.js';
 

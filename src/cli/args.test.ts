@@ -1,3 +1,4 @@
+/** Command-line arguments: durations, times, run ids and flags parsed, bad ones refused with a usage error. */
 import { describe, expect, it } from 'vitest';
 import { parseArgs, parseBatch, parseDuration, parseOlderThan, parseRunId, parseTime, single, UsageError } from './args.js';
 import { repairOptions, repriceOptions, retentionOptions } from './commands.js';

@@ -7,10 +7,10 @@ import { loadPriceTable } from '../mapping/prices.js';
 import { flag, parseArgs, UsageError, parseBatch, parseOlderThan, parseRunId, parseTime, single } from './args.js';
 import { withLedger } from './db.js';
 import { Progress } from './progress.js';
-import { repair, type RepairOptions } from './repair.js';
-import { reprice } from './reprice.js';
-import { applyRetention } from '../db/retention.js';
-import { refreshDailyUsage } from '../db/views.js';
+import { repair, type RepairOptions } from '../maintenance/repair.js';
+import { reprice } from '../maintenance/reprice.js';
+import { applyRetention } from '../maintenance/retention.js';
+import { refreshDailyUsage } from '../maintenance/daily-usage.js';
 
 export const USAGE = `usage: runledger [command]
   serve                       run the gateway (default)

@@ -7,7 +7,7 @@ import { configFromEnv } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { ledgerUrl } from './db.js';
 import { Progress } from './progress.js';
-import { repairQueued } from './repair.js';
+import { repairQueued } from '../maintenance/repair.js';
 
 export async function runMigrate(): Promise<void> {
   const cfg = configFromEnv();

@@ -1,3 +1,4 @@
+/** The progress line: drawn in place on a terminal, plain lines elsewhere, with rate and ETA. */
 import { describe, expect, it } from 'vitest';
 import { formatEta, Progress } from './progress.js';
 

@@ -4,6 +4,7 @@
  *   repair  [########............]  42%  4,200/10,000 runs  1,234/s  ETA 5s
  * Elsewhere (logs, CI) the same line is printed plainly at every further 10% or every 5 s.
  */
+import type { JobProgress } from '../maintenance/progress.js';
 
 export interface ProgressStream {
   isTTY?: boolean;
@@ -36,7 +37,7 @@ export function formatEta(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export class Progress {
+export class Progress implements JobProgress {
   private total: number;
   private unit: string;
   private count = 0;
@@ -68,7 +69,7 @@ export class Progress {
     if (unit !== undefined) this.unit = unit;
   }
 
-  /** setTotal under the name other reporters use (db/retention.ts RetentionProgress). */
+  /** setTotal, as a maintenance job calls it (maintenance/progress.ts). */
   start(total: number, unit?: string): void {
     this.setTotal(total, unit);
   }

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from './paths.js';
+import { ADVISORY_LOCK } from '../constants.js';
 
 export function migrationFiles(dir = join(packageRoot(), 'sql')): { version: string; path: string }[] {
   return readdirSync(dir)
@@ -27,7 +28,7 @@ export async function migrate(databaseUrl: string, through?: string): Promise<st
     // A migration may rewrite big tables: a statement_timeout set on the database or role (ALTER DATABASE
     // ... SET statement_timeout) is meant for queries, not for it.
     await client.query('SET statement_timeout = 0');
-    await client.query('SELECT pg_advisory_lock(1919117677)');
+    await client.query(`SELECT pg_advisory_lock(${ADVISORY_LOCK.migrations})`);
     await client.query('CREATE SCHEMA IF NOT EXISTS runledger');
     await client.query(`CREATE TABLE IF NOT EXISTS runledger.schema_migrations (
       version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -49,7 +50,7 @@ export async function migrate(databaseUrl: string, through?: string): Promise<st
     }
     return applied;
   } finally {
-    await client.query('SELECT pg_advisory_unlock(1919117677)').catch(() => {});
+    await client.query(`SELECT pg_advisory_unlock(${ADVISORY_LOCK.migrations})`).catch(() => {});
     await client.end();
   }
 }

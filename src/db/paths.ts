@@ -1,3 +1,4 @@
+/** Where the package lives on disk (sql/, the built worker script), whether run from src/ or dist/src/. */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

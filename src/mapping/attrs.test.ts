@@ -1,3 +1,4 @@
+/** Attribute readers and provider names: first usable value, normalised. */
 import { describe, expect, it } from 'vitest';
 import { asCount, collectIndexed, firstNumber, firstString } from './attrs.js';
 import { normalizeProvider } from './provider.js';

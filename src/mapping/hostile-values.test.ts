@@ -8,7 +8,7 @@ import { createMapper, loadPriceTable } from './index.js';
 import { resolveContent } from './content.js';
 import { MAX_TOKENS, resolveUsage } from './usage.js';
 import { MAX_PIPELINE_CHARS, resolveRunHints } from './run-hints.js';
-import { costUnits } from '../sink/encoder.js';
+import { costUnits } from '../rollup/amounts.js';
 
 const prices = loadPriceTable();
 const mapper = createMapper({ maxContentChars: 1000, captureContent: true, prices });

@@ -1,6 +1,6 @@
 /**
  * GenAI span → ledger node mapping. Each concern lives in its own module, each reading an ordered key
- * list (see DESIGN-mapping.md and docs/mapping.md): node-type, model, provider, usage, cost/prices, content,
+ * list (see docs/design-mapping.md and docs/mapping.md): node-type, model, provider, usage, cost/prices, content,
  * tool-definitions, errors, params, names, run-hints; genkit translates Genkit actions into those keys first.
  */
 import type { SpanRecord } from '../otlp/types.js';

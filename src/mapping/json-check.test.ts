@@ -1,3 +1,4 @@
+/** The JSON check the mapping uses agrees with JSON.parse. */
 import { describe, expect, it } from 'vitest';
 import { isJson } from './json-check.js';
 

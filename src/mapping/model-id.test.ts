@@ -1,3 +1,4 @@
+/** Model ids normalised for model_name, and the candidates a price lookup tries. */
 import { describe, expect, it } from 'vitest';
 import { bedrockBareId, familyCandidates, modelIdParts, normalizeModelId, priceCandidates } from './model-id.js';
 

@@ -1,5 +1,5 @@
 /**
- * Node type and operation resolution (DESIGN-mapping.md order, first present wins):
+ * Node type and operation resolution (docs/design-mapping.md order, first present wins):
  * openinference.span.kind → gen_ai.operation.name → Genkit genkit:type / genkit:metadata:subtype →
  * traceloop.span.kind → llm.request.type → Vercel AI SDK operation (ai.operationId, else operation.name, else
  * the span name: a custom span name or one rewritten by another SDK still maps) → gen_ai.tool.* present →

@@ -1,5 +1,5 @@
 /**
- * Request parameters and identifiers (DESIGN-mapping.md key order, first valid value wins).
+ * Request parameters and identifiers (docs/design-mapping.md key order, first valid value wins).
  *
  * temperature: gen_ai.request.temperature → ai.settings.temperature → llm.invocation_parameters.temperature
  * top_p:       gen_ai.request.top_p → ai.settings.topP → llm.invocation_parameters.top_p

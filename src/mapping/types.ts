@@ -1,3 +1,4 @@
+/** The mapping's output: a node record and run hints per span (MappedSpan), as the sink encodes them. */
 import type { SpanRecord } from '../otlp/types.js';
 
 export const NODE_TYPES = [

@@ -1,5 +1,5 @@
 /**
- * Token usage (DESIGN-mapping.md key order, first valid value wins). Values must be non-negative integers
+ * Token usage (docs/design-mapping.md key order, first valid value wins). Values must be non-negative integers
  * up to MAX_TOKENS (numbers or decimal strings); anything else is ignored and the next key is tried.
  *
  * Per the OTel GenAI conventions input_tokens INCLUDES cache reads/writes and output_tokens INCLUDES

@@ -1,3 +1,4 @@
+/** OTLP/JSON trace decoding against goldens, and its rejections. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeTraceRequestJson } from './decode-json.js';

@@ -1,3 +1,4 @@
+/** OTLP/protobuf trace decoding against goldens, its rejections and the interned attribute keys. */
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs/minimal.js';
 import { describe, expect, it } from 'vitest';

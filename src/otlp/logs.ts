@@ -3,7 +3,8 @@
  * records are kept (trace context), rejected (malformed ids, no time at all) or counted as untraced.
  */
 import type { AttrValue, Attributes, LogRecordData, LogsDecodeResult } from './types.js';
-import { MAX_ERRORS, MAX_TIME_US, SPAN_ID_BYTES, TRACE_ID_BYTES, sanitize, type IdCodec } from './values.js';
+import { MAX_ERRORS } from '../constants.js';
+import { MAX_TIME_US, SPAN_ID_BYTES, TRACE_ID_BYTES, sanitize, type IdCodec } from './values.js';
 
 const ZERO_TRACE_ID = '0'.repeat(TRACE_ID_BYTES * 2);
 const ZERO_SPAN_ID = '0'.repeat(SPAN_ID_BYTES * 2);

@@ -1,3 +1,4 @@
+/** Export responses and google.rpc.Status bodies, encoded like the request. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { google, opentelemetry } from './gen/otlp.js';

@@ -1,3 +1,4 @@
+/** Spans counted on the wire, before decoding. */
 import { describe, expect, it } from 'vitest';
 import { countProtoSpans } from './span-count.js';
 import { miniSpans, protoRequest } from '../../test/helpers/otlp.js';

@@ -1,3 +1,4 @@
+/** Conversion rules shared by both decoders. */
 import { describe, expect, it } from 'vitest';
 import {
   int64FromDecimal,

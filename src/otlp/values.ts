@@ -7,12 +7,11 @@
  * common.proto in both decoders: string, bool, int, double, array, kvlist, bytes.
  */
 import type { AttrValue, Attributes, DecodeResult, SpanRecord } from './types.js';
+import { MAX_ERRORS } from '../constants.js';
 
 /** Containers nested deeper than this inside one attribute value are replaced by DEPTH_LIMIT_VALUE. */
 export const MAX_ATTR_DEPTH = 32;
 export const DEPTH_LIMIT_VALUE = '[depth limit]';
-/** How many rejection reasons DecodeResult.errors keeps. */
-export const MAX_ERRORS = 5;
 export const TRACE_ID_BYTES = 16;
 export const SPAN_ID_BYTES = 8;
 

@@ -1,3 +1,4 @@
+/** Request body decompression: zstd and its limits. */
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

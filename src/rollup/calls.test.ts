@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBatch } from '../sink/writer.js';
-import { repair } from '../cli/repair.js';
+import { repair } from '../maintenance/repair.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
 import { chunks, hex, mapped, node, rng, shuffle, span, writeAll } from '../../test/helpers/spans.js';
 import type { PreparedSpan } from '../sink/prepare.js';

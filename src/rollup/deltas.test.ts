@@ -1,7 +1,7 @@
 /** Run sums stay exact whatever a tenant reports (issue 9): numbers while safe, BigInt beyond. */
 import { describe, expect, it } from 'vitest';
-import { UsageTotals } from './deltas.js';
-import { unitsToDecimal } from '../sink/encoder.js';
+import { UsageTotals } from './amounts.js';
+import { unitsToDecimal } from './amounts.js';
 import { RowWriter } from '../sink/binary.js';
 
 const call = (tokens: number, cost: number | null) => ({

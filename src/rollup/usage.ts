@@ -12,15 +12,15 @@
  *   the parent, whenever it arrives, learns what it has below it.
  * A run is (tenant, trace id): parents, children and the frontier never reach across tenants.
  */
-import type { PreparedSpan } from '../sink/prepare.js';
-import { hasUsage } from '../sink/encoder.js';
+import type { RunSpan } from './span.js';
+import { hasUsage } from './amounts.js';
 
 export const MARK_USAGE = 1;
 export const MARK_LLM = 2;
 export const MARK_TOOL = 4;
 
 /** The marks a node passes up for itself. */
-export function ownMarks(n: PreparedSpan['node']): number {
+export function ownMarks(n: RunSpan['node']): number {
   if (n === null) return 0;
   return (hasUsage(n) ? MARK_USAGE : 0) | (n.nodeType === 'LLM' ? MARK_LLM : n.nodeType === 'TOOL' ? MARK_TOOL : 0);
 }
@@ -48,7 +48,7 @@ export interface MarkPlan {
   /** stored frontier rows whose parent arrived in this batch (to delete) */
   consumed: FrontierRow[];
   /** the batch's spans by spanKey */
-  byKey: Map<string, PreparedSpan>;
+  byKey: Map<string, RunSpan>;
   /**
    * A batch span learns it has `mask` below it outside the batch (a stored span the walk reached, whose parent
    * it is): propagate within the batch; returns the exits this adds.
@@ -56,7 +56,7 @@ export interface MarkPlan {
   markParent(key: string, mask: number): MarkExit[];
 }
 
-const keyOf = (m: PreparedSpan) => spanKey(m.span.tenantId, m.span.traceId, m.span.spanId);
+const keyOf = (m: RunSpan) => spanKey(m.span.tenantId, m.span.traceId, m.span.spanId);
 
 /** Aggregate marks of a node: usage_counted and call_counted are false for the marks it has here. */
 export const isUsageAggregate = (aggregateMarks: number | undefined) => ((aggregateMarks ?? 0) & MARK_USAGE) !== 0;
@@ -66,21 +66,21 @@ export const isCallAggregate = (aggregateMarks: number | undefined) => ((aggrega
  * @param fresh the newly inserted spans of the batch
  * @param frontier stored frontier rows of the batch's runs
  */
-export function planMarks(fresh: PreparedSpan[], frontier: FrontierRow[]): MarkPlan {
-  const byKey = new Map<string, PreparedSpan>();
+export function planMarks(fresh: RunSpan[], frontier: FrontierRow[]): MarkPlan {
+  const byKey = new Map<string, RunSpan>();
   for (const m of fresh) byKey.set(keyOf(m), m);
 
   const aggregates = new Map<string, number>();
   /** marks each batch span has passed to its parent so far */
   const passed = new Map<string, number>();
   /** a batch span learns `mask` from below: record what makes it an aggregate, pass on what is new */
-  const receive = (k: string, m: PreparedSpan, mask: number, out: MarkExit[]) => {
+  const receive = (k: string, m: RunSpan, mask: number, out: MarkExit[]) => {
     const own = ownMarks(m.node);
     if ((own & mask) !== 0) aggregates.set(k, (aggregates.get(k) ?? 0) | (own & mask));
     pass(k, m, own | mask, out);
   };
   /** pass `mask` up from a batch span (only the marks it has not passed before) */
-  const pass = (k: string, m: PreparedSpan, mask: number, out: MarkExit[]) => {
+  const pass = (k: string, m: RunSpan, mask: number, out: MarkExit[]) => {
     for (;;) {
       const before = passed.get(k) ?? 0;
       const add = mask & ~before;

@@ -7,6 +7,7 @@
  */
 import type { PreparedSpan } from './prepare.js';
 import { GatewayError } from '../errors.js';
+import { MAX_ERRORS } from '../constants.js';
 import { classifyPgError, gatewayErrorOf } from './pg-errors.js';
 import type { WriteOutcome } from './writer.js';
 
@@ -190,7 +191,7 @@ export class Batcher {
       try {
         const r = await this.bisect(c.items);
         c.req.rejected += r.rejected;
-        if (c.req.errors.length < 5) c.req.errors.push(...r.errors.slice(0, 5 - c.req.errors.length));
+        if (c.req.errors.length < MAX_ERRORS) c.req.errors.push(...r.errors.slice(0, MAX_ERRORS - c.req.errors.length));
         this.settleWritten([c], { inserted: 0, duplicates: 0, deferred: r.deferred });
       } catch (e) {
         this.fail(c, this.toGatewayError(e));
@@ -238,7 +239,7 @@ export class Batcher {
   private release(req: Request, n: number): void {
     this.held -= n;
     req.open -= n;
-    if (req.open === 0 && !req.failed) req.resolve({ rejected: req.rejected, errors: req.errors.slice(0, 5) });
+    if (req.open === 0 && !req.failed) req.resolve({ rejected: req.rejected, errors: req.errors.slice(0, MAX_ERRORS) });
     if (this.held === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -256,7 +257,7 @@ export class Batcher {
       const mid = items.length >> 1;
       const a = await this.bisect(items.slice(0, mid));
       const b = await this.bisect(items.slice(mid));
-      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, 5), deferred: [...a.deferred, ...b.deferred] };
+      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, MAX_ERRORS), deferred: [...a.deferred, ...b.deferred] };
     }
   }
 

@@ -4,6 +4,7 @@
  * timestamps, uuids, numbers and escapes, and spare JS the escaping; the buffer transfers between
  * threads without copying.
  */
+import { DataError } from '../errors.js';
 
 /** Binary COPY stream header (signature, flags, header extension length) and trailer. */
 export const COPY_BINARY_HEADER = Buffer.from([
@@ -154,10 +155,10 @@ export class RowWriter {
    */
   int8Exact(n: number | bigint): void {
     if (typeof n === 'number') {
-      if (!Number.isSafeInteger(n)) throw Object.assign(new RangeError(`not an exact integer: ${n}`), { code: '22003' });
+      if (!Number.isSafeInteger(n)) throw new DataError(`not an exact integer: ${n}`, '22003');
       return this.int8(n);
     }
-    if (n < -(2n ** 63n) || n >= 2n ** 63n) throw Object.assign(new RangeError(`bigint out of range: ${n}`), { code: '22003' });
+    if (n < -(2n ** 63n) || n >= 2n ** 63n) throw new DataError(`bigint out of range: ${n}`, '22003');
     this.ensure(12);
     this.buf.writeInt32BE(8, this.pos);
     this.buf.writeBigInt64BE(n, this.pos + 4);

@@ -1,3 +1,4 @@
+/** Binary COPY of encoded rows into a table, streamed in chunks so one big batch does not hold the event loop. */
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { once } from 'node:events';

@@ -6,6 +6,7 @@ import { SPAN_KINDS, STATUS_CODES, type Attributes, type SpanRecord } from '../o
 import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 import type { RowWriter } from './binary.js';
 import type { NodePlace } from './tree.js';
+import { costUnits, hasUsage } from '../rollup/amounts.js';
 
 export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
@@ -23,22 +24,6 @@ export const NODE_COLUMNS = [
   'call_counted', 'usage_counted',
 ] as const;
 
-/**
- * Cost in USD rounded to the ledger's numeric(20,10) scale, as integer units of 1e-10 USD; null (unknown)
- * when that is not an exact (safe) integer, so the node row (NULL) and the run rollup (adds nothing) agree.
- */
-export const COST_SCALE = 1e10;
-export function costUnits(usd: number | null): number | null {
-  if (usd === null) return null;
-  const units = Math.round(usd * COST_SCALE);
-  return Number.isSafeInteger(units) ? units : null;
-}
-/** Integer cost units (a safe integer or a BigInt) → exact decimal text (numeric input). */
-export function unitsToDecimal(units: number | bigint): string {
-  const neg = units < 0;
-  const s = String(neg ? -units : units).padStart(11, '0');
-  return (neg ? '-' : '') + s.slice(0, -10) + '.' + s.slice(-10);
-}
 const resourceJson = new WeakMap<Attributes, string>();
 function resourceText(r: Attributes): string {
   let s = resourceJson.get(r);
@@ -70,23 +55,6 @@ export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
   w.jsonb(jsonOrNull(s.events));
   w.jsonb(jsonOrNull(s.links));
   w.endRow();
-}
-
-/** True when the node carries usage (tokens or cost) that can count toward run totals. */
-export function hasUsage(n: Pick<NodeRecord, 'inputTokens' | 'outputTokens' | 'totalTokens' | 'totalCost'>): boolean {
-  return (
-    (n.inputTokens ?? 0) > 0 || (n.outputTokens ?? 0) > 0 || (n.totalTokens ?? 0) > 0 || costIsUsage(n.totalCost)
-  );
-}
-
-/**
- * A cost counts as stored (units of 1e-10 USD), as `runledger repair` sees it: one that rounds to 0 is
- * no usage; one too large to store exactly (stored NULL, with its cost_source) still is.
- */
-function costIsUsage(usd: number | null): boolean {
-  if (usd === null) return false;
-  const units = costUnits(usd);
-  return units === null ? usd > 0 : units > 0;
 }
 
 /**

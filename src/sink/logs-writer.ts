@@ -6,12 +6,13 @@
  */
 import type pg from 'pg';
 import { copyRows } from './copy.js';
+import { MAX_ERRORS } from '../constants.js';
 import { LOG_COLUMNS, type LogItem, type PreparedLogs } from './log-rows.js';
 import { classifyPgError } from './pg-errors.js';
 import type { DayPartitions } from './partitions.js';
-import { DELETE_EMPTY_RUNS_SQL, LOCK_RUNS_WAITING_SQL } from '../rollup/sql.js';
+import { DELETE_EMPTY_RUNS_SQL } from '../rollup/sql.js';
 import { runKey, runOfKey } from '../rollup/usage.js';
-import { runIdsOf } from './writer.js';
+import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
 
 export interface LogsWriteOutcome {
   /** records newly stored */
@@ -42,7 +43,7 @@ export async function writeLogs(
   const runs = runIdsOf(items.map((m) => ({ tenantId: m.tenantId, runId: m.runId })));
   await client.query('BEGIN');
   try {
-    const locked = await client.query<{ tenant_id: string; run_id: string; created: boolean }>(LOCK_RUNS_WAITING_SQL, [runs.tenants, runs.runIds]);
+    const createdRuns = await lockRunsWaiting(client, runs);
     await copyRows(client, STAGE_LOGS, LOG_COLUMNS, rows, (r) => r);
     const res = await client.query<{ tenant_id: string; run_id: string; span_id: string | null; content: boolean }>(
       `INSERT INTO runledger.logs SELECT * FROM ${STAGE_LOGS} ON CONFLICT DO NOTHING
@@ -57,7 +58,7 @@ export async function writeLogs(
         [s.map((x) => x.t), s.map((x) => x.r), s.map((x) => x.s), opts.maxContentChars]);
     }
     // runs rows the lock created for runs without spans: no run yet (its spans create it)
-    const created = locked.rows.filter((r) => r.created).map((r) => runOfKey(runKey(r.tenant_id, r.run_id)));
+    const created = [...createdRuns].map(runOfKey);
     if (created.length > 0) {
       await client.query(DELETE_EMPTY_RUNS_SQL('$1::text[]', '$2::uuid[]'), [created.map((c) => c.tenantId), created.map((c) => c.runId)]);
     }
@@ -104,7 +105,7 @@ export function createLogsStore(
       const mid = items.length >> 1;
       const a = await bisect(items.slice(0, mid), rows.slice(0, mid));
       const b = await bisect(items.slice(mid), rows.slice(mid));
-      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, 5) };
+      return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, MAX_ERRORS) };
     }
   };
   return { write: (p) => bisect(p.items, p.rows) };

@@ -69,7 +69,7 @@ export class DayPartitions {
    * Create the partitions of today and the days ahead, so that a day's first spans find theirs (the
    * gateway does this at start-up and every hour).
    */
-  async prepareAhead(client: pg.ClientBase): Promise<void> {
+  async createAhead(client: pg.ClientBase): Promise<void> {
     const today = Math.floor(this.now() / 86_400_000);
     const days = Array.from({ length: this.opts.aheadDays + 1 }, (_, i) => (today + i) * 86_400_000_000);
     await this.create(client, this.missing(client, days));

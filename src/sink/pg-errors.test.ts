@@ -1,3 +1,4 @@
+/** PostgreSQL errors classified by what the gateway does about them, and the answer a client gets. */
 import { describe, expect, it } from 'vitest';
 import { classifyPgError, gatewayErrorOf, isDatabaseError } from './pg-errors.js';
 import { GatewayError } from '../errors.js';

@@ -3,13 +3,14 @@
  * gets for each. Only errors caused by the spans themselves are final for the client (partial_success);
  * every other database failure is the deployment's, and is answered 503 / UNAVAILABLE + Retry-After.
  */
-import { GatewayError } from '../errors.js';
+import { DataError, GatewayError } from '../errors.js';
 
 /**
  * - `unavailable`: the connection or the server is gone or refuses work (release the connection as broken)
  * - `busy`: a statement was cancelled or timed out, or a lock was not available; the connection is fine
  * - `retry`: serialization failure / deadlock: the same write may succeed at once
- * - `data`: PostgreSQL refuses the values (isolate the culprit spans by bisection)
+ * - `data`: PostgreSQL refuses the values, or the gateway found values it would refuse (DataError): isolate
+ *   the culprit spans by bisection
  * - `other`: any other database error (schema, permissions, ...) or a non-database error
  */
 export type PgErrorClass = 'unavailable' | 'busy' | 'retry' | 'data' | 'other';
@@ -23,6 +24,7 @@ const BUSY_CODES = new Set(['57014', '55P03', '55006']);
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 export function classifyPgError(e: unknown): PgErrorClass {
+  if (e instanceof DataError) return 'data';
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? err.code : '';
   if (NET_CODES.has(code)) return 'unavailable';

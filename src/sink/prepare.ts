@@ -3,27 +3,13 @@
  * rollups need. Light to pass between threads (no attribute maps, no content; the row buffers are
  * transferred), so decode → map → encode can run off the main thread while it keeps the database busy.
  */
-import type { SpanRecord } from '../otlp/types.js';
-import type { MappedSpan, NodeRecord, RunHints } from '../mapping/types.js';
+import type { MappedSpan } from '../mapping/types.js';
+import type { RunSpan } from '../rollup/span.js';
 import { writeNodeRow, writeSpanRow } from './encoder.js';
 import { RowWriter } from './binary.js';
 import { placeNodes } from './tree.js';
 
-export type SpanLite = Pick<SpanRecord,
-  'traceId' | 'spanId' | 'parentSpanId' | 'name' | 'startUs' | 'endUs' | 'statusCode' | 'statusMessage' | 'serviceName' | 'tenantId'>;
-
-export type NodeLite = Pick<NodeRecord,
-  'nodeType' | 'modelName' | 'sessionId' | 'userId' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' |
-  'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' | 'totalCost' | 'status' | 'agentName'> & {
-  /** the node stores input (output) content: the run's input (output) may be it */
-  hasInput: boolean;
-  hasOutput: boolean;
-};
-
-export interface PreparedSpan {
-  span: SpanLite;
-  node: NodeLite | null;
-  hints: RunHints;
+export interface PreparedSpan extends RunSpan {
   /** the spans row (binary COPY) */
   spanRow: Uint8Array;
   /** the nodes row (binary COPY); its usage_counted byte is set at write time */

@@ -7,12 +7,15 @@ import type pg from 'pg';
 import type { PreparedSpan } from './prepare.js';
 import { NODE_COLUMNS, SPAN_COLUMNS, setCounted } from './encoder.js';
 import { copyRows } from './copy.js';
-import { computeDeltas, encodeDeltaRows } from '../rollup/deltas.js';
+import { encodeDeltaRows } from './run-deltas.js';
+import { computeDeltas, deltaRows, subtractSettled } from '../rollup/deltas.js';
 import {
-  CREATE_RUN_DELTAS_STAGE_SQL, CREATE_RUNS_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, existingRunsSql, INSERT_FRONTIER_SQL,
-  INSERT_NEW_RUNS_SQL, LOCK_RUNS_WAITING_SQL, lockExistingRunsSql, probeFrontierSql, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE,
-  UPDATE_RUNS_SQL,
+  CREATE_RUN_DELTAS_STAGE_SQL, INSERT_NEW_RUNS_SQL, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE, UPDATE_RUNS_SQL,
+} from '../rollup/delta-columns.js';
+import {
+  CREATE_RUNS_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, existingRunsSql, INSERT_FRONTIER_SQL, lockExistingRunsSql, probeFrontierSql,
 } from '../rollup/sql.js';
+import { runIdsOf, runsLiterals, type RunIds } from '../rollup/locks.js';
 import { isCallAggregate, isUsageAggregate, planMarks, runKey, runOfKey, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { columns, walkMarks } from '../rollup/walk.js';
 import { DayPartitions } from './partitions.js';
@@ -37,7 +40,7 @@ const STAGE_TRUNCATE_EVERY = 64;
 const stageUses = new WeakMap<pg.PoolClient, number>();
 
 /** Create the session's staging tables outside any transaction (a rollback must not take them away). */
-async function prepareStage(client: pg.PoolClient): Promise<void> {
+async function ensureStagingTables(client: pg.PoolClient): Promise<void> {
   const uses = stageUses.get(client);
   if (uses === undefined) {
     await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${STAGE_SPANS} (LIKE runledger.spans INCLUDING DEFAULTS)`);
@@ -49,38 +52,6 @@ async function prepareStage(client: pg.PoolClient): Promise<void> {
     return;
   }
   stageUses.set(client, 1);
-}
-
-/** Runs as two parallel arrays (tenant ids, 32-hex-digit trace ids), unique, in key order. */
-export interface RunIds { tenants: string[]; runIds: string[] }
-
-export function runIdsOf(pairs: Iterable<{ tenantId: string; runId: string }>): RunIds {
-  const seen = new Map<string, { tenantId: string; runId: string }>();
-  for (const p of pairs) seen.set(runKey(p.tenantId, p.runId), p);
-  const sorted = [...seen.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : a.runId < b.runId ? -1 : 1));
-  return { tenants: sorted.map((p) => p.tenantId), runIds: sorted.map((p) => p.runId) };
-}
-
-/**
- * Lock these runs inside the caller's transaction, waiting for other holders (bounded by lock_timeout):
- * repair and reprice lock this way. Runs without a row get an empty one, which the caller must fill or
- * delete before it commits. Returns the runs whose row was created now, by runKey.
- */
-export async function lockRunsWaiting(client: pg.ClientBase, runs: RunIds): Promise<Set<string>> {
-  if (runs.runIds.length === 0) return new Set();
-  const r = await client.query<{ tenant_id: string; run_id: string; created: boolean }>(LOCK_RUNS_WAITING_SQL, [runs.tenants, runs.runIds]);
-  return new Set(r.rows.filter((x) => x.created).map((x) => runKey(x.tenant_id, x.run_id)));
-}
-
-const HEX_ID = /^[0-9a-fA-F]{32}$/;
-
-/** The runs as SQL array literals (tenant ids quoted, run ids checked to be 32 hex digits). */
-function runsLiterals(client: pg.ClientBase, runs: RunIds): { tenants: string; ids: string } {
-  for (const id of runs.runIds) {
-    // the decoders never let one through; a data error (as PostgreSQL's cast would raise) isolates the span
-    if (!HEX_ID.test(id)) throw Object.assign(new Error(`invalid run id ${JSON.stringify(id)}`), { code: '22P02' });
-  }
-  return { tenants: `ARRAY[${runs.tenants.map((t) => client.escapeLiteral(t)).join(',')}]::text[]`, ids: `'{${runs.runIds.join(',')}}'::uuid[]` };
 }
 
 /**
@@ -142,7 +113,7 @@ const DEFAULT_WRITE_OPTIONS: WriteOptions = { logContentChars: 16_384 };
 export async function writeBatch(
   client: pg.PoolClient, items: PreparedSpan[], partitions: DayPartitions = defaultPartitions, opts: WriteOptions = DEFAULT_WRITE_OPTIONS,
 ): Promise<WriteOutcome> {
-  await prepareStage(client);
+  await ensureStagingTables(client);
   await partitions.ensure(client, items.map((m) => m.span.startUs));
   try {
     return await writeTransaction(client, items, false, opts);
@@ -222,22 +193,8 @@ async function applyFresh(
   const plan = planMarks(all, frontier);
   const walked = await walkMarks(client, plan, claim.held);
   const deltas = computeDeltas(all, plan.aggregates);
-  for (const u of walked.settled) {
-    const d = deltas.get(runKey(u.tenant_id, u.run_id));
-    if (!d) continue; // cannot happen: the walk starts from fresh spans of the same run
-    if (u.uncall) {
-      if (u.node_type === 'LLM') d.llmCalls--;
-      else d.toolCalls--;
-    }
-    if (!u.uncount) continue;
-    d.usage.add({
-      inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens),
-      cacheReadTokens: num(u.cache_read_tokens), cacheWriteTokens: num(u.cache_write_tokens),
-      reasoningTokens: num(u.reasoning_tokens), totalTokens: num(u.total_tokens),
-      totalCost: u.total_cost === null ? null : Number(u.total_cost),
-    }, -1);
-  }
-  if (deltas.size > 0) await copyRows(client, RUN_DELTAS_STAGE, RUN_DELTA_COLUMNS.map(([c]) => c), encodeDeltaRows(deltas.values()), (r) => r);
+  subtractSettled(deltas, walked.settled);
+  if (deltas.size > 0) await copyRows(client, RUN_DELTAS_STAGE, RUN_DELTA_COLUMNS.map((c) => c.column), encodeDeltaRows(deltaRows(deltas.values())), (r) => r);
 
   // New runs are claimed by inserting their rows before any of their spans is written.
   let spans = all;
@@ -311,8 +268,4 @@ function unsettled(spans: readonly PreparedSpan[], claim: Claim, fastPath: boole
     else s.ids.add(m.span.spanId);
   }
   return [...out];
-}
-
-function num(v: string | number | null): number | null {
-  return v === null ? null : Number(v);
 }

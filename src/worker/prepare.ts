@@ -2,7 +2,7 @@
 import { decodeTraceRequestProto } from '../otlp/decode-proto.js';
 import { decodeTraceRequestJson } from '../otlp/decode-json.js';
 import type { DecodeResult } from '../otlp/types.js';
-import type { SpanMapper } from '../mapping/index.js';
+import { mapSpans, type SpanMapper } from '../mapping/index.js';
 import { prepareSpans, type PreparedSpan } from '../sink/prepare.js';
 import { countProtoSpans } from '../otlp/span-count.js';
 import { GatewayError } from '../errors.js';
@@ -19,9 +19,7 @@ export interface PreparedRequest {
 }
 
 export function prepareDecoded(decoded: DecodeResult, mapper: SpanMapper): PreparedRequest {
-  const mapped = new Array<ReturnType<SpanMapper>>(decoded.spans.length);
-  for (let i = 0; i < mapped.length; i++) mapped[i] = mapper(decoded.spans[i]!);
-  const { items, buffers } = prepareSpans(mapped);
+  const { items, buffers } = prepareSpans(mapSpans(decoded.spans, mapper));
   return { items, buffers, rejected: decoded.rejected, errors: decoded.errors };
 }
 

@@ -7,10 +7,23 @@
 import type { PreparedSpan } from '../sink/prepare.js';
 import type { PreparedRequest } from './prepare.js';
 
-/** Strings per span: span ids, texts, node texts, run hints. */
-const STRS = 16;
-/** Numbers per span: times, status, node usage, pipeline rank, row locations, node flags. NaN stands for null. */
-const NUMS = 19;
+/**
+ * The string fields of a span, in the order of its STRS refs (a const enum: tsc and esbuild write the
+ * numbers in, so naming them costs nothing per span).
+ */
+const enum S {
+  traceId, spanId, parentSpanId, name, statusMessage, serviceName, tenantId, nodeType, modelName, nodeSessionId,
+  nodeUserId, pipeline, environment, hintSessionId, hintUserId, agentName,
+}
+/** Strings per span. */
+const STRS = S.agentName + 1;
+/** The number fields of a span, in the order of its NUMS numbers. NaN stands for null. */
+const enum N {
+  startUs, endUs, statusCode, hasNode, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, reasoningTokens,
+  totalTokens, totalCost, pipelineRank, spanBuffer, spanOffset, spanLength, nodeBuffer, nodeOffset, nodeLength, flags,
+}
+/** Numbers per span: times, status, node usage, pipeline rank, row locations, node flags. */
+const NUMS = N.flags + 1;
 /** Node flags (one number): the node FAILED, stores input, stores output. */
 const FAILED = 1;
 const HAS_INPUT = 2;
@@ -61,23 +74,31 @@ export function packPrepared(r: PreparedRequest): PackedRequest {
     const d = m.node;
     const p = m.hints.pipeline;
     const k = i * STRS;
-    put(k, 0, s.traceId); put(k + 1, 1, s.spanId); put(k + 2, 2, s.parentSpanId); put(k + 3, 3, s.name);
-    put(k + 4, 4, s.statusMessage); put(k + 5, 5, s.serviceName); put(k + 6, 6, s.tenantId);
-    put(k + 7, 7, d?.nodeType ?? null); put(k + 8, 8, d?.modelName ?? null); put(k + 9, 9, d?.sessionId ?? null);
-    put(k + 10, 10, d?.userId ?? null); put(k + 11, 11, p?.value ?? null); put(k + 12, 12, m.hints.environment);
-    put(k + 13, 13, m.hints.sessionId); put(k + 14, 14, m.hints.userId); put(k + 15, 15, d?.agentName ?? null);
-    let j = i * NUMS;
-    nums[j++] = s.startUs; nums[j++] = s.endUs; nums[j++] = s.statusCode; nums[j++] = d === null ? 0 : 1;
-    nums[j++] = num(d?.inputTokens); nums[j++] = num(d?.outputTokens); nums[j++] = num(d?.cacheReadTokens);
-    nums[j++] = num(d?.cacheWriteTokens); nums[j++] = num(d?.reasoningTokens); nums[j++] = num(d?.totalTokens);
-    nums[j++] = num(d?.totalCost); nums[j++] = p === null ? NaN : p.rank;
-    nums[j++] = bufferIndex(m.spanRow); nums[j++] = m.spanRow.byteOffset; nums[j++] = m.spanRow.byteLength;
+    put(k + S.traceId, S.traceId, s.traceId); put(k + S.spanId, S.spanId, s.spanId);
+    put(k + S.parentSpanId, S.parentSpanId, s.parentSpanId); put(k + S.name, S.name, s.name);
+    put(k + S.statusMessage, S.statusMessage, s.statusMessage); put(k + S.serviceName, S.serviceName, s.serviceName);
+    put(k + S.tenantId, S.tenantId, s.tenantId);
+    put(k + S.nodeType, S.nodeType, d?.nodeType ?? null); put(k + S.modelName, S.modelName, d?.modelName ?? null);
+    put(k + S.nodeSessionId, S.nodeSessionId, d?.sessionId ?? null); put(k + S.nodeUserId, S.nodeUserId, d?.userId ?? null);
+    put(k + S.pipeline, S.pipeline, p?.value ?? null); put(k + S.environment, S.environment, m.hints.environment);
+    put(k + S.hintSessionId, S.hintSessionId, m.hints.sessionId); put(k + S.hintUserId, S.hintUserId, m.hints.userId);
+    put(k + S.agentName, S.agentName, d?.agentName ?? null);
+    const j = i * NUMS;
+    nums[j + N.startUs] = s.startUs; nums[j + N.endUs] = s.endUs; nums[j + N.statusCode] = s.statusCode;
+    nums[j + N.hasNode] = d === null ? 0 : 1;
+    nums[j + N.inputTokens] = num(d?.inputTokens); nums[j + N.outputTokens] = num(d?.outputTokens);
+    nums[j + N.cacheReadTokens] = num(d?.cacheReadTokens); nums[j + N.cacheWriteTokens] = num(d?.cacheWriteTokens);
+    nums[j + N.reasoningTokens] = num(d?.reasoningTokens); nums[j + N.totalTokens] = num(d?.totalTokens);
+    nums[j + N.totalCost] = num(d?.totalCost); nums[j + N.pipelineRank] = p === null ? NaN : p.rank;
+    nums[j + N.spanBuffer] = bufferIndex(m.spanRow); nums[j + N.spanOffset] = m.spanRow.byteOffset;
+    nums[j + N.spanLength] = m.spanRow.byteLength;
     if (m.nodeRow === null) {
-      nums[j++] = NaN; nums[j++] = 0; nums[j++] = 0;
+      nums[j + N.nodeBuffer] = NaN; nums[j + N.nodeOffset] = 0; nums[j + N.nodeLength] = 0;
     } else {
-      nums[j++] = bufferIndex(m.nodeRow); nums[j++] = m.nodeRow.byteOffset; nums[j++] = m.nodeRow.byteLength;
+      nums[j + N.nodeBuffer] = bufferIndex(m.nodeRow); nums[j + N.nodeOffset] = m.nodeRow.byteOffset;
+      nums[j + N.nodeLength] = m.nodeRow.byteLength;
     }
-    nums[j] = d === null ? 0 : (d.status === 'FAILED' ? FAILED : 0) | (d.hasInput ? HAS_INPUT : 0) | (d.hasOutput ? HAS_OUTPUT : 0);
+    nums[j + N.flags] = d === null ? 0 : (d.status === 'FAILED' ? FAILED : 0) | (d.hasInput ? HAS_INPUT : 0) | (d.hasOutput ? HAS_OUTPUT : 0);
   }
   return { n, strs, refs, nums, buffers: r.buffers, rejected: r.rejected, errors: r.errors };
 }
@@ -89,29 +110,31 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
   for (let i = 0; i < n; i++) {
     const k = i * STRS;
     const j = i * NUMS;
-    const hasNode = nums[j + 3] === 1;
-    const rank = nums[j + 11]!;
+    const hasNode = nums[j + N.hasNode] === 1;
+    const rank = nums[j + N.pipelineRank]!;
     items[i] = {
       span: {
-        traceId: str(k)!, spanId: str(k + 1)!, parentSpanId: str(k + 2)!, name: str(k + 3)!, startUs: nums[j]!,
-        endUs: nums[j + 1]!, statusCode: nums[j + 2]!, statusMessage: str(k + 4)!, serviceName: str(k + 5)!,
-        tenantId: str(k + 6)!,
+        traceId: str(k + S.traceId)!, spanId: str(k + S.spanId)!, parentSpanId: str(k + S.parentSpanId)!, name: str(k + S.name)!,
+        startUs: nums[j + N.startUs]!, endUs: nums[j + N.endUs]!, statusCode: nums[j + N.statusCode]!,
+        statusMessage: str(k + S.statusMessage)!, serviceName: str(k + S.serviceName)!, tenantId: str(k + S.tenantId)!,
       },
       node: !hasNode ? null : {
-        nodeType: str(k + 7)! as NonNullable<PreparedSpan['node']>['nodeType'], modelName: str(k + 8)!,
-        sessionId: str(k + 9)!, userId: str(k + 10)!,
-        inputTokens: orNull(nums[j + 4]!), outputTokens: orNull(nums[j + 5]!), cacheReadTokens: orNull(nums[j + 6]!),
-        cacheWriteTokens: orNull(nums[j + 7]!), reasoningTokens: orNull(nums[j + 8]!), totalTokens: orNull(nums[j + 9]!),
-        totalCost: orNull(nums[j + 10]!), agentName: str(k + 15)!,
-        status: (nums[j + 18]! & FAILED) !== 0 ? 'FAILED' : 'COMPLETED',
-        hasInput: (nums[j + 18]! & HAS_INPUT) !== 0, hasOutput: (nums[j + 18]! & HAS_OUTPUT) !== 0,
+        nodeType: str(k + S.nodeType)! as NonNullable<PreparedSpan['node']>['nodeType'], modelName: str(k + S.modelName)!,
+        sessionId: str(k + S.nodeSessionId)!, userId: str(k + S.nodeUserId)!,
+        inputTokens: orNull(nums[j + N.inputTokens]!), outputTokens: orNull(nums[j + N.outputTokens]!),
+        cacheReadTokens: orNull(nums[j + N.cacheReadTokens]!), cacheWriteTokens: orNull(nums[j + N.cacheWriteTokens]!),
+        reasoningTokens: orNull(nums[j + N.reasoningTokens]!), totalTokens: orNull(nums[j + N.totalTokens]!),
+        totalCost: orNull(nums[j + N.totalCost]!), agentName: str(k + S.agentName)!,
+        status: (nums[j + N.flags]! & FAILED) !== 0 ? 'FAILED' : 'COMPLETED',
+        hasInput: (nums[j + N.flags]! & HAS_INPUT) !== 0, hasOutput: (nums[j + N.flags]! & HAS_OUTPUT) !== 0,
       },
       hints: {
-        pipeline: Number.isNaN(rank) ? null : { rank, value: str(k + 11)! }, environment: str(k + 12)!,
-        sessionId: str(k + 13)!, userId: str(k + 14)!,
+        pipeline: Number.isNaN(rank) ? null : { rank, value: str(k + S.pipeline)! }, environment: str(k + S.environment)!,
+        sessionId: str(k + S.hintSessionId)!, userId: str(k + S.hintUserId)!,
       },
-      spanRow: new Uint8Array(buffers[nums[j + 12]!]!, nums[j + 13]!, nums[j + 14]!),
-      nodeRow: Number.isNaN(nums[j + 15]!) ? null : new Uint8Array(buffers[nums[j + 15]!]!, nums[j + 16]!, nums[j + 17]!),
+      spanRow: new Uint8Array(buffers[nums[j + N.spanBuffer]!]!, nums[j + N.spanOffset]!, nums[j + N.spanLength]!),
+      nodeRow: Number.isNaN(nums[j + N.nodeBuffer]!) ? null
+        : new Uint8Array(buffers[nums[j + N.nodeBuffer]!]!, nums[j + N.nodeOffset]!, nums[j + N.nodeLength]!),
     };
   }
   return { items, buffers, rejected: p.rejected, errors: p.errors };

@@ -1,9 +1,10 @@
 /**
- * Statements of `runledger repair`: each run's rollups recomputed from its stored spans and nodes.
- * They reproduce what the incremental path (rollup/deltas.ts, rollup/sql.ts) arrives at; see repair.ts.
+ * Statements of repair: each run's rollups recomputed from its stored spans and nodes. They reproduce what
+ * the incremental path (rollup/deltas.ts, rollup/delta-columns.ts, rollup/walk.ts) arrives at; see repair.ts.
  */
 import { HINT_ATTRIBUTE_KEYS, HINT_RESOURCE_KEYS } from '../mapping/run-hints.js';
 import { hasUsageSql, ownMarksSql } from '../rollup/sql.js';
+import { RUN_DELTA_COLUMNS } from '../rollup/delta-columns.js';
 
 /** The runs repaired, (tenant, trace id) pairs: $1 text[], $2 uuid[]. */
 const TARGET = `target AS (SELECT * FROM unnest($1::text[], $2::uuid[]) AS t(tenant_id, run_id))`;
@@ -70,14 +71,14 @@ SELECT s.tenant_id, replace(s.trace_id::text, '-', '') AS run_id, s.parent_span_
   ${pick('resource', HINT_RESOURCE_KEYS)} AS resource
 FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id`;
 
-/** Rollup columns repair recomputes (the runs row's own columns; descriptive ones are kept). */
-const COMPUTED = [
-  'service_name', 'name', 'status', 'start_time', 'end_time', 'duration_ms', 'span_count', 'total_nodes', 'llm_calls',
-  'tool_calls', 'error_count', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
-  'reasoning_tokens', 'total_tokens', 'total_cost', 'currency', 'error_message', 'root_span_id', 'root_start_time',
-  'last_start_time', 'failed_nodes', 'agent_name', 'agent_node_id', 'agent_start_time', 'input_node_id', 'input_start_time',
-  'output_node_id', 'output_start_time', 'output_end_time',
-] as const;
+/** Run-delta columns repair keeps as they are (models is compared as a set; the others are descriptive). */
+const KEPT: ReadonlySet<string> = new Set(['run_id', 'tenant_id', 'pipeline', 'pipeline_rank', 'environment', 'session_id', 'user_id', 'models']);
+/**
+ * Rollup columns repair recomputes: every run-delta column (rollup/delta-columns.ts) but the kept ones, and
+ * the columns the writer derives beside them. A new delta column lands here by itself: ROLLUP_SQL's f must
+ * compute it.
+ */
+const COMPUTED = [...RUN_DELTA_COLUMNS.map((c) => c.column).filter((c) => !KEPT.has(c)), 'duration_ms', 'currency'];
 
 /** The first (by start, node id) node where `cond` holds: its `col` (sql/012's agent, input references). */
 const first = (cond: string, col: string) =>

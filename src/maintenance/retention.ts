@@ -6,22 +6,18 @@
  * Runs that started before the cutoff and ended after it keep their row and their totals (which still
  * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
  *
- * The daily usage rollup outlives the spans: before anything is dropped, the expired days are rolled
+ * The daily usage table outlives the spans: before anything is dropped, the expired days are rolled
  * up one last time and sealed (runledger.finalize_daily_usage), so their rows keep the final totals.
  */
 import type pg from 'pg';
-import { finalizeDailyUsage } from './views.js';
+import { finalizeDailyUsage } from './daily-usage.js';
+import type { JobProgress } from './progress.js';
 
-export interface RetentionProgress {
-  start(total: number): void;
-  tick(n?: number): void;
-  done(): void;
-}
 
 export interface RetentionOptions {
   olderThan: Date;
   dryRun?: boolean;
-  progress?: RetentionProgress;
+  progress?: JobProgress;
   /** rows deleted per statement from the default partitions and runs */
   chunkRows?: number;
 }
@@ -38,7 +34,7 @@ export interface RetentionResult {
   defaultLogs: number;
   runs: number;
   frontier: number;
-  /** days of the daily usage rollup recomputed before the drop (0 in a dry run) */
+  /** days of the daily usage table recomputed before the drop (0 in a dry run) */
   rollupDays: number;
 }
 

@@ -3,7 +3,7 @@
  * one transaction holding the writer's per-run row locks (so it is safe while the gateway writes). A run is
  * (tenant, trace id): runs of different tenants sharing a trace id are repaired each from its own spans.
  *
- * Recomputed: nodes.usage_counted and call_counted (the tree rule of rollup/usage.ts, over stored spans), the
+ * Recomputed: nodes.usage_counted and call_counted (the tree rule of rollup/usage.ts and docs/rollup.md, over stored spans), the
  * usage_frontier rows of the run, and every rollup column of runs (see repair-sql.ts). Descriptive
  * columns (tenant_id, pipeline, environment, session_id, user_id) are kept; a run with spans but no
  * runs row is recreated, its descriptive columns derived from its spans and nodes.
@@ -11,12 +11,13 @@
 import type pg from 'pg';
 import { PROBE_FRONTIER_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
 import { runKey, type FrontierRow } from '../rollup/usage.js';
-import { lockRunsWaiting, type RunIds } from '../sink/writer.js';
+import { lockRunsWaiting, type RunIds } from '../rollup/locks.js';
 import { resolveRunHints } from '../mapping/run-hints.js';
+import { pipelineBefore } from '../rollup/deltas.js';
 import type { SpanRecord } from '../otlp/types.js';
 import { HINT_SPANS_SQL, MARKED_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';
-import type { Progress } from './progress.js';
-import { refreshDailyUsage } from '../db/views.js';
+import type { JobProgress } from './progress.js';
+import { refreshDailyUsage } from './daily-usage.js';
 
 export interface RepairOptions {
   /** only the runs with these trace ids (32 hex digits or uuids), in every tenant */
@@ -25,9 +26,9 @@ export interface RepairOptions {
   since?: Date | null;
   /** runs per transaction */
   batch?: number;
-  progress?: Progress | null;
-  /** re-roll the daily usage rollup over the days of the runs that changed (default true) */
-  refreshRollup?: boolean;
+  progress?: JobProgress | null;
+  /** re-roll the daily usage table over the days of the runs that changed (default true) */
+  refreshDaily?: boolean;
   /** the runs queued in runledger.repair_queue (by migrations) instead; each is dequeued once repaired */
   queued?: boolean;
 }
@@ -47,7 +48,7 @@ export interface RepairResult {
   frontierFixed: number;
   /** runs rows without any stored span (left as they are) */
   withoutSpans: number;
-  /** days of the daily usage rollup rewritten (from the earliest changed run's day) */
+  /** days of the daily usage table rewritten (from the earliest changed run's day) */
   rollupDays: number;
 }
 
@@ -140,7 +141,7 @@ async function recreatedHints(client: pg.ClientBase, runs: RunIds, created: Read
       out.set(k, o);
     }
     const p = h.pipeline;
-    if (p && (o.pipeline === null || p.rank < o.pipeline_rank! || (p.rank === o.pipeline_rank && p.value < o.pipeline))) {
+    if (p && pipelineBefore(p, o.pipeline === null ? null : { rank: o.pipeline_rank!, value: o.pipeline })) {
       o.pipeline = p.value;
       o.pipeline_rank = p.rank;
     }
@@ -194,7 +195,7 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
   let earliest: Date | null = null;
   try {
     const total = await collectRuns(client, opts);
-    opts.progress?.setTotal(total, 'runs');
+    opts.progress?.start(total, 'runs');
     let after: [string, string] | null = null;
     for (;;) {
       const page: pg.QueryResult<{ tenant_id: string; run_id: string; id: string }> = await client.query(
@@ -226,8 +227,8 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       }
       opts.progress?.tick(page.rows.length);
     }
-    opts.progress?.finish();
-    if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
+    opts.progress?.done();
+    if (earliest !== null && opts.refreshDaily !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
     return result;
   } finally {
     await client.query(`DROP TABLE IF EXISTS pg_temp.${IDS}`).catch(() => {});

@@ -1,7 +1,7 @@
 /** Retention against real PostgreSQL: whole days dropped, default partition cleaned, recent data untouched. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRetention, expiredPartitions, retentionCutoff } from './retention.js';
-import { refreshDailyUsage } from './views.js';
+import { refreshDailyUsage } from './daily-usage.js';
 import { writeBatch } from '../sink/writer.js';
 import { DayPartitions, dayOf } from '../sink/partitions.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';

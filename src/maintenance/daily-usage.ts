@@ -1,5 +1,5 @@
 /**
- * Refresh of the analysts' daily usage rollup (runledger.daily_usage_rollup, read through the view
+ * Refresh of the analysts' daily usage table (runledger.daily_usage_rollup, read through the view
  * runledger.daily_usage; see sql/004_analyst_views.sql and docs/queries.md).
  */
 import type pg from 'pg';
@@ -28,7 +28,7 @@ export function utcDay(t: Date): string {
 }
 
 /**
- * Recompute the daily usage rollup for the UTC days since..until (both included; default: today,
+ * Recompute the daily usage table for the UTC days since..until (both included; default: today,
  * yesterday and the day before) from the nodes starting in them. Days without nodes left (dropped by
  * retention) keep their rows; days sealed by retention are skipped. Readers are not blocked; concurrent
  * callers wait for each other. Needs the tables' owner.

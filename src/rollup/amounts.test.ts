@@ -1,5 +1,6 @@
+/** Exact cost units and what counts as usage. */
 import { describe, expect, it } from 'vitest';
-import { costUnits, hasUsage, unitsToDecimal } from './encoder.js';
+import { costUnits, hasUsage, unitsToDecimal } from './amounts.js';
 
 describe('ledger value helpers', () => {
   it('keeps costs exact at numeric(20,10) scale', () => {

@@ -11,11 +11,11 @@
 import type pg from 'pg';
 import type { PriceTable } from '../mapping/prices.js';
 import { resolveCost } from '../mapping/cost.js';
-import { costUnits, unitsToDecimal } from '../sink/encoder.js';
+import { costUnits, unitsToDecimal } from '../rollup/amounts.js';
 import { earliestOf, repairLocked } from './repair.js';
-import { lockRunsWaiting, runIdsOf } from '../sink/writer.js';
-import type { Progress } from './progress.js';
-import { refreshDailyUsage } from '../db/views.js';
+import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
+import type { JobProgress } from './progress.js';
+import { refreshDailyUsage } from './daily-usage.js';
 
 export interface RepriceOptions {
   prices: PriceTable;
@@ -25,9 +25,9 @@ export interface RepriceOptions {
   since?: Date | null;
   /** nodes per page (and at most per transaction) */
   batch?: number;
-  progress?: Progress | null;
-  /** re-roll the daily usage rollup over the days whose costs changed (default true) */
-  refreshRollup?: boolean;
+  progress?: JobProgress | null;
+  /** re-roll the daily usage table over the days whose costs changed (default true) */
+  refreshDaily?: boolean;
 }
 
 export interface RepriceResult {
@@ -37,7 +37,7 @@ export interface RepriceResult {
   repriced: number;
   /** runs whose rollups changed as a result */
   runsChanged: number;
-  /** days of the daily usage rollup rewritten (from the earliest repriced node's day) */
+  /** days of the daily usage table rewritten (from the earliest repriced node's day) */
   rollupDays: number;
 }
 
@@ -109,7 +109,7 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
   let earliest: Date | null = null;
   try {
     const total = await client.query<{ n: string }>(`SELECT count(*) AS n FROM runledger.nodes n WHERE ${filter}`, params);
-    opts.progress?.setTotal(Number(total.rows[0]!.n), 'nodes');
+    opts.progress?.start(Number(total.rows[0]!.n), 'nodes');
     let after: [string, string, string, string] | null = null;
     for (;;) {
       const page: pg.QueryResult<NodeRow> = await client.query<NodeRow>(
@@ -139,9 +139,9 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
       result.repriced += changes.length;
       opts.progress?.tick(page.rows.length);
     }
-    opts.progress?.finish();
+    opts.progress?.done();
     result.runsChanged = runsChanged.size;
-    if (earliest !== null && opts.refreshRollup !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
+    if (earliest !== null && opts.refreshDaily !== false) result.rollupDays = (await refreshDailyUsage(client, { since: earliest })).days;
     return result;
   } finally {
     client.release();

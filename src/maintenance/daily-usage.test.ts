@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { dailyUsageRefreshedAt, finalizeDailyUsage, refreshDailyUsage, startDailyUsageRefresher, utcDay, type RefreshResult } from './views.js';
+import { dailyUsageRefreshedAt, finalizeDailyUsage, refreshDailyUsage, startDailyUsageRefresher, utcDay, type RefreshResult } from './daily-usage.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
 import { rowsAs, trace, writeTraces, type Def } from '../../test/helpers/analyst-ledger.js';
 

@@ -1,0 +1,44 @@
+/**
+ * Run locks: a run's row in runledger.runs is its lock (sql/007). The span writer takes them without waiting
+ * (sink/writer.ts, sql.ts lockExistingRunsSql); the logs writer and maintenance (repair, reprice) wait for
+ * them through lockRunsWaiting. Whoever changes a run's rollups holds its row.
+ */
+import type pg from 'pg';
+import { DataError } from '../errors.js';
+import { LOCK_RUNS_WAITING_SQL } from './sql.js';
+import { runKey } from './usage.js';
+
+/** Runs as two parallel arrays (tenant ids, 32-hex-digit trace ids), unique, in key order. */
+export interface RunIds { tenants: string[]; runIds: string[] }
+
+export function runIdsOf(pairs: Iterable<{ tenantId: string; runId: string }>): RunIds {
+  const seen = new Map<string, { tenantId: string; runId: string }>();
+  for (const p of pairs) seen.set(runKey(p.tenantId, p.runId), p);
+  const sorted = [...seen.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : a.runId < b.runId ? -1 : 1));
+  return { tenants: sorted.map((p) => p.tenantId), runIds: sorted.map((p) => p.runId) };
+}
+
+/**
+ * Lock these runs inside the caller's transaction, waiting for other holders (bounded by lock_timeout):
+ * the logs writer, repair and reprice lock this way. Runs without a row get an empty one, which the caller must fill or
+ * delete before it commits. Returns the runs whose row was created now, by runKey.
+ */
+export async function lockRunsWaiting(client: pg.ClientBase, runs: RunIds): Promise<Set<string>> {
+  if (runs.runIds.length === 0) return new Set();
+  const r = await client.query<{ tenant_id: string; run_id: string; created: boolean }>(LOCK_RUNS_WAITING_SQL, [runs.tenants, runs.runIds]);
+  return new Set(r.rows.filter((x) => x.created).map((x) => runKey(x.tenant_id, x.run_id)));
+}
+
+const HEX_ID = /^[0-9a-fA-F]{32}$/;
+
+/**
+ * The runs as SQL array literals (tenant ids quoted, run ids checked to be 32 hex digits), for statements
+ * sent several in one simple query, which takes no parameters.
+ */
+export function runsLiterals(client: pg.ClientBase, runs: RunIds): { tenants: string; ids: string } {
+  for (const id of runs.runIds) {
+    // the decoders never let one through; a data error (as PostgreSQL's cast would raise) isolates the span
+    if (!HEX_ID.test(id)) throw new DataError(`invalid run id ${JSON.stringify(id)}`, '22P02');
+  }
+  return { tenants: `ARRAY[${runs.tenants.map((t) => client.escapeLiteral(t)).join(',')}]::text[]`, ids: `'{${runs.runIds.join(',')}}'::uuid[]` };
+}
