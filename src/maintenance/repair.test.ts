@@ -159,7 +159,7 @@ describe('repair', () => {
       SELECT tenant_id, run_id, 'deadbeefdeadbeef', 'feedfacefeedface', 1 FROM runledger.runs WHERE run_id = $1`, [ids[12]]);
     // the stored tree (sql/012) of run 7's nodes
     const trees = (await q(`UPDATE runledger.nodes SET parent_node_id = 'x', parent_missing = NOT parent_missing, depth = 99,
-      step_order = step_order + 1, attempt = NULL WHERE run_id = $1`, [ids[7]])).rowCount!;
+      step_order = step_order + 1, attempt = NULL, tree_path = '{7}' WHERE run_id = $1`, [ids[7]])).rowCount!;
     expect(trees).toBeGreaterThan(1);
     expect(await snapshot(db.pool)).not.toEqual(before);
 

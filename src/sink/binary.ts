@@ -15,6 +15,7 @@ export const COPY_BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 const PG_EPOCH_US = 946_684_800_000_000; // 2000-01-01T00:00:00Z in Unix microseconds
 const TWO_32 = 4_294_967_296;
 const TEXT_OID = 25;
+const INT4_OID = 23;
 
 /** Value of a lowercase or uppercase hex digit (ids are validated as hex before they get here). */
 function nibble(c: number): number {
@@ -239,6 +240,22 @@ export class RowWriter {
     this.pos += 20;
     for (const s of items) this.text(s);
     this.buf.writeInt32BE(this.pos - start - 4, start);
+  }
+
+  /** int4[] (one dimension, no null elements, not empty); null as NULL */
+  int4Array(items: readonly number[] | null): void {
+    if (items === null || items.length === 0) return this.null();
+    const bytes = 20 + 8 * items.length;
+    this.ensure(4 + bytes);
+    this.buf.writeInt32BE(bytes, this.pos);
+    this.buf.writeInt32BE(1, this.pos + 4); // dimensions
+    this.buf.writeInt32BE(0, this.pos + 8); // has nulls
+    this.buf.writeInt32BE(INT4_OID, this.pos + 12);
+    this.buf.writeInt32BE(items.length, this.pos + 16);
+    this.buf.writeInt32BE(1, this.pos + 20); // lower bound
+    let p = this.pos + 24;
+    for (const v of items) { this.buf.writeInt32BE(4, p); this.buf.writeInt32BE(v, p + 4); p += 8; }
+    this.pos = p;
   }
 
   /** The rows written, as views on one buffer. */

@@ -21,7 +21,7 @@ export const NODE_COLUMNS = [
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
   'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'tool_definitions', 'usage_normalized',
   'price_ref', 'content_source', 'parent_node_id', 'parent_missing', 'depth', 'step_order', 'attempt',
-  'call_counted', 'usage_counted',
+  'tree_path', 'call_counted', 'usage_counted',
 ] as const;
 
 const resourceJson = new WeakMap<Attributes, string>();
@@ -114,6 +114,7 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan, place: NodePlace): voi
   w.int4(place.depth);
   w.int4(place.stepOrder);
   w.int4(place.attempt);
+  w.int4Array(place.treePath);
   w.bool(false); // call_counted
   w.bool(false); // usage_counted
   w.endRow();

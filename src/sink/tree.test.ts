@@ -57,12 +57,13 @@ async function write(requests: MappedSpan[][]) {
 /** The stored tree columns of a run's nodes beside the tree walked from its spans (test/helpers/tree-walk.ts). */
 async function compare(tenantId: string, traceId: string) {
   const { rows } = await db.pool.query(`
-    SELECT n.node_id, n.parent_node_id, n.parent_missing, n.depth, n.step_order, n.attempt,
-      w.parent_node_id AS w_parent, w.parent_missing AS w_missing, w.depth AS w_depth, w.step_order AS w_order, w.attempt AS w_attempt
+    SELECT n.node_id, n.parent_node_id, n.parent_missing, n.depth, n.step_order, n.attempt, n.tree_path,
+      w.parent_node_id AS w_parent, w.parent_missing AS w_missing, w.depth AS w_depth, w.step_order AS w_order, w.attempt AS w_attempt,
+      w.tree_path AS w_path
     FROM runledger.nodes n JOIN (${WALK_TREE_SQL}) w ON w.node_id = n.node_id
     WHERE n.tenant_id = $1 AND n.run_id = $2::uuid ORDER BY n.node_id`, [tenantId, traceId]);
-  const stored = rows.map((r) => ({ id: r.node_id, parent: r.parent_node_id, missing: r.parent_missing, depth: r.depth, order: r.step_order, attempt: r.attempt }));
-  const walked = rows.map((r) => ({ id: r.node_id, parent: r.w_parent, missing: r.w_missing, depth: r.w_depth, order: r.w_order, attempt: r.w_attempt }));
+  const stored = rows.map((r) => ({ id: r.node_id, parent: r.parent_node_id, missing: r.parent_missing, depth: r.depth, order: r.step_order, attempt: r.attempt, path: r.tree_path }));
+  const walked = rows.map((r) => ({ id: r.node_id, parent: r.w_parent, missing: r.w_missing, depth: r.w_depth, order: r.w_order, attempt: r.w_attempt, path: r.w_path }));
   return { stored, walked };
 }
 
@@ -124,16 +125,16 @@ describe('placeNodes', () => {
       m('v', 'z', true, T0 + 8),
     ]);
     expect(places).toEqual([
-      { parentNodeId: null, parentMissing: false, depth: 0, stepOrder: 0, attempt: 1 },
+      { parentNodeId: null, parentMissing: false, depth: 0, stepOrder: 0, attempt: 1, treePath: [1] },
       null,
-      { parentNodeId: 'a', parentMissing: false, depth: 1, stepOrder: 1, attempt: 2 },
-      { parentNodeId: null, parentMissing: true, depth: 0, stepOrder: 2, attempt: 3 },
-      { parentNodeId: 'y', parentMissing: false, depth: null, stepOrder: 3, attempt: 4 },
-      { parentNodeId: 'x', parentMissing: false, depth: null, stepOrder: 4, attempt: 5 },
+      { parentNodeId: 'a', parentMissing: false, depth: 1, stepOrder: 1, attempt: 2, treePath: [1, 2] },
+      { parentNodeId: null, parentMissing: true, depth: 0, stepOrder: 2, attempt: 3, treePath: [3] },
+      { parentNodeId: 'y', parentMissing: false, depth: null, stepOrder: 3, attempt: 4, treePath: null },
+      { parentNodeId: 'x', parentMissing: false, depth: null, stepOrder: 4, attempt: 5, treePath: null },
       // z's walk comes back to z with no other node on the way: its own parent, top-level (depth 0)
-      { parentNodeId: 'z', parentMissing: false, depth: 0, stepOrder: 5, attempt: 6 },
+      { parentNodeId: 'z', parentMissing: false, depth: 0, stepOrder: 5, attempt: 6, treePath: [6] },
       null,
-      { parentNodeId: 'z', parentMissing: false, depth: 1, stepOrder: 6, attempt: 7 },
+      { parentNodeId: 'z', parentMissing: false, depth: 1, stepOrder: 6, attempt: 7, treePath: [6, 7] },
     ]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The place of each node in its run's tree (nodes.parent_node_id, parent_missing, depth, step_order,
- * attempt; sql/012), computed from one request's spans as runledger.settle_tree() computes it from stored
+ * attempt, tree_path; sql/012, 013), computed from one request's spans as runledger.settle_tree() computes it from stored
  * rows (the walk of node_tree()). Exact for a run whose spans all arrive in this request and have none
  * stored before it — the usual case; the writer has settle_tree() recompute any other run it touches.
  */
@@ -17,6 +17,8 @@ export interface NodePlace {
   stepOrder: number;
   /** 1 + the run's earlier nodes of the same step name */
   attempt: number;
+  /** step_order + 1 of each node ancestor from the top, then the node's own; null where depth is null */
+  treePath: number[] | null;
 }
 
 /** runledger.step_name: the tool's name for tool calls, the agent's for agents, else the span name. */
@@ -64,10 +66,21 @@ function placeRun(mapped: readonly MappedSpan[], indices: number[], out: (NodePl
     seen.set(name, attempt);
     const walk = parentOf(m.span.spanId, m.span.parentSpanId, byId);
     parents.set(m.span.spanId, walk.parent);
-    out[i] = { parentNodeId: walk.parent, parentMissing: walk.missing, depth: null, stepOrder: order, attempt };
+    out[i] = { parentNodeId: walk.parent, parentMissing: walk.missing, depth: null, stepOrder: order, attempt, treePath: null };
   });
   const depths = new Map<string, number | null>();
   for (const i of nodes) out[i]!.depth = depthOf(mapped[i]!.span.spanId, parents, depths);
+  // paths top-down: a node's parent has a depth one less, so its path is known first
+  const paths = new Map<string, number[]>();
+  const byDepth = nodes.filter((i) => out[i]!.depth !== null).sort((a, b) => out[a]!.depth! - out[b]!.depth!);
+  for (const i of byDepth) {
+    const id = mapped[i]!.span.spanId;
+    const place = out[i]!;
+    const up = place.depth === 0 ? undefined : paths.get(place.parentNodeId!);
+    const path = up === undefined ? [place.stepOrder + 1] : [...up, place.stepOrder + 1];
+    if (!paths.has(id)) paths.set(id, path);
+    place.treePath = path;
+  }
 }
 
 /** Walk up from a node's parent span through spans that are not nodes (as settle_tree's `up`). */

@@ -27,15 +27,16 @@ links AS (
     ) AS parent_missing
   FROM run_nodes m
 ),
-tree (node_id, depth) AS (
-  SELECT l.node_id, 0 FROM links l WHERE l.parent_node_id IS NULL
+tree (node_id, depth, tree_path) AS (
+  SELECT l.node_id, 0, ARRAY[m.exec_order] FROM links l JOIN run_nodes m USING (node_id) WHERE l.parent_node_id IS NULL
   UNION ALL
-  SELECT l.node_id, t.depth + 1 FROM tree t JOIN links l ON l.parent_node_id = t.node_id
+  SELECT l.node_id, t.depth + 1, t.tree_path || m.exec_order
+  FROM tree t JOIN links l ON l.parent_node_id = t.node_id JOIN run_nodes m ON m.node_id = l.node_id
 )
 SELECT m.node_id,
   (SELECT x.node_id FROM compat.node_ancestors($1, $2::uuid, m.parent_span_id, '-infinity') x ORDER BY x.hops LIMIT 1)
     AS parent_node_id,
-  l.parent_missing, t.depth, m.exec_order - 1 AS step_order,
+  l.parent_missing, t.depth, t.tree_path, m.exec_order - 1 AS step_order,
   (SELECT count(*) FROM run_nodes e WHERE (e.start_time, e.node_id) < (m.start_time, m.node_id)
     AND runledger.step_name(e.node_type, e.name, e.tool_name, e.agent_name)
       = runledger.step_name(m.node_type, m.name, m.tool_name, m.agent_name))::int + 1 AS attempt
