@@ -7,29 +7,34 @@
 -- Indexes
 
 -- compat's "children of a node" (seed 000: olo_run_node WHERE parent_node_id = …) names no run: an index on
--- the parent alone, on the very expression olo_run_node exposes (varchar(255) in the default collation), or
--- the planner cannot use it. The column takes the default collation for that: an expression index matches a
--- view's column only when the view needs no COLLATE (a COLLATE pulled up from a view matched no index on PG
--- 15, measured). Replaces 012's (tenant_id, run_id, parent_node_id), which no query used.
+-- the parent alone. The column is varchar(255), the type olo_run_node exposes it as, so the view needs no
+-- cast: a length cast (varchar(x, 255)) is not leakproof, and PostgreSQL never lets a condition with a
+-- function that is not leakproof run before row-level security's — a tenant's analyst got no index
+-- (939 ms instead of 14 ms at 2M spans, measured). In the default collation for the same reason (a COLLATE
+-- pulled up from a view matched no index). Node ids are span ids: 16 hex digits. Replaces 012's
+-- (tenant_id, run_id, parent_node_id), which no query used.
 DROP INDEX runledger.nodes_parent;
-ALTER TABLE runledger.nodes ALTER COLUMN parent_node_id TYPE text COLLATE "default";
+ALTER TABLE runledger.nodes ALTER COLUMN parent_node_id TYPE varchar(255) COLLATE "default";
 
 -- The node's path from the top of its tree (node_tree().tree_path: step_order + 1 of each node ancestor,
 -- then its own), stored like the rest of the tree: node_trees read it per node by walking up the parents
 -- (one primary-key lookup per ancestor per node) otherwise.
 ALTER TABLE runledger.nodes ADD COLUMN tree_path integer[];
-CREATE INDEX nodes_parent ON runledger.nodes ((parent_node_id::varchar(255)));
+CREATE INDEX nodes_parent ON runledger.nodes (parent_node_id);
 
 -- Failed nodes by day (failed_nodes WHERE day = …): a day's failed nodes from each partition's small index
 -- instead of a scan of every partition (`day` is an expression on start_time, which no plan prunes by).
 CREATE INDEX nodes_failed_day ON runledger.nodes (((start_time AT TIME ZONE 'UTC')::date)) WHERE status = 'FAILED';
 
 -- Runs by trace id alone (compat and node_tree() look runs up without the tenant: RLS or the query picks it),
--- and by the trace id as compat's text ids spell it (seed 002 traces.execution_id, seed 003 run_id): one
--- index entry per run, where computing the id for every run took 75-130 ms per lookup at 160k runs.
+-- and by the trace id as compat's text ids spell it (seed 002 traces.execution_id, seed 003 run_id),
+-- stored (generated) so that comparing it needs no function that is not leakproof (replace, uuid_out):
+-- PostgreSQL runs such conditions only after row-level security's, never as an index condition, and a
+-- tenant's analyst computed the id for each of the tenant's runs per lookup (60 ms at 8k runs, measured).
 CREATE INDEX runs_run_id ON runledger.runs (run_id);
-CREATE INDEX runs_trace_hex ON runledger.runs ((compat.trace_hex(run_id)));
-CREATE INDEX runs_execution_id ON runledger.runs (((compat.trace_hex(run_id))::varchar(255)));
+ALTER TABLE runledger.runs ADD COLUMN trace_hex text GENERATED ALWAYS AS (replace(run_id::text, '-', '')) STORED;
+CREATE INDEX runs_trace_hex ON runledger.runs (trace_hex);
+CREATE INDEX runs_execution_id ON runledger.runs ((trace_hex::varchar(255)));
 
 -- A span's children by compat's span uuid (seed 002: spans WHERE parent_span_id = <uuid>): the md5 of every
 -- span's parent was computed per query (2.8 s at 2M spans); indexed on the view's own expression.
@@ -183,7 +188,7 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE SECURITY INVOKER PARALLEL SAFE
 AS $$
-SELECT n.node_id, nullif(n.parent_node_id, n.node_id COLLATE "default"), n.depth, n.step_order + 1, n.tree_path,
+SELECT n.node_id, nullif(n.parent_node_id, n.node_id COLLATE "default")::text, n.depth, n.step_order + 1, n.tree_path,
   n.parent_missing, n.parent_span_id, n.tenant_id, n.node_type, n.name, n.status,
   n.start_time, n.end_time, n.duration_ms, n.provider, n.model_name, n.total_tokens, n.total_cost, n.usage_counted
 FROM runledger.runs r
@@ -195,7 +200,7 @@ $$;
 -- A plain join (no function per run): a condition on node columns filters nodes before anything else.
 CREATE OR REPLACE VIEW runledger.node_trees WITH (security_invoker = true) AS
 SELECT r.run_id, r.pipeline, r.start_time AS run_start_time,
-  n.node_id COLLATE "default" AS node_id, nullif(n.parent_node_id, n.node_id COLLATE "default") AS parent_node_id, n.depth,
+  n.node_id COLLATE "default" AS node_id, nullif(n.parent_node_id, n.node_id COLLATE "default")::text AS parent_node_id, n.depth,
   n.step_order + 1 AS exec_order,
   n.tree_path,
   n.parent_missing, n.parent_span_id COLLATE "default" AS parent_span_id, n.tenant_id COLLATE "default" AS tenant_id,
@@ -232,7 +237,7 @@ SELECT r.run_id, r.tenant_id, r.pipeline, r.service_name, r.environment, r.sessi
   r.error_count, r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens,
   r.total_tokens, r.total_cost, r.currency, r.models, r.error_message, r.root_span_id, r.root_start_time,
   r.pipeline_rank, r.created_at, r.updated_at,
-  compat.trace_hex(r.run_id) AS trace_hex,
+  r.trace_hex,
   -- the root node's content when the root is a node, else the run's first input / last output (stored refs)
   CASE WHEN EXISTS (SELECT 1 FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id
          AND n.run_id = r.run_id AND n.node_id = r.root_span_id AND n.start_time = r.root_start_time)
@@ -266,7 +271,10 @@ SELECT r.run_id, r.tenant_id, r.pipeline, r.service_name, r.environment, r.sessi
      AND s.trace_id = r.run_id AND s.span_id = r.root_span_id AND s.start_time = r.root_start_time) AS parent_trace_hex
 FROM runledger.runs r;
 
-CREATE OR REPLACE VIEW compat.ledger_nodes WITH (security_invoker = true) AS
+-- ledger_nodes' parent_node_id is varchar(255) now (see nodes_parent above): its dependents are created
+-- again, as 007 defined them (compat.spans as below).
+DROP VIEW compat.ledger_nodes CASCADE;
+CREATE VIEW compat.ledger_nodes WITH (security_invoker = true) AS
 SELECT n.run_id, n.node_id, n.parent_span_id, n.tenant_id, n.node_type, n.operation, n.name, n.status,
   n.error_type, n.error_message, n.start_time, n.end_time, n.duration_ms, n.provider, n.request_model,
   n.response_model, n.model_name, n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens,
@@ -274,7 +282,7 @@ SELECT n.run_id, n.node_id, n.parent_span_id, n.tenant_id, n.node_type, n.operat
   n.top_p, n.max_tokens, n.finish_reasons, n.response_id, n.tool_name, n.tool_call_id, n.agent_name,
   n.session_id, n.user_id, n.prompt_hash, n.input, n.output, n.usage_counted,
   r.pipeline AS run_pipeline, r.start_time AS run_start_time, r.status AS run_status,
-  compat.trace_hex(r.run_id) AS trace_hex,
+  r.trace_hex,
   compat.span_uuid(n.run_id, n.node_id) AS node_uuid,
   compat.step_name(n.node_type, n.name, n.tool_name, n.agent_name) AS step_name,
   n.step_order,
@@ -296,7 +304,7 @@ JOIN runledger.runs r ON r.tenant_id = n.tenant_id AND r.run_id = n.run_id
 
 -- compat.spans (seed 002): the child spans bounded by the run's days on both sides, and every span joined
 -- to its run within the run's time range (lookups by trace id read the run's days only).
-CREATE OR REPLACE VIEW compat.spans WITH (security_invoker = true) AS
+CREATE VIEW compat.spans WITH (security_invoker = true) AS
 SELECT compat.span_uuid(s.trace_id, s.span_id) AS span_id,
   s.trace_id,
   CASE WHEN s.parent_span_id IS NOT NULL THEN compat.span_uuid(s.trace_id, s.parent_span_id) END AS parent_span_id,
@@ -344,6 +352,94 @@ JOIN runledger.runs r ON r.tenant_id = s.tenant_id AND r.run_id = s.trace_id
 LEFT JOIN compat.ledger_nodes n ON n.tenant_id = s.tenant_id AND n.run_id = s.trace_id AND n.node_id = s.span_id
   AND n.start_time = s.start_time;
 
+CREATE VIEW compat.olo_run_node WITH (security_invoker = true) AS
+SELECT n.run_id::uuid AS run_id,
+  n.tenant_id::varchar(255) AS tenant_id,
+  n.node_id::varchar(255) AS node_id,
+  (CASE n.node_type
+     WHEN 'LLM' THEN 'MODEL' WHEN 'EMBEDDING' THEN 'MODEL' WHEN 'RERANKER' THEN 'MODEL'
+     WHEN 'AGENT' THEN 'PLANNER' WHEN 'TOOL' THEN 'TOOL' WHEN 'CHAIN' THEN 'SEQUENCE'
+     WHEN 'EVALUATOR' THEN 'EVALUATION' ELSE 'PLUGIN' END)::varchar(64) AS node_type,
+  n.input AS input_snapshot,
+  n.start_time,
+  n.output AS output_snapshot,
+  n.end_time,
+  n.status::varchar(32) AS status,
+  n.error_message,
+  compat.fit_int4(n.input_tokens) AS token_input_count,
+  compat.fit_int4(n.output_tokens) AS token_output_count,
+  compat.fit_numeric(n.total_cost, 10, 6)::numeric(10,6) AS estimated_cost,
+  n.model_name::varchar(128) AS model_name,
+  n.provider::varchar(64) AS provider,
+  n.prompt_hash::varchar(128) AS prompt_hash,
+  nullif(jsonb_strip_nulls(jsonb_build_object('request_model', n.request_model, 'temperature', n.temperature,
+    'top_p', n.top_p, 'max_tokens', n.max_tokens)), '{}'::jsonb) AS model_config_json,
+  CASE WHEN n.node_type = 'TOOL' THEN jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+    'id', n.tool_call_id, 'name', n.tool_name, 'arguments', n.input, 'result', n.output))) END AS tool_calls_json,
+  NULL::varchar(512) AS external_payload_ref,
+  n.attempt - 1 AS retry_count,
+  n.operation::varchar(64) AS execution_stage,
+  n.error_type::varchar(128) AS failure_type,
+  n.error_type::varchar(64) AS error_code,
+  CASE WHEN n.status = 'FAILED' OR n.error_type IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
+    'type', n.error_type, 'message', n.error_message, 'stacktrace', n.exception ->> 'exception.stacktrace')) END
+    AS error_details,
+  compat.fit_numeric(n.input_cost, 10, 6)::numeric(10,6) AS prompt_cost,
+  compat.fit_numeric(n.output_cost, 10, 6)::numeric(10,6) AS completion_cost,
+  compat.fit_numeric(n.total_cost, 10, 6)::numeric(10,6) AS total_cost,
+  compat.fit_numeric(n.temperature::numeric, 5, 4)::numeric(5,4) AS temperature,
+  compat.fit_numeric(n.top_p::numeric, 5, 4)::numeric(5,4) AS top_p,
+  n.response_id::varchar(255) AS provider_request_id,
+  n.attempt,
+  NULL::integer AS max_attempts,
+  NULL::bigint AS backoff_ms,
+  n.parent_node_id::varchar(255) AS parent_node_id,
+  n.step_order AS execution_order,
+  n.depth
+FROM compat.ledger_nodes n;
+
+CREATE VIEW compat.step_runs WITH (security_invoker = true) AS
+SELECT n.node_uuid AS id,
+  n.run_id,
+  compat.ledger_uuid('step', n.tenant_id || '/' || coalesce(n.run_pipeline, '') || '/' || n.step_name) AS step_id,
+  n.step_name::varchar(255) AS step_name,
+  lower(n.status)::varchar(50) AS status,
+  n.attempt,
+  n.input,
+  n.output,
+  coalesce(n.error_message, n.error_type) AS error,
+  n.start_time AS started_at,
+  n.end_time AS completed_at,
+  compat.fit_int4(n.duration_ms::numeric) AS duration_ms,
+  n.start_time AS created_at
+FROM compat.ledger_nodes n;
+
+CREATE VIEW compat.core_workflow_steps WITH (security_invoker = true) AS
+SELECT n.node_uuid::text AS step_id,
+  n.trace_hex AS run_id,
+  n.step_name,
+  lower(n.node_type) AS step_type,
+  n.step_order,
+  n.status,
+  compat.iso_utc(n.start_time) COLLATE "C" AS started_at,
+  compat.iso_utc(n.end_time) COLLATE "C" AS completed_at,
+  compat.fit_int4(n.duration_ms::numeric) AS duration_ms,
+  n.input::text AS params,
+  n.output::text AS outputs,
+  coalesce(n.error_message, n.error_type) AS error,
+  n.error_type AS error_category,
+  NULL::integer AS row_count,
+  jsonb_strip_nulls(jsonb_build_object('span_id', n.node_id, 'operation', n.operation, 'provider', n.provider,
+    'model', n.model_name, 'input_tokens', n.input_tokens, 'output_tokens', n.output_tokens,
+    'total_tokens', n.total_tokens, 'cost_usd', n.total_cost, 'usage_counted', n.usage_counted))::text AS metrics,
+  n.attempt,
+  NULL::integer AS max_attempts,
+  NULL::text AS execution_id
+FROM compat.ledger_nodes n;
+
+GRANT SELECT ON compat.ledger_nodes, compat.olo_run_node, compat.step_runs, compat.spans, compat.core_workflow_steps
+  TO runledger_analyst;
+
 -- ---------------------------------------------------------------------------------------------------------
 -- The writers' walk up through stored spans (src/rollup/walk.ts), as a function so that its plan is index
 -- lookups whatever the statistics: a day's partitions are not analyzed for hours after midnight (and never
@@ -370,6 +466,7 @@ SELECT up.tenant_id, replace(up.trace_id::text, '-', '') AS trace_id, up.span_id
     WHERE p.tenant_id = up.tenant_id AND p.trace_id = up.trace_id AND p.span_id = up.parent_span_id)) AS parent_missing
 FROM up GROUP BY up.tenant_id, up.trace_id, up.span_id, up.parent_span_id
 $$;
+REVOKE EXECUTE ON FUNCTION runledger.walk_up(text[], uuid[], text[], integer[]) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- JIT off for the ledger's database, where this role may set it and nobody has set jit on it. The ledger's
