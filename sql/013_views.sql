@@ -32,9 +32,9 @@ CREATE INDEX nodes_failed_day ON runledger.nodes (((start_time AT TIME ZONE 'UTC
 -- PostgreSQL runs such conditions only after row-level security's, never as an index condition, and a
 -- tenant's analyst computed the id for each of the tenant's runs per lookup (60 ms at 8k runs, measured).
 CREATE INDEX runs_run_id ON runledger.runs (run_id);
-ALTER TABLE runledger.runs ADD COLUMN trace_hex text GENERATED ALWAYS AS (replace(run_id::text, '-', '')) STORED;
+-- varchar(255), the type seed 002's execution_id has: traces needs no length cast (not leakproof either).
+ALTER TABLE runledger.runs ADD COLUMN trace_hex varchar(255) GENERATED ALWAYS AS (replace(run_id::text, '-', '')) STORED;
 CREATE INDEX runs_trace_hex ON runledger.runs (trace_hex);
-CREATE INDEX runs_execution_id ON runledger.runs ((trace_hex::varchar(255)));
 
 -- A span's children by compat's span uuid (seed 002: spans WHERE parent_span_id = <uuid>): the md5 of every
 -- span's parent was computed per query (2.8 s at 2M spans); indexed on the view's own expression.
@@ -231,7 +231,10 @@ WHERE n.status = 'FAILED';
 -- compat.ledger_runs / ledger_nodes: the bases of every compat view (columns as in 007; the runs and nodes
 -- columns listed, since 012 added columns of the same names as the derived ones)
 
-CREATE OR REPLACE VIEW compat.ledger_runs WITH (security_invoker = true) AS
+-- ledger_runs' trace_hex is varchar(255) now (runs.trace_hex above): its dependents are created again, as
+-- 007 defined them, those that expose it as text with a cast to text (binary, leakproof).
+DROP VIEW compat.ledger_runs CASCADE;
+CREATE VIEW compat.ledger_runs WITH (security_invoker = true) AS
 SELECT r.run_id, r.tenant_id, r.pipeline, r.service_name, r.environment, r.session_id, r.user_id, r.name,
   r.status, r.start_time, r.end_time, r.duration_ms, r.span_count, r.total_nodes, r.llm_calls, r.tool_calls,
   r.error_count, r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.reasoning_tokens,
@@ -271,6 +274,118 @@ SELECT r.run_id, r.tenant_id, r.pipeline, r.service_name, r.environment, r.sessi
      AND s.trace_id = r.run_id AND s.span_id = r.root_span_id AND s.start_time = r.root_start_time) AS parent_trace_hex
 FROM runledger.runs r;
 
+CREATE VIEW compat.olo_run WITH (security_invoker = true) AS
+SELECT r.run_id::uuid AS run_id,
+  r.tenant_id::varchar(255) AS tenant_id,
+  coalesce(r.pipeline, '')::varchar(255) AS pipeline,
+  NULL::varchar(128) AS pipeline_checksum,
+  r.service_version::varchar(64) AS execution_engine_version,
+  r.run_input AS input_json,
+  r.start_time,
+  CASE WHEN r.status <> 'RUNNING' THEN r.end_time END AS end_time,
+  r.run_output #>> '{}' AS final_output,
+  r.status::varchar(32) AS status,
+  compat.fit_int4(r.total_nodes) AS total_nodes,
+  compat.fit_numeric(r.total_cost, 10, 6)::numeric(10,6) AS total_cost,
+  compat.fit_int4(r.total_tokens) AS total_tokens,
+  CASE WHEN r.status <> 'RUNNING' THEN round(r.duration_ms)::bigint END AS duration_ms,
+  r.error_message,
+  r.failed_node_name::varchar(128) AS failure_stage,
+  compat.fit_int4(r.input_tokens) AS total_prompt_tokens,
+  compat.fit_int4(r.output_tokens) AS total_completion_tokens,
+  r.currency::varchar(8) AS currency
+FROM compat.ledger_runs r;
+
+CREATE VIEW compat.runs WITH (security_invoker = true) AS
+SELECT r.run_id AS id,
+  compat.tenant_uuid(r.tenant_id) AS tenant_id,
+  compat.ledger_uuid('pipeline', r.tenant_id || '/' || coalesce(r.pipeline, '')) AS workflow_id,
+  1 AS workflow_version,
+  lower(r.status)::varchar(50) AS status,
+  (CASE WHEN r.environment IS NULL OR r.environment ~* '^(prod|production|live)$' THEN 'production'
+     ELSE 'test' END)::varchar(50) AS mode,
+  r.run_input AS input,
+  r.run_output AS output,
+  r.error_message AS error,
+  (CASE WHEN r.root_kind = 'SERVER' THEN 'webhook' ELSE 'manual' END)::varchar(50) AS triggered_by,
+  compat.user_uuid(r.tenant_id, r.user_id) AS triggered_by_user,
+  r.start_time AS started_at,
+  CASE WHEN r.status <> 'RUNNING' THEN r.end_time END AS completed_at,
+  r.start_time AS created_at
+FROM compat.ledger_runs r;
+
+CREATE VIEW compat.traces WITH (security_invoker = true) AS
+SELECT r.run_id AS trace_id,
+  coalesce(r.pipeline, '')::varchar(255) AS workflow_id,
+  r.trace_hex::varchar(255) AS execution_id,
+  compat.user_uuid(r.tenant_id, r.user_id) AS user_id,
+  r.run_input #>> '{}' AS query,
+  r.start_time AT TIME ZONE 'UTC' AS started_at,
+  CASE WHEN r.status <> 'RUNNING' THEN r.end_time AT TIME ZONE 'UTC' END AS completed_at,
+  CASE WHEN r.status <> 'RUNNING' THEN compat.fit_int4(r.duration_ms::numeric) ELSE 0 END AS total_duration_ms,
+  lower(r.status)::varchar(50) AS status,
+  r.error_message AS error,
+  compat.fit_numeric(r.total_cost, 10, 6)::numeric(10,6) AS total_cost,
+  jsonb_build_object('input', r.input_tokens, 'output', r.output_tokens, 'total', r.total_tokens,
+    'cache_read', r.cache_read_tokens, 'cache_write', r.cache_write_tokens, 'reasoning', r.reasoning_tokens)
+    AS total_tokens,
+  jsonb_strip_nulls(jsonb_build_object('tenant_id', r.tenant_id, 'pipeline', r.pipeline, 'name', r.name,
+    'service_name', r.service_name, 'environment', r.environment, 'session_id', r.session_id,
+    'user_id', r.user_id, 'models', to_jsonb(r.models), 'span_count', r.span_count, 'total_nodes', r.total_nodes,
+    'llm_calls', r.llm_calls, 'tool_calls', r.tool_calls, 'error_count', r.error_count, 'currency', r.currency))
+    AS metadata
+FROM compat.ledger_runs r;
+
+CREATE VIEW compat.core_workflow_runs WITH (security_invoker = true) AS
+SELECT r.trace_hex::text AS run_id,
+  r.pipeline AS workflow_name,
+  NULL::integer AS workflow_version,
+  r.service_name AS domain,
+  NULL::text AS partition_key,
+  r.status,
+  compat.iso_utc(r.start_time) COLLATE "C" AS started_at,
+  CASE WHEN r.status <> 'RUNNING' THEN compat.iso_utc(r.end_time) END COLLATE "C" AS completed_at,
+  CASE WHEN r.status <> 'RUNNING' THEN compat.fit_int4(r.duration_ms::numeric) END AS duration_ms,
+  r.run_input::text AS params,
+  r.run_output::text AS outputs,
+  r.error_message AS error,
+  r.failed_node_error_type AS error_category,
+  NULL::integer AS error_retryable,
+  compat.fit_int4(r.total_nodes) AS total_steps,
+  compat.fit_int4(r.completed_nodes) AS completed_steps,
+  compat.fit_int4(r.failed_nodes) AS failed_steps,
+  0 AS skipped_steps,
+  CASE WHEN r.parent_trace_hex IS NOT NULL THEN 'parent_workflow' WHEN r.root_kind = 'SERVER' THEN 'api'
+    ELSE 'manual' END AS triggered_by,
+  r.parent_trace_hex AS parent_run_id,
+  NULL::text AS schedule_id,
+  compat.iso_utc(r.start_time) COLLATE "C" AS created_at,
+  r.user_id AS created_by,
+  NULL::text AS capture_id
+FROM compat.ledger_runs r;
+
+CREATE VIEW compat.executions WITH (security_invoker = true) AS
+SELECT r.run_id AS id,
+  compat.ledger_uuid('pipeline', r.tenant_id || '/' || coalesce(r.pipeline, '')) AS task_id,
+  compat.ledger_uuid('agent', r.tenant_id || '/' || coalesce(r.agent_name, r.service_name, r.pipeline, '')) AS agent_id,
+  r.trace_hex::text AS run_key,
+  CASE WHEN r.environment IS NULL OR r.environment ~* '^(prod|production|live)$' THEN 'prod'
+    WHEN r.environment ~* '^(stag|staging|stage|preprod|pre-prod|uat|qa)$' THEN 'staging'
+    ELSE 'dev' END AS environment,
+  CASE r.status WHEN 'RUNNING' THEN 'running' WHEN 'COMPLETED' THEN 'succeeded'
+    ELSE CASE WHEN r.error_message ~* '(time ?out|timed out|deadline exceeded)' THEN 'timeout' ELSE 'failed' END
+  END AS status,
+  r.start_time AS started_at,
+  CASE WHEN r.status <> 'RUNNING' THEN greatest(r.end_time, r.start_time) END AS ended_at,
+  CASE WHEN r.status <> 'RUNNING' THEN compat.fit_int4(greatest(r.duration_ms, 0)::numeric) END AS duration_ms,
+  compat.fit_numeric(r.total_cost, 12, 4)::numeric(12,4) AS cost_usd,
+  compat.fit_int4(r.input_tokens) AS token_input,
+  compat.fit_int4(r.output_tokens) AS token_output
+FROM compat.ledger_runs r;
+
+GRANT SELECT ON compat.ledger_runs, compat.olo_run, compat.runs, compat.traces, compat.core_workflow_runs,
+  compat.executions TO runledger_analyst;
+
 -- ledger_nodes' parent_node_id is varchar(255) now (see nodes_parent above): its dependents are created
 -- again, as 007 defined them (compat.spans as below).
 DROP VIEW compat.ledger_nodes CASCADE;
@@ -282,7 +397,7 @@ SELECT n.run_id, n.node_id, n.parent_span_id, n.tenant_id, n.node_type, n.operat
   n.top_p, n.max_tokens, n.finish_reasons, n.response_id, n.tool_name, n.tool_call_id, n.agent_name,
   n.session_id, n.user_id, n.prompt_hash, n.input, n.output, n.usage_counted,
   r.pipeline AS run_pipeline, r.start_time AS run_start_time, r.status AS run_status,
-  r.trace_hex,
+  r.trace_hex::text AS trace_hex,
   compat.span_uuid(n.run_id, n.node_id) AS node_uuid,
   compat.step_name(n.node_type, n.name, n.tool_name, n.agent_name) AS step_name,
   n.step_order,
