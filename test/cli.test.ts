@@ -142,6 +142,7 @@ describe('runledger maintenance commands', () => {
       const r = await cli(['reprice', '--since', '3650d', '--prices', join(packageRoot(), 'testdata/prices/example-prices.json'), ...force], { DATABASE_URL: db.url });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^reprice: [\d,]+ nodes scanned, \d+ repriced, \d+ runs' totals changed(, \d+ days of daily_usage rewritten)?\n$/);
+      expect(r.stderr).toMatch(/^reprice {2}\[#+\] 100% {2}[\d,]+\/[\d,]+ nodes/m); // its progress line (issue 11 item 3)
     }
   });
 

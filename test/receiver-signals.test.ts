@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { gzipSync } from 'node:zlib';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { decodeExportResponse, decodeStatus } from './helpers/otlp.js';
 import { chatEvents, logsJson, logsProto } from './helpers/logs.js';
@@ -150,5 +151,52 @@ describe('OTLP metrics at the receivers', () => {
     expect(n(/runledger_metric_points_dropped_total\{transport="grpc"\} (\d+)/)).toBeGreaterThanOrEqual(4);
     expect(n(/runledger_requests_total\{transport="http",signal="metrics",code="200"\} (\d+)/)).toBeGreaterThanOrEqual(3);
     expect(n(/runledger_requests_total\{transport="grpc",signal="logs",code="OK"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('OTLP logs go through the same API keys, compression and limits as traces', () => {
+  const KEY = 'rl_logs_acme_4c1e9a';
+  let keyed: TestGateway;
+  beforeAll(async () => { keyed = await startTestGateway({ apiKeys: { [KEY]: 'acme' }, maxBodyBytes: 64 * 1024 }); });
+  afterAll(async () => { await keyed?.close(); });
+
+  const send = (body: Uint8Array, headers: Record<string, string>) => fetch(keyed.httpUrl + '/v1/logs', {
+    method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, body: body as BodyInit,
+  });
+  const tenantsOf = async (traceId: string) => (await keyed.db.pool.query(
+    'SELECT tenant_id, count(*)::int AS n FROM runledger.logs WHERE run_id = $1 GROUP BY 1', [traceId])).rows;
+  function grpcLogs(body: Uint8Array, md: Record<string, string>): Promise<grpc.ServiceError | null> {
+    const client = new grpc.Client(keyed.grpcAddress, grpc.credentials.createInsecure());
+    const metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(md)) metadata.set(k, v);
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(LOGS_EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(body), metadata, (err) => {
+        client.close();
+        resolve(err ?? null);
+      });
+    });
+  }
+
+  it('a request without a key is 401 / UNAUTHENTICATED and stores nothing; a keyed one is stored under its tenant', async () => {
+    const traceId = hex(16);
+    const body = logsProto(chatEvents(traceId, hex(8), T0));
+    expect((await send(body, {})).status).toBe(401);
+    expect((await grpcLogs(body, {}))?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(await tenantsOf(traceId)).toEqual([]);
+    expect((await send(body, { authorization: `Bearer ${KEY}` })).status).toBe(200);
+    expect(await grpcLogs(body, { 'x-api-key': KEY })).toBeNull();
+    expect(await tenantsOf(traceId)).toEqual([{ tenant_id: 'acme', n: 3 }]);
+  });
+
+  it('a gzip body is decompressed; a body over RUNLEDGER_MAX_BODY_BYTES (declared or after decompression) is 413', async () => {
+    const traceId = hex(16);
+    const body = logsProto(chatEvents(traceId, hex(8), T0));
+    const gz = await send(gzipSync(body), { authorization: `Bearer ${KEY}`, 'content-encoding': 'gzip' });
+    expect(gz.status).toBe(200);
+    expect(await tenantsOf(traceId)).toEqual([{ tenant_id: 'acme', n: 3 }]);
+    const big = new Uint8Array(128 * 1024);
+    expect((await send(big, { authorization: `Bearer ${KEY}` })).status).toBe(413);
+    const bomb = await send(gzipSync(big), { authorization: `Bearer ${KEY}`, 'content-encoding': 'gzip' });
+    expect(bomb.status).toBe(413);
   });
 });

@@ -6,6 +6,8 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { createTestDb } from './helpers/db.js';
 import { decodeStatus, jsonRequest, miniSpans, protoRequest, type MiniSpan } from './helpers/otlp.js';
 import { EXPORT_PATH } from '../src/receiver/grpc.js';
+import { chatEvents, logsProto } from './helpers/logs.js';
+import { hex } from './helpers/spans.js';
 import { freePort } from '../src/db/embedded.js';
 import { presentedKey, sha256Hex } from '../src/auth.js';
 import { configFromEnv, ConfigError, parseApiKeys } from '../src/config.js';
@@ -177,7 +179,7 @@ describe('row-level security for runledger_analyst', () => {
       if (tenant !== undefined) await c.query(`SELECT set_config('runledger.tenant_id', $1, true)`, [tenant]);
       const seen = async (table: string) =>
         Object.fromEntries((await c.query(`SELECT tenant_id, count(*)::int AS n FROM runledger.${table} GROUP BY 1 ORDER BY 1`)).rows.map((r) => [r.tenant_id, r.n]));
-      return { spans: await seen('spans'), nodes: await seen('nodes'), runs: await seen('runs') };
+      return { spans: await seen('spans'), nodes: await seen('nodes'), runs: await seen('runs'), logs: await seen('logs') };
     } finally {
       await c.query('ROLLBACK').catch(() => {});
       await c.end();
@@ -186,25 +188,33 @@ describe('row-level security for runledger_analyst', () => {
   async function asOwner(tenant: string) {
     const n = async (table: string) =>
       (await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.${table} WHERE tenant_id = $1`, [tenant])).rows[0].n as number;
-    return { spans: { [tenant]: await n('spans') }, nodes: { [tenant]: await n('nodes') }, runs: { [tenant]: await n('runs') } };
+    return { spans: { [tenant]: await n('spans') }, nodes: { [tenant]: await n('nodes') }, runs: { [tenant]: await n('runs') },
+      logs: { [tenant]: await n('logs') } };
   }
 
   beforeAll(async () => {
     // Rows of both tenants, written by the gateway (the owner: RLS does not apply to ingestion).
     expect((await postJson(gw, miniSpans(3), { 'x-api-key': KEY_A })).status).toBe(200);
     expect((await postJson(gw, miniSpans(2), { 'x-api-key': KEY_B })).status).toBe(200);
+    // and log records of both (runledger.logs has the same policy)
+    for (const key of [KEY_A, KEY_B]) {
+      const res = await fetch(gw.httpUrl + '/v1/logs', { method: 'POST', headers: { 'content-type': 'application/x-protobuf', 'x-api-key': key },
+        body: logsProto(chatEvents(hex(16), hex(8), BigInt(Date.now() - 60_000) * 1_000_000n)) as BodyInit });
+      expect(res.status).toBe(200);
+    }
   });
 
   it("shows an analyst only the rows of the tenant in runledger.tenant_id", async () => {
     const acme = await asOwner('acme');
     expect(acme.spans.acme).toBeGreaterThan(0);
     expect(acme.nodes.acme).toBeGreaterThan(0);
+    expect(acme.logs.acme).toBeGreaterThan(0);
     expect(await asAnalyst('acme')).toEqual(acme);
     expect(await asAnalyst('globex')).toEqual(await asOwner('globex'));
   });
 
   it('shows nothing without the setting, with an empty one, or for an unknown tenant', async () => {
-    const none = { spans: {}, nodes: {}, runs: {} };
+    const none = { spans: {}, nodes: {}, runs: {}, logs: {} };
     expect(await asAnalyst(undefined)).toEqual(none);
     expect(await asAnalyst('')).toEqual(none);
     expect(await asAnalyst('nobody')).toEqual(none);

@@ -9,6 +9,9 @@ import pg from 'pg';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { hex } from './helpers/spans.js';
+import { repair } from '../src/maintenance/repair.js';
+import { reprice } from '../src/maintenance/reprice.js';
+import { loadPriceTable } from '../src/mapping/prices.js';
 
 const KEY_A = 'rl_acme_isolation_3b9f';
 const KEY_B = 'rl_globex_isolation_77c1';
@@ -187,5 +190,23 @@ describe.each([
     expect(seenByA['runledger.runs']!.length).toBe(1);
     expect(JSON.stringify(seenByA)).not.toMatch(/evil|mallory|pwned/);
     expect(seenByA['compat.olo_run']![0]).toContain('acme-pipeline');
+  });
+
+  it('keeps both runs apart through repair --run and reprice --force of the shared trace id (maintenance)', async () => {
+    const bBefore = await ledgerOf(gw.db, 'globex', traceId);
+    const prices = loadPriceTable();
+    for (const g of [gw, reference]) {
+      await repair(g.db.pool, { runIds: [traceId] });
+      await reprice(g.db.pool, { prices, force: true });
+    }
+    const got = await ledgerOf(gw.db, 'acme', traceId);
+    expect(got).toEqual(await ledgerOf(reference.db, 'acme', traceId));
+    expect(got.runs[0]!.r).toMatchObject({ tenant_id: 'acme', status: 'COMPLETED', pipeline: 'acme-pipeline', user_id: 'alice-acme',
+      span_count: 3, llm_calls: 1, input_tokens: 1200 });
+    expect(got.nodes.find((n) => n.n.node_id === a.ids.llm)!.n.usage_counted).toBe(true);
+    // B's run is what B's spans alone give, before and after
+    const bAfter = await ledgerOf(gw.db, 'globex', traceId);
+    expect(bAfter).toEqual(bBefore);
+    expect(bAfter.runs[0]!.r).toMatchObject({ tenant_id: 'globex', status: 'FAILED', pipeline: 'evil-pipeline', span_count: 2, input_tokens: 1 });
   });
 });
