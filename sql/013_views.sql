@@ -136,8 +136,8 @@ BEGIN
 END $$;
 
 -- tree_path of the stored nodes, down the stored parents (runs not settled yet keep NULL: their repair,
--- queued by 012, computes it). One pass per tree level; the whole of this migration took 3.3 min at 2M
--- spans, 1.4M nodes (PostgreSQL 15, busy 2-core machine; every node row is rewritten once).
+-- queued by 012, computes it). One pass per tree level; the whole of this migration took 3.3-5.4 min at
+-- 2M spans, 1.4M nodes (PostgreSQL 15, busy 2-core machine; every node and runs row is rewritten once).
 WITH RECURSIVE p (tenant_id, run_id, node_id, start_time, depth, path) AS (
   SELECT n.tenant_id, n.run_id, n.node_id, n.start_time, 0, ARRAY[n.step_order + 1] FROM runledger.nodes n
   WHERE n.depth = 0 AND n.step_order IS NOT NULL
