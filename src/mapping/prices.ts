@@ -69,33 +69,33 @@ export class PriceTable {
     const ms = startUs / 1000;
     if (m1 === m0) m1 = null;
     if (m2 === m0 || m2 === m1) m2 = null;
+    // Each model value's memo is looked up once, when first needed: most calls stop at m0's manifest entry,
+    // and a call no source prices costs three lookups, not one per source and model value.
+    const a = this.memoOf(provider, m0);
+    let b: Memo | null | undefined; // undefined: not looked up yet
+    let c: Memo | null | undefined;
     if (this.file !== null) {
-      const f = this.fileAt(provider, m0, ms) ?? this.fileAt(provider, m1, ms) ?? this.fileAt(provider, m2, ms);
+      let f = a === null ? null : inForce(a.file!, ms);
+      if (f === null) { b = this.memoOf(provider, m1); f = b === null ? null : inForce(b.file!, ms); }
+      if (f === null) { c = this.memoOf(provider, m2); f = c === null ? null : inForce(c.file!, ms); }
       if (f !== null) return f;
     }
     if (this.useManifest) {
-      const m = this.manifestAt(provider, m0, ms) ?? this.manifestAt(provider, m1, ms) ?? this.manifestAt(provider, m2, ms);
-      if (m !== null) return m;
+      if (a !== null && a.manifest !== null) return a.manifest(ms);
+      if (b === undefined) b = this.memoOf(provider, m1);
+      if (b !== null && b.manifest !== null) return b.manifest(ms);
+      if (c === undefined) c = this.memoOf(provider, m2);
+      if (c !== null && c.manifest !== null) return c.manifest(ms);
     }
     if (this.fallback === null) return null;
-    return this.fallbackAt(provider, m0, ms) ?? this.fallbackAt(provider, m1, ms) ?? this.fallbackAt(provider, m2, ms);
+    if (b === undefined) b = this.memoOf(provider, m1);
+    if (c === undefined) c = this.memoOf(provider, m2);
+    return fallbackAt(a, ms) ?? fallbackAt(b, ms) ?? fallbackAt(c, ms);
   }
 
-  private fileAt(provider: string | null, model: string | null, ms: number): FileEntry | null {
-    if (model === null || model === '') return null;
-    return inForce(this.lookup(provider, model).file!, ms);
-  }
-
-  private fallbackAt(provider: string | null, model: string | null, ms: number): FileEntry | null {
-    if (model === null || model === '') return null;
-    const list = this.lookup(provider, model).fallback;
-    return list === null ? null : inForce(list, ms);
-  }
-
-  private manifestAt(provider: string | null, model: string | null, ms: number): Priced | null {
-    if (model === null || model === '') return null;
-    const hit = this.lookup(provider, model).manifest;
-    return hit === null ? null : hit(ms);
+  /** The memo of a model value; null for none. */
+  private memoOf(provider: string | null, model: string | null): Memo | null {
+    return model === null || model === '' ? null : this.lookup(provider, model);
   }
 
   private lookup(provider: string | null, model: string): Memo {
@@ -137,6 +137,10 @@ function matching(f: PriceFile, provider: string | null, candidates: readonly st
   const out: FileEntry[] = [];
   for (const c of candidates) for (const e of f.candidates(provider, c)) if (!out.includes(e)) out.push(e);
   return out;
+}
+
+function fallbackAt(m: Memo | null, ms: number): FileEntry | null {
+  return m === null || m.fallback === null ? null : inForce(m.fallback, ms);
 }
 
 /** The first entry of a matching list in force at `ms` (entries with a `from` date are listed newest first). */
