@@ -161,4 +161,39 @@ describe('reprice', () => {
     expect(r).toEqual({ scanned: 3 * 5, repriced: 3 * 4, runsChanged: 3, rollupDays: await nodeDays() });
     await reprice(db.pool, { prices: loadPriceTable() });
   });
+
+  // Last: it adds a run the counts above do not expect.
+  it('keeps fallback-priced nodes while the manifest version stands, resolves them again after an upgrade, and lets the price file win', async () => {
+    const model = 'accounts/fireworks/models/llama-v3p3-70b-instruct';
+    const c = await db.pool.connect();
+    try {
+      await writeBatch(c, prepareSpans([span({
+        traceId: hex(16), spanId: hex(8), parentSpanId: null, name: 'chat llama', startUs: T0 + 99_000, endUs: T0 + 99_500,
+        attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'fireworks', 'gen_ai.request.model': model,
+          'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 1000 },
+      })].map(mapper)).items);
+    } finally { c.release(); }
+    const llama = async () => (await db.pool.query(
+      `SELECT n.total_cost::text AS node_cost, n.cost_source, n.price_ref, r.total_cost::text AS run_cost
+       FROM runledger.nodes n JOIN runledger.runs r USING (tenant_id, run_id) WHERE n.name = 'chat llama'`)).rows;
+    const shipped = loadPriceTable();
+    const atFallback = (t: typeof shipped) => [{ node_cost: '0.0018000000', cost_source: 'price_table', price_ref: `${t.fallback!.source}:^llama-v3p3-70b-instruct$`, run_cost: '0.0018000000' }];
+    expect(await llama()).toEqual(atFallback(shipped));
+    // its source is in force: only the 6 unpriced nodes are looked at
+    expect(await reprice(db.pool, { prices: shipped })).toEqual({ scanned: 6, repriced: 0, runsChanged: 0, rollupDays: 0 });
+    // an upgraded manifest might list the model: the node is resolved again with the manifest's nodes (24 + 1)
+    const upgraded = loadPriceTable(null, { manifestSource: 'genai-prices@999.0.0' });
+    expect(await reprice(db.pool, { prices: upgraded })).toMatchObject({ scanned: 31, repriced: 25, runsChanged: 0 });
+    expect(await llama()).toEqual(atFallback(upgraded));
+    // a price file entry wins over the fallback list (and the shipped manifest is back in force)
+    const path = join(dir, 'llama.json');
+    writeFileSync(path, JSON.stringify([{ match: '^llama-v3p3-70b-instruct$', input: 0.5, output: 0.5 }]));
+    const withFile = loadPriceTable(path);
+    expect(await reprice(db.pool, { prices: withFile })).toMatchObject({ scanned: 31, repriced: 25, runsChanged: 1 });
+    expect(await llama()).toEqual([{ node_cost: '0.0010000000', cost_source: 'price_table', price_ref: `${withFile.file!.source}:^llama-v3p3-70b-instruct$`, run_cost: '0.0010000000' }]);
+    // the file gone: the fallback prices it again; a second run changes nothing
+    expect(await reprice(db.pool, { prices: shipped })).toMatchObject({ scanned: 7, repriced: 1, runsChanged: 1 });
+    expect(await llama()).toEqual(atFallback(shipped));
+    expect(await reprice(db.pool, { prices: shipped })).toEqual({ scanned: 6, repriced: 0, runsChanged: 0, rollupDays: 0 });
+  });
 });

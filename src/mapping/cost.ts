@@ -1,8 +1,9 @@
 /**
  * Node cost: a cost reported on the span wins (`gen_ai.usage.cost` → `llm.cost.total`, with
  * `llm.cost.prompt` / `llm.cost.completion` as the split), else it is computed from the price table
- * (override file, then the genai-prices manifest; prices.ts) at the price in force when the call started,
- * else it is unknown (null: unknown model or no tokens). Computed costs are exact at the ledger's 1e-10 USD.
+ * (override file, then the genai-prices manifest, then the shipped fallback list; prices.ts) at the price in
+ * force when the call started, else it is unknown (null: unknown model or no tokens). Computed costs are exact
+ * at the ledger's 1e-10 USD.
  */
 import type { AttrValue, Attributes } from '../otlp/types.js';
 import type { CostSource } from './types.js';

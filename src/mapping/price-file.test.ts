@@ -40,7 +40,8 @@ describe('loadPriceTable(path)', () => {
     const a = loadPriceFile(file('v1.json', [{ match: '^m$', input: 1, output: 2 }]));
     const b = loadPriceFile(file('v2.json', [{ match: '^m$', input: 1, output: 3 }]));
     expect(a.source).not.toBe(b.source);
-    expect(loadPriceTable(file('v1b.json', [{ match: '^m$', input: 1, output: 2 }])).sources).toEqual([a.source, MANIFEST_SOURCE]);
+    expect(loadPriceTable(file('v1b.json', [{ match: '^m$', input: 1, output: 2 }])).sources)
+      .toEqual([a.source, MANIFEST_SOURCE, expect.stringMatching(/^runledger-fallback@[0-9a-f]{12}$/)]);
   });
 
   it.each([
@@ -92,9 +93,13 @@ describe('price file entries', () => {
     expect(t.find('openai', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o-mini`);
   });
 
-  it('prices the one model of the old table the manifest lacks (Fireworks llama-v3p3-70b-instruct)', () => {
-    expect(loadPriceTable().find('fireworks', 'accounts/fireworks/models/llama-v3p3-70b-instruct', null, null, NOW)).toBeNull();
-    expect(cost('accounts/fireworks/models/llama-v3p3-70b-instruct', { inputTokens: 1000, outputTokens: 1000 }, NOW, 'fireworks')).toBe(0.0018);
+  it('wins over the shipped fallback list for the model of the old table the manifest lacks (Fireworks llama-v3p3-70b-instruct)', () => {
+    const id = 'accounts/fireworks/models/llama-v3p3-70b-instruct';
+    const shipped = loadPriceTable();
+    expect(shipped.find('fireworks', id, null, null, NOW)!.ref).toBe(`${shipped.fallback!.source}:^llama-v3p3-70b-instruct$`);
+    expect(priceUsage(usage({ inputTokens: 1000, outputTokens: 1000 }), shipped.find('fireworks', id, null, null, NOW)!.price).totalCost).toBe(0.0018);
+    expect(t.find('fireworks', id, null, null, NOW)!.ref).toBe(`${t.file!.source}:^llama-v3p3-70b-instruct$`);
+    expect(cost(id, { inputTokens: 1000, outputTokens: 1000 }, NOW, 'fireworks')).toBe(0.0018);
   });
 });
 
@@ -116,6 +121,51 @@ describe('precedence: reported cost > price file > manifest', () => {
       .toEqual({ inputCost: null, outputCost: null, totalCost: 0.25, costSource: 'reported', priceRef: null });
     expect(resolveCost({ 'llm.cost.prompt': 0.01, 'llm.cost.completion': 0.02 }, u, t, 'openai', models, NOW))
       .toMatchObject({ inputCost: 0.01, outputCost: 0.02, costSource: 'reported', priceRef: null });
+  });
+});
+
+describe('precedence: price file > manifest > shipped fallback list', () => {
+  // a fallback list naming a model the manifest has, one it lacks, and one the price file overrides
+  const fallback = { models: [
+    { match: '^gpt-4o-mini', input: 9, output: 9 },
+    { match: '^only-in-fallback$', input: 1, output: 2, tiers: [{ above: 1000, input: 3 }] },
+    { match: '^overridden$', input: 5, output: 5 },
+  ] };
+  const withFile = loadPriceTable(file('over-fallback.json', [{ match: '^overridden$', input: 0.5, output: 0.5 }]), { fallback });
+  const t = loadPriceTable(null, { fallback });
+
+  it('the manifest wins where it has the model, whichever model value the fallback matched', () => {
+    expect(t.find('openai', 'gpt-4o-mini', null, null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o-mini`);
+    expect(t.find(null, 'gpt-4o-mini-2024-07-18', null, null, NOW)!.ref.startsWith(`${MANIFEST_SOURCE}:openai/gpt-4o-mini`)).toBe(true);
+    expect(t.find('openai', 'gpt-4o-mini', 'gpt-4o', null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o-mini`);
+    // response model only in the fallback, request model in the manifest: the manifest's price
+    expect(t.find('openai', 'only-in-fallback', 'gpt-4o', null, NOW)!.ref).toBe(`${MANIFEST_SOURCE}:openai/gpt-4o`);
+  });
+
+  it('the fallback prices what the manifest lacks, tiers as in the price file', () => {
+    const p = t.find('fireworks', 'accounts/fireworks/models/only-in-fallback', null, null, NOW)!;
+    expect(p.ref).toBe(`${t.fallback!.source}:^only-in-fallback$`);
+    expect(t.fallback!.source).toMatch(/^runledger-fallback@[0-9a-f]{12}$/);
+    expect(priceUsage(usage({ inputTokens: 1000, outputTokens: 1000 }), p.price).totalCost).toBe(0.003);
+    expect(priceUsage(usage({ inputTokens: 1001, outputTokens: 1000 }), p.price).totalCost).toBe(0.005003);
+  });
+
+  it('the price file wins over the fallback, and the fallback over nothing', () => {
+    expect(withFile.find(null, 'overridden', null, null, NOW)!.ref).toBe(`${withFile.file!.source}:^overridden$`);
+    expect(t.find(null, 'overridden', null, null, NOW)!.ref).toBe(`${t.fallback!.source}:^overridden$`);
+    expect(loadPriceTable(null, { fallback: null }).find(null, 'overridden', null, null, NOW)).toBeNull();
+    expect(resolveCost({}, usage({ inputTokens: 1_000_000, outputTokens: 1_000_000 }), withFile, null,
+      { responseModel: null, requestModel: 'overridden', modelName: 'overridden' }, NOW))
+      .toEqual({ inputCost: 0.5, outputCost: 0.5, totalCost: 1, costSource: 'price_table', priceRef: `${withFile.file!.source}:^overridden$` });
+  });
+
+  it('names the fallback version by its list and the manifest version, both in force for reprice', () => {
+    expect(withFile.sources).toEqual([withFile.file!.source, MANIFEST_SOURCE, withFile.fallback!.source]);
+    expect(loadPriceTable().fallback!.source).not.toBe(t.fallback!.source); // another list
+    // a fallback price stands only while the manifest lacks the model: an upgrade makes it stale
+    expect(loadPriceTable(null, { manifestSource: 'genai-prices@999.0.0' }).fallback!.source).not.toBe(loadPriceTable().fallback!.source);
+    expect(loadPriceTable().fallback!.source).toBe(loadPriceTable().fallback!.source);
+    expect(() => loadPriceTable(null, { fallback: { models: [{ match: 'x', input: 1 }] } })).toThrow(/"output"/);
   });
 });
 

@@ -110,6 +110,23 @@ export class PriceFile {
   }
 }
 
+/** The first 12 hex digits of the sha256 of `text`: the version part of a price source's name. */
+export const contentHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+/**
+ * A parsed price document (the file format above) as a PriceFile whose entries record `source` in their
+ * references; `origin` names it in errors. The shipped fallback list (fallback-prices.ts) is read this way too.
+ */
+export function compilePriceDoc(doc: unknown, origin: string, source: string): PriceFile {
+  try {
+    const list = Array.isArray(doc) ? doc : (doc as { models?: unknown } | null)?.models;
+    if (!Array.isArray(list)) throw new Error(`${origin}: expected an array of price entries or { "models": [...] }`);
+    return new PriceFile(list.map((e, i) => compileEntry(e, i, source)), source);
+  } catch (err) {
+    throw new Error(`invalid price table ${origin}: ${(err as Error).message}`);
+  }
+}
+
 /** Parse a price file's text; `origin` names it in errors. */
 export function parsePriceFile(text: string, origin: string): PriceFile {
   let doc: unknown;
@@ -118,14 +135,7 @@ export function parsePriceFile(text: string, origin: string): PriceFile {
   } catch (err) {
     throw new Error(`cannot load price table ${origin}: ${(err as Error).message}`);
   }
-  const source = `prices-file@${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
-  try {
-    const list = Array.isArray(doc) ? doc : (doc as { models?: unknown } | null)?.models;
-    if (!Array.isArray(list)) throw new Error(`${origin}: expected an array of price entries or { "models": [...] }`);
-    return new PriceFile(list.map((e, i) => compileEntry(e, i, source)), source);
-  } catch (err) {
-    throw new Error(`invalid price table ${origin}: ${(err as Error).message}`);
-  }
+  return compilePriceDoc(doc, origin, `prices-file@${contentHash(text)}`);
 }
 
 /** The price file at `path`. Throws on an unreadable or invalid file (naming the path). */

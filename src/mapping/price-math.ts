@@ -108,10 +108,16 @@ function effective(p: CompiledPrice, totalIn: number): Effective {
 /** Costs in integer units of 1e-10 USD; total = input + output + the per-request fee. */
 export interface CostUnits { input: number; output: number; total: number }
 
+/**
+ * 10^0 … 10^PRICE_DECIMALS, exact. A table, not `10 ** n`: V8 computes a power with a variable exponent by a
+ * slow call (bench: a scale-1 price such as 0.9 cost ~120 ns to price against ~30 ns for a table lookup).
+ */
+const POW10: readonly number[] = Array.from({ length: PRICE_DECIMALS + 1 }, (_, i) => Number(`1e${i}`));
+
 /** fine (10^-(scale+6) USD) → units of 1e-10 USD, rounded half up. */
 function toUnits(fine: number, scale: number): number {
-  if (scale <= 4) return fine * 10 ** (4 - scale);
-  const d = 10 ** (scale - 4);
+  if (scale <= 4) return fine * POW10[4 - scale]!;
+  const d = POW10[scale - 4]!;
   let q = Math.floor(fine / d);
   let r = fine - q * d;
   if (r < 0) { q -= 1; r += d; } else if (r >= d) { q += 1; r -= d; }

@@ -132,10 +132,11 @@ describe('the shipped manifest', () => {
 describe('models the earlier hand-kept table priced', () => {
   const ids = (oldTable.models as { model: string; provider: string; old: { match: string; input: number; output: number } }[]);
 
-  it.each(ids.filter((m) => m.model !== 'accounts/fireworks/models/llama-v3p3-70b-instruct').map((m) => [m.model, m.provider]))(
+  // every one of them, the manifest's gaps included: those price from the shipped fallback list
+  it.each(ids.map((m) => [m.model, m.provider]))(
     '%s (%s) still prices, with or without its provider', (model, provider) => {
-      expect(table.find(provider, model, null, null, NOW)?.ref).toMatch(/^genai-prices@/);
-      expect(table.find(null, model, null, null, NOW)?.ref).toMatch(/^genai-prices@/);
+      expect(table.find(provider, model, null, null, NOW)?.ref).toMatch(/^(?:genai-prices|runledger-fallback)@/);
+      expect(table.find(null, model, null, null, NOW)?.ref).toMatch(/^(?:genai-prices|runledger-fallback)@/);
     });
 
   it('keeps the input prices the old tests asserted, except where the manifest differs', () => {
@@ -146,8 +147,18 @@ describe('models the earlier hand-kept table priced', () => {
       ['gemini-1.5-flash-8b', 0.0375, 0.075], // the manifest's gemini-1.5-flash rule (contains) comes first
       ['mistral-medium-latest', 0.4, 1.5], // Mistral Medium 3.5, from 2026-06-16
       ['ministral-8b-latest', 0.1, 0.15], // from 2025-12-02
-      ['accounts/fireworks/models/llama-v3p3-70b-instruct', 0.9, null], // not in the manifest: see the price file test
     ]);
+  });
+
+  it('prices the manifest\'s gaps from the shipped fallback list, which holds nothing else', () => {
+    // the old table's models the manifest alone does not price: exactly those the fallback list prices
+    const manifestOnly = loadPriceTable(null, { fallback: null });
+    const gaps = ids.filter((m) => manifestOnly.find(m.provider, m.model, null, null, NOW) === null).map((m) => m.model);
+    expect(gaps).toEqual(['accounts/fireworks/models/llama-v3p3-70b-instruct']);
+    for (const model of gaps) expect(table.find(null, model, null, null, NOW)!.ref).toMatch(/^runledger-fallback@[0-9a-f]{12}:/);
+    // an entry whose model the manifest came to list is dead weight (the manifest wins): remove it on upgrade
+    const used = new Set(ids.map((m) => table.find(null, m.model, null, null, NOW)!.ref).filter((r) => r.startsWith('runledger-fallback@')));
+    expect(used.size).toBe(table.fallback!.entries.length);
   });
 
   it.each(['my-local-llama', 'gpt-4oo', 'o10'])('%s is unknown', (model) => expect(table.find(null, model, null, null, NOW)).toBeNull());

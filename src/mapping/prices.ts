@@ -1,11 +1,12 @@
 /**
  * Node prices: the override file (RUNLEDGER_PRICES_FILE, see price-file.ts) first, then the shipped
- * @pydantic/genai-prices manifest (manifest.ts). Resolution is memoised per (provider, model value), so a
- * priced span costs a map lookup and the integer price math; the price in force is picked per call by its
- * start time (prices that change on a date, DeepSeek's UTC off-peak hours).
+ * @pydantic/genai-prices manifest (manifest.ts), then the shipped fallback list (fallback-prices.ts). Resolution
+ * is memoised per (provider, model value), so a priced span costs a map lookup and the integer price math; the
+ * price in force is picked per call by its start time (prices that change on a date, DeepSeek's UTC off-peak hours).
  */
 import { MANIFEST_VERSION, compileSchedule, manifestProvider, resolveManifestModel } from './manifest.js';
 import { loadPriceFile, providerKey, type FileEntry, type PriceFile } from './price-file.js';
+import { loadFallback } from './fallback-prices.js';
 import { familyCandidates, modelIdParts, priceCandidates } from './model-id.js';
 import type { CompiledPrice } from './price-math.js';
 
@@ -14,13 +15,17 @@ export const MANIFEST_SOURCE = `genai-prices@${MANIFEST_VERSION}`;
 
 export interface Priced {
   price: CompiledPrice;
-  /** where the price came from: `genai-prices@<version>:<provider>/<model id>` or `prices-file@<hash>:<match>` */
+  /**
+   * where the price came from: `genai-prices@<version>:<provider>/<model id>`, `prices-file@<hash>:<match>` or
+   * `runledger-fallback@<hash>:<match>`
+   */
   ref: string;
 }
 
 /** The manifest's price at a time, as a Priced (one object per price, made once: nothing allocated per call). */
 type ManifestHit = (ms: number) => Priced;
-interface Memo { file: readonly FileEntry[] | null; manifest: ManifestHit | null }
+/** fallback: null when no entry matches (most models), so a call the manifest does not price skips it at once */
+interface Memo { file: readonly FileEntry[] | null; manifest: ManifestHit | null; fallback: readonly FileEntry[] | null }
 
 const CACHE_LIMIT = 4096;
 
@@ -29,6 +34,8 @@ export interface PriceTableOptions {
   manifest?: boolean;
   /** the manifest's source name in references (tests simulate an upgrade with another version) */
   manifestSource?: string;
+  /** the fallback list, a price document (default: the shipped fallback-prices.json; null: none) */
+  fallback?: unknown;
 }
 
 export class PriceTable {
@@ -37,44 +44,58 @@ export class PriceTable {
   private memoSize = 0;
   private readonly useManifest: boolean;
   readonly manifestSource: string;
+  /** models the manifest lacks (the old table's), consulted after it; null for none */
+  readonly fallback: PriceFile | null;
 
   constructor(readonly file: PriceFile | null = null, opts: PriceTableOptions = {}) {
     this.useManifest = opts.manifest ?? true;
     this.manifestSource = opts.manifestSource ?? MANIFEST_SOURCE;
+    this.fallback = opts.fallback === null ? null : loadFallback(this.manifestSource, opts.fallback);
   }
 
   /** The price sources in force (`<name>@<version>`): a node priced under another one is stale. */
   get sources(): string[] {
-    return [...(this.file ? [this.file.source] : []), ...(this.useManifest ? [this.manifestSource] : [])];
+    return [...(this.file ? [this.file.source] : []), ...(this.useManifest ? [this.manifestSource] : []),
+      ...(this.fallback ? [this.fallback.source] : [])];
   }
 
   /**
    * The price of a call by `provider` (as resolveProvider names it) of the first model value that has one
    * (response model, request model, model_name; null for none), at the call's start (µs since the epoch).
-   * The file wins over the manifest whichever of the model values it matched.
+   * The file wins over the manifest, and the manifest over the fallback list, whichever of the model values
+   * each matched.
    */
   find(provider: string | null, m0: string | null, m1: string | null = null, m2: string | null = null, startUs = Date.now() * 1000): Priced | null {
     const ms = startUs / 1000;
     if (m1 === m0) m1 = null;
     if (m2 === m0 || m2 === m1) m2 = null;
+    // Each model value's memo is looked up once, when first needed: most calls stop at m0's manifest entry,
+    // and a call no source prices costs three lookups, not one per source and model value.
+    const a = this.memoOf(provider, m0);
+    let b: Memo | null | undefined; // undefined: not looked up yet
+    let c: Memo | null | undefined;
     if (this.file !== null) {
-      const f = this.fileAt(provider, m0, ms) ?? this.fileAt(provider, m1, ms) ?? this.fileAt(provider, m2, ms);
+      let f = a === null ? null : inForce(a.file!, ms);
+      if (f === null) { b = this.memoOf(provider, m1); f = b === null ? null : inForce(b.file!, ms); }
+      if (f === null) { c = this.memoOf(provider, m2); f = c === null ? null : inForce(c.file!, ms); }
       if (f !== null) return f;
     }
-    if (!this.useManifest) return null;
-    return this.manifestAt(provider, m0, ms) ?? this.manifestAt(provider, m1, ms) ?? this.manifestAt(provider, m2, ms);
+    if (this.useManifest) {
+      if (a !== null && a.manifest !== null) return a.manifest(ms);
+      if (b === undefined) b = this.memoOf(provider, m1);
+      if (b !== null && b.manifest !== null) return b.manifest(ms);
+      if (c === undefined) c = this.memoOf(provider, m2);
+      if (c !== null && c.manifest !== null) return c.manifest(ms);
+    }
+    if (this.fallback === null) return null;
+    if (b === undefined) b = this.memoOf(provider, m1);
+    if (c === undefined) c = this.memoOf(provider, m2);
+    return fallbackAt(a, ms) ?? fallbackAt(b, ms) ?? fallbackAt(c, ms);
   }
 
-  private fileAt(provider: string | null, model: string | null, ms: number): FileEntry | null {
-    if (model === null || model === '') return null;
-    for (const e of this.lookup(provider, model).file!) if (e.fromMs <= ms) return e;
-    return null;
-  }
-
-  private manifestAt(provider: string | null, model: string | null, ms: number): Priced | null {
-    if (model === null || model === '') return null;
-    const hit = this.lookup(provider, model).manifest;
-    return hit === null ? null : hit(ms);
+  /** The memo of a model value; null for none. */
+  private memoOf(provider: string | null, model: string | null): Memo | null {
+    return model === null || model === '' ? null : this.lookup(provider, model);
   }
 
   private lookup(provider: string | null, model: string): Memo {
@@ -92,12 +113,9 @@ export class PriceTable {
 
   private resolve(provider: string | null, model: string): Memo {
     const candidates = priceCandidates(model);
-    let file: FileEntry[] | null = null;
-    if (this.file !== null) {
-      const pk = providerKey(provider);
-      file = [];
-      for (const c of candidates) for (const e of this.file.candidates(pk, c)) if (!file.includes(e)) file.push(e);
-    }
+    const pk = providerKey(provider);
+    const file = this.file === null ? null : matching(this.file, pk, candidates);
+    const fb = this.fallback === null ? null : matching(this.fallback, pk, candidates);
     let manifest: ManifestHit | null = null;
     if (this.useManifest) {
       const vendor = modelIdParts(model).vendor;
@@ -110,11 +128,31 @@ export class PriceTable {
         manifest = compileSchedule(e.model, (price) => ({ price, ref }));
       }
     }
-    return { file, manifest };
+    return { file, manifest, fallback: fb === null || fb.length === 0 ? null : fb };
   }
 }
 
-/** The manifest, with the override file at `path` (if any) winning. Throws on an unreadable or invalid file. */
+/** The entries of `f` that match a model's candidate ids: most specific id first, then in file order (the first in force wins). */
+function matching(f: PriceFile, provider: string | null, candidates: readonly string[]): FileEntry[] {
+  const out: FileEntry[] = [];
+  for (const c of candidates) for (const e of f.candidates(provider, c)) if (!out.includes(e)) out.push(e);
+  return out;
+}
+
+function fallbackAt(m: Memo | null, ms: number): FileEntry | null {
+  return m === null || m.fallback === null ? null : inForce(m.fallback, ms);
+}
+
+/** The first entry of a matching list in force at `ms` (entries with a `from` date are listed newest first). */
+function inForce(list: readonly FileEntry[], ms: number): FileEntry | null {
+  for (const e of list) if (e.fromMs <= ms) return e;
+  return null;
+}
+
+/**
+ * The manifest, with the override file at `path` (if any) winning and the shipped fallback list filling the
+ * manifest's gaps. Throws on an unreadable or invalid file.
+ */
 export function loadPriceTable(path?: string | null, opts: PriceTableOptions = {}): PriceTable {
   return new PriceTable(path === undefined || path === null || path === '' ? null : loadPriceFile(path), opts);
 }
