@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
-import { AdmissionBudget, admissionBudgetBytes } from './sink/admission.js';
+import { AdmissionBudget, admissionBudgetBytes, decodeAllowanceBytes } from './sink/admission.js';
 import { createSink, type Sink } from './sink/index.js';
 import { Pipeline } from './pipeline.js';
 import { PreparePool } from './worker/pool.js';
@@ -30,9 +30,11 @@ export function createIngest(cfg: Config, pool: pg.Pool, log: Logger, workers = 
     captureContent: cfg.captureContent,
     prices: loadPriceTable(cfg.pricesFile ?? undefined),
   });
+  // What one decode may take (30·L of README "Memory"): larger bodies are refused before decoding.
+  const maxDecodeBytes = decodeAllowanceBytes({ ...cfg, prepareWorkers: workers });
   const prepare = workers > 0
     ? new PreparePool(workers, {
-      maxSpans: cfg.queueMaxSpans, maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, pricesFile: cfg.pricesFile,
+      maxSpans: cfg.queueMaxSpans, maxDecodeBytes, maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, pricesFile: cfg.pricesFile,
     },
       (e) => log.error('prepare worker crashed; restarted', { error: String(e) }))
     : null;
@@ -40,7 +42,7 @@ export function createIngest(cfg: Config, pool: pg.Pool, log: Logger, workers = 
     budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent,
     retryAfterSeconds: cfg.retryAfterSeconds, refusal: () => batcher.refusal() ?? pipeline.refusal(),
   });
-  const pipeline: Pipeline = new Pipeline({ mapper, batcher, pool: prepare, metrics, maxSpans: cfg.queueMaxSpans, admission, logs });
+  const pipeline: Pipeline = new Pipeline({ mapper, batcher, pool: prepare, metrics, maxSpans: cfg.queueMaxSpans, maxDecodeBytes, admission, logs });
   return {
     batcher, partitions, progress, pipeline,
     ready: prepare?.ready() ?? Promise.resolve(),

@@ -43,6 +43,8 @@ export interface PipelineParts {
   metrics?: Metrics | null;
   /** spans one request may carry (protobuf requests beyond it are refused before decoding) */
   maxSpans?: number;
+  /** what decoding one request may take (bytes; bodies estimated to take more are refused before decoding) */
+  maxDecodeBytes?: number;
   /** the logs signal (null: logs requests are refused) */
   logs?: LogsStore | null;
   /** request bodies being received and decoded (default: a budget for maxSpans, no per-holder share) */
@@ -55,6 +57,7 @@ export class Pipeline {
   private readonly pool: PreparePool | null;
   private readonly metrics: Metrics | null;
   private readonly maxSpans: number;
+  private readonly maxDecodeBytes: number;
   private readonly logs: LogsStore | null;
   /** request bodies being received and decoded (the receivers admit a body before reading it) */
   readonly admission: AdmissionBudget;
@@ -68,6 +71,7 @@ export class Pipeline {
     this.pool = parts.pool ?? null;
     this.metrics = parts.metrics ?? null;
     this.maxSpans = parts.maxSpans ?? Infinity;
+    this.maxDecodeBytes = parts.maxDecodeBytes ?? Infinity;
     this.logs = parts.logs ?? null;
     const batcher = parts.batcher;
     this.admission = parts.admission ?? new AdmissionBudget({
@@ -90,7 +94,7 @@ export class Pipeline {
       else admitted.grow(body.length); // a body handed over whole: counted (or refused) now
       prepared = this.pool
         ? await this.pool.run(body, encoding, tenantId)
-        : prepareBody(body, encoding, tenantId, this.mapper, this.maxSpans);
+        : prepareBody(body, encoding, tenantId, this.mapper, this.maxSpans, this.maxDecodeBytes);
     } catch (e) {
       if (e instanceof OtlpDecodeError) {
         throw new GatewayError('invalid_argument', `malformed ${encoding === 'proto' ? 'protobuf' : 'JSON'} ExportTraceServiceRequest: ${e.message}`);
@@ -114,7 +118,7 @@ export class Pipeline {
     try {
       if (admission) admitted.resize(body.length);
       else admitted.grow(body.length);
-      prepared = this.pool ? await this.pool.runLogs(body, encoding, tenantId) : prepareLogsBody(body, encoding, tenantId);
+      prepared = this.pool ? await this.pool.runLogs(body, encoding, tenantId) : prepareLogsBody(body, encoding, tenantId, this.maxDecodeBytes);
     } catch (e) {
       if (e instanceof OtlpDecodeError) {
         throw new GatewayError('invalid_argument', `malformed ${encoding === 'proto' ? 'protobuf' : 'JSON'} ExportLogsServiceRequest: ${e.message}`);

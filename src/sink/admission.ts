@@ -162,6 +162,27 @@ export class AdmissionBudget {
   }
 }
 
+/** The settings the memory bound and the decode allowance depend on. */
+export interface MemoryConfig { queueMaxSpans: number; admissionSharePercent: number; maxBodyBytes: number; prepareWorkers: number }
+
+/**
+ * What one decode (decode → map → encode of one request body, in a prepare worker) may take: this many times
+ * L, the largest body one request may hold. Bodies estimated to take more are refused with 413 before they
+ * are decoded (otlp/decode-cost.ts), and a prepare worker's old generation is limited to it (worker/pool.ts).
+ */
+export const DECODE_BYTES_PER_LARGEST_BODY_BYTE = 30;
+
+/** L: the largest body one request may hold (compressed and decompressed bytes together). */
+export function largestBodyBytes(cfg: MemoryConfig): number {
+  const budget = new AdmissionBudget({ budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent, retryAfterSeconds: 1 });
+  return Math.min(cfg.maxBodyBytes, budget.maxBodyBytes);
+}
+
+/** The memory one decode may take, 30·L. */
+export function decodeAllowanceBytes(cfg: MemoryConfig): number {
+  return DECODE_BYTES_PER_LARGEST_BODY_BYTE * largestBodyBytes(cfg);
+}
+
 /**
  * The gateway's RSS bound for a configuration, in MB, as README "Memory" documents it:
  *
@@ -170,15 +191,15 @@ export class AdmissionBudget {
  * Q = RUNLEDGER_QUEUE_MAX_SPANS; B = the admission budget (bodies in flight, counted exactly; as much again
  * for released bodies the GC has not collected yet); 5 KiB a queued span (its rows, at most 4 KiB a span
  * on average, and its ~1 KiB of objects); W = prepare workers (at least 1: the main thread decodes when
- * there are none), each decoding one body at a time; L = the largest body one request may hold, whose
- * decoding may take up to ~30× its size for the time it lasts (measured 24× for a body of nothing but small
- * attributes; 2-5× for GenAI spans). 250 MB: the process (~80 MB idle), its pools, V8 heaps and the garbage
- * they hold before collecting it under load (refused bodies read and dropped, released ones).
+ * there are none), each decoding one body at a time; L = the largest body one request may hold. 30·L is what
+ * one decode may take (decodeAllowanceBytes): bodies estimated to take more are refused before decoding, and
+ * each worker's old generation is limited to it besides its own ~25 MB, so the garbage of decodes one after
+ * another is collected instead of piling up. 250 MB: the process (~95 MB idle), its pools, V8 heaps and the
+ * garbage they hold before collecting it under load (refused bodies read and dropped, released ones).
  */
-export function memoryBoundMb(cfg: { queueMaxSpans: number; admissionSharePercent: number; maxBodyBytes: number; prepareWorkers: number }): number {
+export function memoryBoundMb(cfg: MemoryConfig): number {
   const MiB = 1024 * 1024;
-  const budget = new AdmissionBudget({ budgetBytes: admissionBudgetBytes(cfg.queueMaxSpans), sharePercent: cfg.admissionSharePercent, retryAfterSeconds: 1 });
-  const largest = Math.min(cfg.maxBodyBytes, budget.maxBodyBytes);
-  const bytes = 2 * budget.budgetBytes + 5 * 1024 * cfg.queueMaxSpans + Math.max(1, cfg.prepareWorkers) * 30 * largest;
+  const budget = admissionBudgetBytes(cfg.queueMaxSpans);
+  const bytes = 2 * budget + 5 * 1024 * cfg.queueMaxSpans + Math.max(1, cfg.prepareWorkers) * decodeAllowanceBytes(cfg);
   return 250 + bytes / MiB;
 }

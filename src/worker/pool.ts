@@ -16,6 +16,8 @@ import type { PreparedLogs } from '../sink/log-rows.js';
 export interface WorkerSetup {
   /** spans one request may carry (larger protobuf requests are refused before decoding) */
   maxSpans: number;
+  /** what one decode may take (bytes; larger bodies are refused before decoding) */
+  maxDecodeBytes: number;
   maxContentChars: number;
   captureContent: boolean;
   pricesFile: string | null;

@@ -23,11 +23,11 @@ parentPort!.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
     if (req.signal === 'logs') {
-      const logs = prepareLogsBody(req.body, req.encoding, req.tenantId);
+      const logs = prepareLogsBody(req.body, req.encoding, req.tenantId, setup.maxDecodeBytes);
       parentPort!.postMessage({ id: req.id, ok: true, logs } satisfies WorkerResponse, logs.buffers); // rows move, not copied
       return;
     }
-    res = { id: req.id, ok: true, packed: packPrepared(prepareBody(req.body, req.encoding, req.tenantId, mapper, setup.maxSpans)) };
+    res = { id: req.id, ok: true, packed: packPrepared(prepareBody(req.body, req.encoding, req.tenantId, mapper, setup.maxSpans, setup.maxDecodeBytes)) };
   } catch (e) {
     res = {
       id: req.id, ok: false, malformed: e instanceof OtlpDecodeError,

@@ -6,6 +6,7 @@ import { mapSpans, type SpanMapper } from '../mapping/index.js';
 import { prepareSpans, type PreparedSpan } from '../sink/prepare.js';
 import { countProtoSpans } from '../otlp/span-count.js';
 import { GatewayError } from '../errors.js';
+import { checkDecodeCost } from '../otlp/decode-cost.js';
 
 export type Encoding = 'proto' | 'json';
 
@@ -25,11 +26,12 @@ export function prepareDecoded(decoded: DecodeResult, mapper: SpanMapper): Prepa
 
 /**
  * Throws OtlpDecodeError on a malformed body, and payload_too_large when a protobuf body holds more
- * than maxSpans spans (counted on the wire, before decoding: millions of tiny spans would expand far
- * beyond the body size in memory).
+ * than maxSpans spans, or when decoding it would take more than maxDecodeBytes (both read from the
+ * body before decoding: millions of tiny spans, or of tiny attributes or events, would expand far beyond
+ * the body size in memory).
  */
 export function prepareBody(
-  body: Uint8Array, encoding: Encoding, tenantId: string, mapper: SpanMapper, maxSpans = Infinity,
+  body: Uint8Array, encoding: Encoding, tenantId: string, mapper: SpanMapper, maxSpans = Infinity, maxDecodeBytes = Infinity,
 ): PreparedRequest {
   if (encoding === 'proto' && body.length > maxSpans) { // a span takes at least 1 byte on the wire
     const n = countProtoSpans(body);
@@ -37,6 +39,7 @@ export function prepareBody(
       throw new GatewayError('payload_too_large', `request holds ${n} spans, more than the ${maxSpans} one request may carry; send smaller batches`);
     }
   }
+  checkDecodeCost(body, encoding, 'traces', maxDecodeBytes);
   const decoded = encoding === 'proto' ? decodeTraceRequestProto(body, tenantId) : decodeTraceRequestJson(body, tenantId);
   return prepareDecoded(decoded, mapper);
 }
