@@ -8,15 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { freePort } from '../src/db/embedded.js';
 import { defaults } from '../src/config.js';
-import { memoryBoundMb } from '../src/sink/admission.js';
+import { AdmissionBudget, admissionBudgetBytes, decodeAllowanceBytes, memoryBoundMb } from '../src/sink/admission.js';
 import { encodedRequest } from '../bench/genai-spans.js';
 import { freshIds, spanKeys, startLoad } from './helpers/load.js';
 import { checkLedger, sampleRss, spawnGateway, type GatewayProcess } from './helpers/faults.js';
-import { grpcRawUpload, grpcUpload, rawUpload, type UploadOutcome } from './helpers/hostile.js';
+import { costlyRequest, grpcRawUpload, grpcUpload, rawUpload, type UploadOutcome } from './helpers/hostile.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 const GOOD = 'good-key-hostile-test';
 const EVIL = 'evil-key-hostile-test';
+const HEAVY = 'heavy-key-hostile-test';
 const QUEUE = 4096; // 4 MiB admission budget, 2 MiB a tenant
 const GRACE_S = 3;
 const MiB = 1024 * 1024;
@@ -35,7 +36,7 @@ describe('hostile clients', () => {
     gw = await spawnGateway({
       DATABASE_URL: db.url, RUNLEDGER_HTTP_PORT: String(await freePort()), RUNLEDGER_GRPC_PORT: String(grpcPort),
       RUNLEDGER_LOG_LEVEL: 'error', RUNLEDGER_QUEUE_MAX_SPANS: String(QUEUE), RUNLEDGER_BATCH_MAX_SPANS: '2048',
-      RUNLEDGER_RETRY_AFTER_SECONDS: '1', RUNLEDGER_API_KEYS: `${GOOD}=good,${EVIL}=evil`, RUNLEDGER_BODY_GRACE_SECONDS: String(GRACE_S),
+      RUNLEDGER_RETRY_AFTER_SECONDS: '1', RUNLEDGER_API_KEYS: `${GOOD}=good,${EVIL}=evil,${HEAVY}=heavy`, RUNLEDGER_BODY_GRACE_SECONDS: String(GRACE_S),
     });
   });
   afterAll(async () => {
@@ -144,5 +145,56 @@ describe('hostile clients', () => {
     const check = await checkLedger(db!.url, [...spanKeys(result.acked), ...grpcAcked]);
     expect(check.missing).toBe(0);
     expect(check.duplicates).toBe(0);
+  });
+
+  it('costly requests while writes are blocked: one too costly to decode is refused before decoding (413), RSS stays under the bound', async () => {
+    // Before: a body of ~112,000 tiny attributes (0.9·L, 1.5 MiB) was decoded (+75–81 MB, ~40·L; the bound allows
+    // 30·L) again and again while writes were blocked (refused 429 once decoded, or 503 at the lock timeout),
+    // and the prepare worker's heap kept the garbage of several: RSS +130–150 MB, the hostile soak 350–391 MB
+    // against its 336 MB bound.
+    const cfg = { ...defaults, queueMaxSpans: QUEUE };
+    const bound = memoryBoundMb(cfg);
+    const budget = admissionBudgetBytes(QUEUE);
+    const L = new AdmissionBudget({ budgetBytes: budget, sharePercent: cfg.admissionSharePercent, retryAfterSeconds: 1 }).maxBodyBytes;
+    // What RSS may grow by over a steady state: bodies in flight (2·B), queued rows (4 KiB·Q), one decode (30·L).
+    const growthMb = (2 * budget + 4096 * QUEUE + decodeAllowanceBytes(cfg)) / MiB;
+    const heavy = { authorization: `Bearer ${HEAVY}`, 'content-type': 'application/x-protobuf' };
+    const tooCostly = costlyRequest('tiny', Math.floor(L * 0.9));
+    const costly = costlyRequest('tiny', Math.floor(L * 0.4)); // within the decode allowance: decoded
+    const fat = costlyRequest('fat', Math.floor(L * 0.9));
+    const locker = await db!.pool.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE runledger.spans IN ACCESS EXCLUSIVE MODE');
+    await sleep(1000); // the floods' garbage collected
+    const start = sampleRss(gw!.pid, 50);
+    await sleep(300);
+    const before = start.stop().lastMb;
+    const rss = sampleRss(gw!.pid, 50);
+    const end = performance.now() + 12_000;
+    const answers: Record<string, number[]> = { tooCostly: [], costly: [], fat: [] };
+    const actor = (kind: keyof typeof answers, next: () => Uint8Array) => (async () => {
+      while (performance.now() < end) {
+        const res = await fetch(`${gw!.url}/v1/traces`, { method: 'POST', headers: heavy, body: next() as BodyInit }).catch(() => null);
+        await res?.arrayBuffer();
+        answers[kind]!.push(res?.status ?? 0);
+        await sleep(100);
+      }
+    })();
+    try {
+      await Promise.all([actor('tooCostly', tooCostly), actor('tooCostly', tooCostly), actor('costly', costly), actor('fat', fat)]);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    const mem = rss.stop();
+    console.log(`[hostile] costly requests, writes blocked: RSS ${before.toFixed(0)} -> max ${mem.maxMb.toFixed(0)} MB (bound ${bound.toFixed(0)} MB, `
+      + `growth allowed ${growthMb.toFixed(0)} MB); answers ${JSON.stringify(answers)}`);
+    expect(gw!.alive(), gw!.logTail()).toBe(true);
+    // 413 once read, or 429 before it is read (its tenant's share or the queue full): never decoded and queued.
+    expect(answers.tooCostly!.filter((s) => s === 413).length).toBeGreaterThanOrEqual(3);
+    expect(answers.tooCostly!.every((s) => s === 413 || s === 429), `too costly: ${answers.tooCostly}`).toBe(true);
+    expect(answers.costly!.some((s) => s === 200 || s === 503 || s === 429)).toBe(true);
+    expect(mem.maxMb).toBeLessThan(bound);
+    expect(mem.maxMb - before).toBeLessThan(growthMb);
   });
 });

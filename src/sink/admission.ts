@@ -193,7 +193,7 @@ export function decodeAllowanceBytes(cfg: MemoryConfig): number {
  * on average, and its ~1 KiB of objects); W = prepare workers (at least 1: the main thread decodes when
  * there are none), each decoding one body at a time; L = the largest body one request may hold. 30·L is what
  * one decode may take (decodeAllowanceBytes): bodies estimated to take more are refused before decoding, and
- * each worker's old generation is limited to it besides its own ~25 MB, so the garbage of decodes one after
+ * each worker's old generation is limited to it besides its own 32 MB (worker/pool.ts), so the garbage of decodes one after
  * another is collected instead of piling up. 250 MB: the process (~95 MB idle), its pools, V8 heaps and the
  * garbage they hold before collecting it under load (refused bodies read and dropped, released ones).
  */
