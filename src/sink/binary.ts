@@ -231,13 +231,8 @@ export class RowWriter {
     }
     const start = this.pos;
     this.ensure(24);
-    this.pos += 4; // length, written last
-    this.buf.writeInt32BE(1, this.pos); // dimensions
-    this.buf.writeInt32BE(0, this.pos + 4); // has nulls
-    this.buf.writeInt32BE(TEXT_OID, this.pos + 8);
-    this.buf.writeInt32BE(items.length, this.pos + 12);
-    this.buf.writeInt32BE(1, this.pos + 16); // lower bound
-    this.pos += 20;
+    this.arrayHeader(this.pos + 4, TEXT_OID, items.length); // the length before it, written last
+    this.pos += 24;
     for (const s of items) this.text(s);
     this.buf.writeInt32BE(this.pos - start - 4, start);
   }
@@ -248,14 +243,19 @@ export class RowWriter {
     const bytes = 20 + 8 * items.length;
     this.ensure(4 + bytes);
     this.buf.writeInt32BE(bytes, this.pos);
-    this.buf.writeInt32BE(1, this.pos + 4); // dimensions
-    this.buf.writeInt32BE(0, this.pos + 8); // has nulls
-    this.buf.writeInt32BE(INT4_OID, this.pos + 12);
-    this.buf.writeInt32BE(items.length, this.pos + 16);
-    this.buf.writeInt32BE(1, this.pos + 20); // lower bound
+    this.arrayHeader(this.pos + 4, INT4_OID, items.length);
     let p = this.pos + 24;
     for (const v of items) { this.buf.writeInt32BE(4, p); this.buf.writeInt32BE(v, p + 4); p += 8; }
     this.pos = p;
+  }
+
+  /** The 20-byte header of a one-dimensional array without nulls, at `at` (space ensured by the caller). */
+  private arrayHeader(at: number, elementOid: number, count: number): void {
+    this.buf.writeInt32BE(1, at); // dimensions
+    this.buf.writeInt32BE(0, at + 4); // has nulls
+    this.buf.writeInt32BE(elementOid, at + 8);
+    this.buf.writeInt32BE(count, at + 12);
+    this.buf.writeInt32BE(1, at + 16); // lower bound
   }
 
   /** The rows written, as views on one buffer. */
