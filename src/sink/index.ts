@@ -66,7 +66,7 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, observer: Si
     write,
     onBatch: (b) => { if (!b.ok) log.warn('batch failed', b); else log.debug('batch committed', b); },
   });
-  const logs = createLogsStore(pool, partitions, { captureContent: cfg.captureContent, maxContentChars: cfg.maxContentChars },
+  const logs = createLogsStore(pool, partitions, { captureContent: cfg.captureContent, maxContentChars: cfg.maxContentChars, retryAfterSeconds: cfg.retryAfterSeconds },
     { stored: (n) => observer?.logRecordsStored(n), failed: (e) => { if (classifyPgError(e) === 'unavailable') observer?.databaseUp(false); } });
   return { batcher, partitions, progress, logs };
 }

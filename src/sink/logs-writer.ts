@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { copyRows } from './copy.js';
 import { MAX_ERRORS } from '../constants.js';
 import { LOG_COLUMNS, type LogItem, type PreparedLogs } from './log-rows.js';
-import { classifyPgError } from './pg-errors.js';
+import { classifyPgError, gatewayErrorOf } from './pg-errors.js';
 import type { DayPartitions } from './partitions.js';
 import { DELETE_EMPTY_RUNS_SQL } from '../rollup/sql.js';
 import { runKey, runOfKey } from '../rollup/usage.js';
@@ -25,6 +25,8 @@ export interface LogsWriteOptions {
   /** node content from log records (RUNLEDGER_CAPTURE_CONTENT) */
   captureContent: boolean;
   maxContentChars: number;
+  /** Retry-After of the 503 / UNAVAILABLE a failed write is answered with */
+  retryAfterSeconds: number;
 }
 
 const STAGE_LOGS = 'runledger_stage_logs';
@@ -72,7 +74,10 @@ export async function writeLogs(
 
 /**
  * Logs requests against a pool: one transaction per request; records PostgreSQL refuses (a data error) are
- * isolated by bisection and rejected alone; any other failure is thrown (answered like a span write's).
+ * isolated by bisection and rejected alone; a deadlock or serialization failure is retried a few times, as the
+ * span batcher does (a day's partitions created while records are written can deadlock with them); any other
+ * failure is thrown as the span writes' GatewayError: 503 / UNAVAILABLE + Retry-After, never a 500 that makes
+ * an exporter drop the records.
  */
 export function createLogsStore(
   pool: pg.Pool, partitions: DayPartitions, opts: LogsWriteOptions,
@@ -93,9 +98,19 @@ export function createLogsStore(
       client.release(broken);
     }
   };
+  const retrying = async (items: LogItem[], rows: Uint8Array[]) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await once(items, rows);
+      } catch (e) {
+        if (classifyPgError(e) !== 'retry' || attempt >= 4) throw e;
+        await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
+      }
+    }
+  };
   const bisect = async (items: LogItem[], rows: Uint8Array[]): Promise<{ rejected: number; errors: string[] }> => {
     try {
-      await once(items, rows);
+      await retrying(items, rows);
       return { rejected: 0, errors: [] };
     } catch (e) {
       if (classifyPgError(e) !== 'data') throw e;
@@ -108,5 +123,7 @@ export function createLogsStore(
       return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, MAX_ERRORS) };
     }
   };
-  return { write: (p) => bisect(p.items, p.rows) };
+  return {
+    write: (p) => bisect(p.items, p.rows).catch((e) => { throw gatewayErrorOf(e, opts.retryAfterSeconds); }),
+  };
 }
