@@ -60,9 +60,9 @@ export function storageLines(tables: TableBytes[], spans: number, wireBytes: num
   const per = (b: number) => (b / spans).toFixed(0).padStart(7);
   const sum = tables.reduce((s, t) => ({ heap: s.heap + t.heap, toast: s.toast + t.toast, index: s.index + t.index, total: s.total + t.total }), { heap: 0, toast: 0, index: 0, total: 0 });
   const wire = wireBytes / wireSpans;
-  // tables under 1 B/span (bookkeeping: schema_migrations, rollup_refreshes, ...) on one line
-  const big = tables.filter((t) => t.total / spans >= 1);
-  const small = tables.filter((t) => t.total / spans < 1);
+  // tables under 2 B/span (bookkeeping: schema_migrations, rollup_refreshes, ...) on one line
+  const big = tables.filter((t) => t.total / spans >= 2);
+  const small = tables.filter((t) => t.total / spans < 2);
   return [
     `  storage per span stored (${spans} spans; ${server}; after CHECKPOINT, before any VACUUM: dead row versions of updated rows count, as in production between autovacuums; dead rows: pg_stat, may lag):`,
     `    ${'table'.padEnd(18)}   heap   TOAST   index   total   dead rows`,
@@ -80,7 +80,14 @@ export async function serverLine(client: pg.Client): Promise<string> {
   const { rows } = await client.query<{ v: string; d: string; e: string[] }>(
     "SELECT current_setting('server_version') AS v, setting AS d, enumvals AS e FROM pg_settings WHERE name = 'default_toast_compression'");
   const r = rows[0]!;
-  return `PostgreSQL ${r.v}, default_toast_compression ${r.d} (available: ${r.e.join(', ')})`;
+  // what sql/016 set: the compression of the ledger's columns (spans.attributes for all), spans' TOAST tuple target
+  const col = await client.query<{ c: string }>(`SELECT attcompression::text AS c FROM pg_attribute
+    WHERE attrelid = 'runledger.spans'::regclass AND attname = 'attributes'`);
+  const target = await client.query<{ o: string }>(`SELECT o FROM pg_partition_tree('runledger.spans') t JOIN pg_class c ON c.oid = t.relid,
+    unnest(c.reloptions) o WHERE t.isleaf AND o LIKE 'toast_tuple_target=%' LIMIT 1`);
+  const method = ({ l: 'lz4', p: 'pglz' } as Record<string, string>)[col.rows[0]?.c ?? ''] ?? 'the default';
+  return `PostgreSQL ${r.v}, default_toast_compression ${r.d} (available: ${r.e.join(', ')}); spans.attributes compressed with ${method}, `
+    + `spans' ${target.rows[0]?.o ?? 'toast_tuple_target default'}`;
 }
 
 /**
