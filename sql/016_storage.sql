@@ -1,5 +1,5 @@
--- Storage (issue 14): lz4 for the ledger's compressible columns where the server has it, and a TOAST tuple target
--- on every partition of spans (today's and the days the gateway creates). Figures: docs/schema.md "Storage"
+-- Storage (issue 14): lz4 for the ledger's compressible columns where the server has it, and there a TOAST tuple
+-- target on every partition of spans (today's and the days the gateway creates). Figures: docs/schema.md "Storage"
 -- (measured with npm run bench's content-heavy mix, 30k spans, PostgreSQL 15: the same rows COPY'd into tables
 -- with each setting, bytes and the backend's CPU).
 
@@ -41,24 +41,30 @@ END $$;
 -- 2,663 in all (lz4; pglz: 2,692 against 2,677), the CPU within the machine's noise (+6.6 µs/span lz4, -9.3
 -- pglz); a narrower heap is also fewer pages for what reads spans without their attributes. 128 B cost more
 -- bytes (TOAST chunks of small values). For nodes 512 B cost bytes (+16 B/span lz4, +27 pglz) and CPU (+1.6,
--- +7.3 µs): nodes keep the default. A heap storage parameter: a partitioned table cannot hold it, so each
--- partition of spans is set here and ensure_day_partitions sets it on the days it creates.
+-- +7.3 µs): nodes keep the default. With pglz (a server without lz4) 512 B cost spans bytes too (+15 B/span
+-- COPY'd; +29, 2,835 against 2,806, through the gateway on the embedded PostgreSQL 18): only where lz4 is.
+-- A heap storage parameter: a partitioned table cannot hold it, so each partition of spans is set here, the
+-- default partition included, and ensure_day_partitions gives a new day the storage parameters of its table's
+-- default partition (the template: ALTER TABLE runledger.spans_default SET (...) changes the days to come).
 DO $$
 DECLARE
   r record;
 BEGIN
-  FOR r IN
-    SELECT t.relid::regclass AS rel FROM pg_partition_tree('runledger.spans') t WHERE t.isleaf
-  LOOP
-    EXECUTE format('ALTER TABLE %s SET (toast_tuple_target = 512)', r.rel);
-  END LOOP;
+  IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+    FOR r IN
+      SELECT t.relid::regclass AS rel FROM pg_partition_tree('runledger.spans') t WHERE t.isleaf
+    LOOP
+      EXECUTE format('ALTER TABLE %s SET (toast_tuple_target = 512)', r.rel);
+    END LOOP;
+  END IF;
 END $$;
 
 /**
  * (as in sql/011) Create the spans, nodes and logs partitions of the given UTC days (those missing), moving the
  * rows the default partitions hold for those days; returns how many partitions it created. 016: a new partition
  * takes its parent's column compression (LIKE ... INCLUDING COMPRESSION: a table created LIKE another and then
- * attached keeps the compression it was created with), and a day of spans the TOAST tuple target above.
+ * attached keeps the compression it was created with), and the storage parameters (reloptions) of its table's
+ * default partition: spans' TOAST tuple target above.
  */
 CREATE OR REPLACE FUNCTION runledger.ensure_day_partitions(days date[]) RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -67,6 +73,7 @@ DECLARE
   t text;
   part text;
   col text;
+  opts text;
   lo timestamptz;
   hi timestamptz;
   created integer := 0;
@@ -87,8 +94,9 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['spans', 'nodes', 'logs'] LOOP
       part := t || '_' || to_char(d, 'YYYYMMDD');
       CONTINUE WHEN to_regclass(format('runledger.%I', part)) IS NOT NULL;
+      SELECT array_to_string(c.reloptions, ', ') INTO opts FROM pg_class c WHERE c.oid = format('runledger.%I', t || '_default')::regclass;
       EXECUTE format('CREATE TABLE runledger.%I (LIKE runledger.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMPRESSION) %s',
-        part, t, CASE t WHEN 'spans' THEN 'WITH (toast_tuple_target = 512)' ELSE '' END);
+        part, t, CASE WHEN opts IS NULL OR opts = '' THEN '' ELSE 'WITH (' || opts || ')' END);
       -- The constraint lets ATTACH skip scanning the new partition.
       col := CASE t WHEN 'logs' THEN 'time' ELSE 'start_time' END;
       EXECUTE format('ALTER TABLE runledger.%I ADD CONSTRAINT %I CHECK (%I >= %L AND %I < %L)',
