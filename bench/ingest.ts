@@ -57,11 +57,11 @@ const CONTENT_SPANS_PER_REQUEST = 128;
  * work whatever the ledger's storage layout becomes.
  */
 const RAW_SPAN_DDL = `(
-  trace_id uuid NOT NULL, span_id text COLLATE "C" NOT NULL, parent_span_id text COLLATE "C", tenant_id text NOT NULL,
+  trace_id uuid NOT NULL, span_id text COLLATE "C" NOT NULL, parent_span_id text COLLATE "C", tenant_id text COLLATE "C" NOT NULL,
   name text NOT NULL, kind text NOT NULL, start_time timestamptz NOT NULL, end_time timestamptz NOT NULL,
   status_code text NOT NULL, status_message text, service_name text, scope_name text, attributes jsonb NOT NULL,
   resource jsonb NOT NULL, events jsonb, links jsonb, ingested_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (trace_id, span_id, start_time))`;
+  PRIMARY KEY (tenant_id, trace_id, span_id, start_time))`;
 const RAW_SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
   'status_code', 'status_message', 'service_name', 'scope_name', 'attributes', 'resource', 'events', 'links',
