@@ -8,14 +8,17 @@
 -- PostgreSQL 18 is not, its default_toast_compression takes pglz only) stores the content-heavy mix's rows in as
 -- many bytes as pglz (spans 2,663 against 2,677 B/span, nodes 2,006 against 2,032) for far less CPU: COPY of the
 -- span rows 49.9 µs/span of backend CPU against 88.4, of the node rows 42.9 against 58.5 (-54 µs/span together,
--- -37%), reading them back 10-20% less. (pglz also gives up on a value it cannot shrink by 25%; lz4 keeps any
--- gain.) Rows under ~2 KB (the default mix's: ~1 KB spans) are never compressed, whatever the setting. Every compressible column (jsonb, text,
--- arrays: attstorage x or m) of every runledger table, partitions included: ALTER COLUMN SET COMPRESSION on a
--- partitioned table does not reach its existing partitions (PostgreSQL 15, checked), so each is altered. It only
--- sets how new values are compressed; stored ones stay as they are (no rewrite).
+-- -37%), reading them back 7-20% less. (pglz also gives up on a value it cannot shrink by 25%; lz4 keeps any
+-- gain.) Through the gateway, content-heavy mix: 5,048-5,055 -> 4,952-4,953 B/span in all, PostgreSQL CPU median
+-- 168 -> 120 µs/span (3 runs each). Rows under ~2 KB (the default mix's: ~1 KB spans) are never compressed,
+-- whatever the setting. Every compressible column (jsonb, text, arrays: attstorage x or m) of every runledger
+-- table, partitions included: ALTER COLUMN SET COMPRESSION on a partitioned table does not reach its existing
+-- partitions (PostgreSQL 15, checked), so each is altered. It only sets how new values are compressed; stored
+-- ones stay as they are (no rewrite). A column a later migration adds takes the server's default: set it there.
 -- A server without lz4 takes this migration too: the DO block finds 'lz4' missing from
--- default_toast_compression's values and leaves the columns pglz (test/storage.test.ts runs it on the embedded
--- server, which has no lz4).
+-- default_toast_compression's values and leaves the columns as they were (test/migration-016.test.ts runs it on
+-- the embedded server, which has no lz4, and on PostgreSQL 15 with DATABASE_URL). INCLUDING COMPRESSION below
+-- needs PostgreSQL >= 14 (runledger needs 15 for its views).
 DO $$
 DECLARE
   r record;
