@@ -33,7 +33,8 @@ export function canonicalJson(v: AttrValue): string {
 /**
  * The key of a resource: the first 16 bytes of sha256(canonical JSON), as the 32 hex chars of a uuid. The
  * tenant is not in the hash: the table is keyed by (tenant_id, resource_hash), so the same resource sent by
- * two tenants has the same hash and two rows. ~1.5 µs for a 600-byte resource, once per ResourceSpans.
+ * two tenants has the same hash and two rows. ~20 µs for the 1.2 KB resource of bench's BENCH_RESOURCE=sdk
+ * (measured on a loaded 2-core machine), once per ResourceSpans: < 0.1 µs per span of a 512-span request.
  */
 export function resourceRef(r: Attributes): ResourceRef {
   const json = canonicalJson(r);
