@@ -12,6 +12,7 @@ import { applyRetention } from '../src/maintenance/retention.js';
 import type { Attributes } from '../src/otlp/types.js';
 import type { PreparedSpan } from '../src/sink/prepare.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
+import { startTestGateway } from './helpers/gateway.js';
 import { hex, mapped, node, span, writeAll } from './helpers/spans.js';
 
 let db: TestDb;
@@ -239,5 +240,41 @@ describe('retention of resources', () => {
     expect(orphans.rows[0].n).toBe(0);
     const raw = await db.pool.query(`SELECT resource FROM runledger.raw_spans WHERE tenant_id = 't-ret'`);
     expect(raw.rows).toEqual([{ resource: both }, { resource: both }]);
+  });
+});
+
+describe('through the gateway (prepare workers, transfer to the writer)', () => {
+  it('stores each resource of a request once, keyed alike whatever the attribute order, and raw_spans gives each span its own', async () => {
+    const gw = await startTestGateway();
+    try {
+      const attrs = [
+        { key: 'service.name', value: { stringValue: 'svc-a' } }, { key: 'process.pid', value: { intValue: '4127' } },
+        { key: 'x.flag', value: { boolValue: true } }, { key: 'x.list', value: { arrayValue: { values: [{ stringValue: 'p' }, { doubleValue: 1.5 }] } } },
+      ];
+      const sent = { 'service.name': 'svc-a', 'process.pid': 4127, 'x.flag': true, 'x.list': ['p', 1.5] };
+      const traceId = hex(16);
+      const spans = (names: string[]) => names.map((name) => ({
+        traceId, spanId: hex(8), name, kind: 1, startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000001000000',
+      }));
+      const body = (resourceSpans: unknown[]) => JSON.stringify({ resourceSpans });
+      const post = (b: string) => fetch(gw.httpUrl + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' }, body: b });
+      expect((await post(body([
+        { resource: { attributes: attrs }, scopeSpans: [{ scope: { name: 's' }, spans: spans(['a1', 'a2']) }] },
+        { resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc-b' } }] }, scopeSpans: [{ scope: { name: 's' }, spans: spans(['b1']) }] },
+        { resource: { attributes: [...attrs].reverse() }, scopeSpans: [{ scope: { name: 's' }, spans: spans(['a3']) }] },
+      ]))).status).toBe(200);
+      const rows = await gw.db.pool.query(`SELECT resource FROM runledger.resources ORDER BY resource->>'service.name'`);
+      expect(rows.rows).toEqual([{ resource: sent }, { resource: { 'service.name': 'svc-b' } }]);
+      const raw = await gw.db.pool.query(`SELECT name, resource FROM runledger.raw_spans WHERE trace_id = $1 ORDER BY name`, [traceId]);
+      expect(raw.rows).toEqual([
+        { name: 'a1', resource: sent }, { name: 'a2', resource: sent }, { name: 'a3', resource: sent },
+        { name: 'b1', resource: { 'service.name': 'svc-b' } },
+      ]);
+      const keys = await gw.db.pool.query(`SELECT count(DISTINCT resource_hash)::int AS n, count(*) FILTER (WHERE resource IS NOT NULL)::int AS inline
+        FROM runledger.spans WHERE trace_id = $1`, [traceId]);
+      expect(keys.rows[0]).toEqual({ n: 2, inline: 0 });
+    } finally {
+      await gw.close();
+    }
   });
 });
