@@ -119,8 +119,9 @@ function interleave(r: Rng, label: string, garbage: (() => Promise<unknown>)[], 
 }
 
 const q = (sql: string, params: unknown[] = []) => gw.db.pool.query(sql, params);
+/** A span as stored, its resource included (sql/014: spans reference it; raw_spans gives it back). */
 const spanRow = async (traceId: string, spanId: string) =>
-  (await q('SELECT * FROM runledger.spans WHERE trace_id = $1 AND span_id = $2', [traceId, spanId])).rows[0];
+  (await q('SELECT * FROM runledger.raw_spans WHERE trace_id = $1 AND span_id = $2', [traceId, spanId])).rows[0];
 const storedCount = async (traceId: string) =>
   (await q('SELECT count(*)::int AS n FROM runledger.spans WHERE trace_id = $1', [traceId])).rows[0].n as number;
 

@@ -62,14 +62,16 @@ WHERE n.tenant_id = d.tenant_id AND n.run_id = d.run_id AND n.node_id = d.node_i
 RETURNING n.tenant_id, replace(n.run_id::text, '-', '') AS run_id`;
 
 /** What run-hints.ts reads of each span (its key lists), for runs recreated from their spans. */
-const pick = (column: string, keys: readonly string[]) =>
-  `jsonb_strip_nulls(jsonb_build_object(${keys.map((k) => `'${k.replace(/'/g, "''")}', s.${column}->'${k.replace(/'/g, "''")}'`).join(', ')}))`;
+const pick = (value: string, keys: readonly string[]) =>
+  `jsonb_strip_nulls(jsonb_build_object(${keys.map((k) => `'${k.replace(/'/g, "''")}', ${value}->'${k.replace(/'/g, "''")}'`).join(', ')}))`;
+/** The resource inline (rows before sql/014) or stored once in runledger.resources. */
 export const HINT_SPANS_SQL = `
 WITH ${TARGET}
 SELECT s.tenant_id, replace(s.trace_id::text, '-', '') AS run_id, s.parent_span_id, s.name, s.service_name,
-  ${pick('attributes', HINT_ATTRIBUTE_KEYS)} AS attributes,
-  ${pick('resource', HINT_RESOURCE_KEYS)} AS resource
-FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id`;
+  ${pick('s.attributes', HINT_ATTRIBUTE_KEYS)} AS attributes,
+  ${pick('coalesce(s.resource, x.resource)', HINT_RESOURCE_KEYS)} AS resource
+FROM runledger.spans s JOIN target t ON s.tenant_id = t.tenant_id AND s.trace_id = t.run_id
+LEFT JOIN runledger.resources x ON x.tenant_id = s.tenant_id AND x.resource_hash = s.resource_hash`;
 
 /** Run-delta columns repair keeps as they are (models is compared as a set; the others are descriptive). */
 const KEPT: ReadonlySet<string> = new Set(['run_id', 'tenant_id', 'pipeline', 'pipeline_rank', 'environment', 'session_id', 'user_id', 'models']);

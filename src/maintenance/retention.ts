@@ -6,6 +6,9 @@
  * Runs that started before the cutoff and ended after it keep their row and their totals (which still
  * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
  *
+ * Resources stored once (sql/014) go when their max_span_day is before the cutoff: a row's day is never less
+ * than the start day of a span referencing it, so no span left references it.
+ *
  * The daily usage table outlives the spans: before anything is dropped, the expired days are rolled
  * up one last time and sealed (runledger.finalize_daily_usage), so their rows keep the final totals.
  */
@@ -34,9 +37,14 @@ export interface RetentionResult {
   defaultLogs: number;
   runs: number;
   frontier: number;
+  /** rows deleted from runledger.resources (sql/014) */
+  resources: number;
   /** days of the daily usage table recomputed before the drop (0 in a dry run) */
   rollupDays: number;
 }
+
+/** A resource no span on or after the cutoff ($1) references. */
+const EXPIRED_RESOURCE = `max_span_day < ($1::timestamptz AT TIME ZONE 'UTC')::date`;
 
 const PARTITION = /^(spans|nodes|logs)_(\d{4})(\d{2})(\d{2})$/;
 
@@ -68,7 +76,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   const dryRun = opts.dryRun ?? false;
   const chunk = opts.chunkRows ?? 10_000;
   const partitions = await expiredPartitions(pool, cutoff);
-  const result: RetentionResult = { cutoff, dryRun, partitions, defaultSpans: 0, defaultNodes: 0, defaultLogs: 0, runs: 0, frontier: 0, rollupDays: 0 };
+  const result: RetentionResult = { cutoff, dryRun, partitions, defaultSpans: 0, defaultNodes: 0, defaultLogs: 0, runs: 0, frontier: 0, resources: 0, rollupDays: 0 };
   const p = opts.progress;
   p?.start(partitions.length + 4);
 
@@ -78,6 +86,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
     result.defaultNodes = await count('SELECT count(*) AS n FROM runledger.nodes_default WHERE start_time < $1');
     result.defaultLogs = await count('SELECT count(*) AS n FROM runledger.logs_default WHERE time < $1');
     result.runs = await count('SELECT count(*) AS n FROM runledger.runs WHERE end_time < $1');
+    result.resources = await count(`SELECT count(*) AS n FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`);
     p?.tick(partitions.length + 4);
     p?.done();
     return result;
@@ -103,6 +112,9 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   result.frontier = f.rowCount ?? 0;
   await pool.query(`DELETE FROM runledger.pending_content c WHERE NOT EXISTS (SELECT 1 FROM runledger.logs l
     WHERE l.tenant_id = c.tenant_id AND l.run_id = c.run_id AND l.span_id = c.span_id)`);
+  // After the spans: a writer raising a row's day (it has a later span) holds the row; this DELETE then
+  // re-reads the day and keeps it.
+  result.resources = (await pool.query(`DELETE FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`, [cutoff])).rowCount ?? 0;
   p?.tick();
   p?.done();
   return result;

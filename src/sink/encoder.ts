@@ -6,9 +6,19 @@ import { SPAN_KINDS, STATUS_CODES, type Attributes, type SpanRecord } from '../o
 import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 import type { RowWriter } from './binary.js';
 import type { NodePlace } from './tree.js';
+import { resourceRef, type ResourceRef } from './resources.js';
 import { costUnits, hasUsage } from '../rollup/amounts.js';
 
+/**
+ * The span row as written: the resource is a key into runledger.resources (sql/014), its resource column
+ * is left NULL. RAW_SPAN_COLUMNS are the columns of a span as sent (runledger.raw_spans has them, with the
+ * resource as stored before sql/014, plus ingested_at).
+ */
 export const SPAN_COLUMNS = [
+  'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
+  'status_code', 'status_message', 'service_name', 'scope_name', 'attributes', 'resource_hash', 'events', 'links',
+] as const;
+export const RAW_SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
   'status_code', 'status_message', 'service_name', 'scope_name', 'attributes', 'resource', 'events', 'links',
 ] as const;
@@ -24,19 +34,20 @@ export const NODE_COLUMNS = [
   'tree_path', 'call_counted', 'usage_counted',
 ] as const;
 
-const resourceJson = new WeakMap<Attributes, string>();
-function resourceText(r: Attributes): string {
-  let s = resourceJson.get(r);
-  if (s === undefined) {
-    s = JSON.stringify(r);
-    resourceJson.set(r, s);
+/** Spans of one ResourceSpans share their resource object: it is hashed once, not once per span. */
+const resourceRefs = new WeakMap<Attributes, ResourceRef>();
+export function resourceOf(r: Attributes): ResourceRef {
+  let ref = resourceRefs.get(r);
+  if (ref === undefined) {
+    ref = resourceRef(r);
+    resourceRefs.set(r, ref);
   }
-  return s;
+  return ref;
 }
 
 const jsonOrNull = (v: unknown[]) => (v.length === 0 ? null : JSON.stringify(v));
 
-export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
+export function writeSpanRow(w: RowWriter, s: SpanRecord, resource: ResourceRef = resourceOf(s.resource)): void {
   w.beginRow(SPAN_COLUMNS.length);
   w.uuidHex(s.traceId);
   w.text(s.spanId);
@@ -51,7 +62,7 @@ export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
   w.optText(s.serviceName);
   w.optText(s.scopeName);
   w.jsonb(JSON.stringify(s.attributes));
-  w.jsonb(resourceText(s.resource));
+  w.uuidHex(resource.hash);
   w.jsonb(jsonOrNull(s.events));
   w.jsonb(jsonOrNull(s.links));
   w.endRow();

@@ -5,7 +5,8 @@
  */
 import type { MappedSpan } from '../mapping/types.js';
 import type { RunSpan } from '../rollup/span.js';
-import { writeNodeRow, writeSpanRow } from './encoder.js';
+import { resourceOf, writeNodeRow, writeSpanRow } from './encoder.js';
+import type { ResourceRef } from './resources.js';
 import { RowWriter } from './binary.js';
 import { placeNodes } from './tree.js';
 
@@ -14,6 +15,8 @@ export interface PreparedSpan extends RunSpan {
   spanRow: Uint8Array;
   /** the nodes row (binary COPY); its usage_counted byte is set at write time */
   nodeRow: Uint8Array | null;
+  /** the span's resource (its row references the key): the writer stores it if the database may lack it */
+  resource: ResourceRef;
 }
 
 /** Prepared spans of one request; rows are views on two buffers (transferable as a whole). */
@@ -26,9 +29,10 @@ export function prepareSpans(mapped: readonly MappedSpan[]): PreparedRows {
   const spans = new RowWriter();
   const nodes = new RowWriter();
   const places = placeNodes(mapped);
+  const refs = new Array<ResourceRef>(mapped.length);
   for (let i = 0; i < mapped.length; i++) {
     const m = mapped[i]!;
-    writeSpanRow(spans, m.span);
+    writeSpanRow(spans, m.span, (refs[i] = resourceOf(m.span.resource)));
     if (m.node) writeNodeRow(nodes, m, places[i]!);
   }
   const spanRows = spans.rows();
@@ -37,7 +41,7 @@ export function prepareSpans(mapped: readonly MappedSpan[]): PreparedRows {
   let n = 0;
   for (let i = 0; i < mapped.length; i++) {
     const m = mapped[i]!;
-    items[i] = lite(m, spanRows[i]!, m.node ? nodeRows[n++]! : null);
+    items[i] = lite(m, spanRows[i]!, m.node ? nodeRows[n++]! : null, refs[i]!);
   }
   return { items, buffers: [spans.arrayBuffer, nodes.arrayBuffer] };
 }
@@ -46,7 +50,7 @@ export function prepareSpan(m: MappedSpan): PreparedSpan {
   return prepareSpans([m]).items[0]!;
 }
 
-function lite(m: MappedSpan, spanRow: Uint8Array, nodeRow: Uint8Array | null): PreparedSpan {
+function lite(m: MappedSpan, spanRow: Uint8Array, nodeRow: Uint8Array | null, resource: ResourceRef): PreparedSpan {
   const s = m.span;
   const n = m.node;
   return {
@@ -64,5 +68,6 @@ function lite(m: MappedSpan, spanRow: Uint8Array, nodeRow: Uint8Array | null): P
     hints: m.hints,
     spanRow,
     nodeRow,
+    resource,
   };
 }

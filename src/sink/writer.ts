@@ -19,6 +19,7 @@ import { runIdsOf, runsLiterals, type RunIds } from '../rollup/locks.js';
 import { isCallAggregate, isUsageAggregate, planMarks, runKey, runOfKey, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { columns, walkMarks } from '../rollup/walk.js';
 import { DayPartitions } from './partitions.js';
+import { ResourceCache, upsertResources, type ResourceNeed } from './resources.js';
 
 export interface WriteOutcome {
   /** spans newly stored */
@@ -101,7 +102,10 @@ export interface WriteOptions {
    * to this many characters; null: content capture is off (RUNLEDGER_CAPTURE_CONTENT).
    */
   logContentChars: number | null;
+  /** resource keys known to be committed (sql/014); default: one cache per process */
+  resources?: ResourceCache;
 }
+const defaultResources = new ResourceCache();
 const DEFAULT_WRITE_OPTIONS: WriteOptions = { logContentChars: 16_384 };
 
 /**
@@ -168,8 +172,14 @@ async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], re
     const k = runKey(f.tenant_id, f.trace_id);
     return claim.held.has(k) || claim.fresh.has(k);
   });
+  // The spans' resources first, before any other row this transaction locks (rows in one order: waits, no
+  // deadlocks); only those the cache does not know as committed, and known only once this commits.
+  const cache = opts.resources ?? defaultResources;
+  const needs: ResourceNeed[] = work.length > 0 ? cache.needed(work) : [];
+  await upsertResources(client, needs);
   const fresh = resent && work.length > 0 ? await insertNewSpans(client, work) : work;
   const lateDeferred = await applyFresh(client, fresh, frontier, claim, !resent, opts); // commits
+  cache.committed(needs);
   const out: WriteOutcome = { inserted: fresh.length - lateDeferred.length, duplicates: work.length - fresh.length };
   if (deferred.length + lateDeferred.length > 0) out.deferred = [...deferred, ...lateDeferred];
   return out;

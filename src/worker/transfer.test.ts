@@ -60,9 +60,11 @@ describe('packPrepared / unpackPrepared', () => {
       node({ nodeType: 'LLM', name: 'n', modelName: i === 1 ? 'b' : 'a' }), null, 'prod');
     const prepared = prepareSpans([mk(0, 'svc'), mk(1, 'svc'), mk(2, null), mk(3, 'svc'), mk(4, 'svc')]);
     const packed = packPrepared({ ...prepared, rejected: 0, errors: [] });
-    // trace ids 2, span ids 5, names 1, service 2 (after the null), tenant 1, node type 1, model 3 (a b a), env 1
-    expect(packed.strs).toHaveLength(2 + 5 + 1 + 2 + 1 + 1 + 3 + 1);
+    // trace ids 2, span ids 5, names 1, service 2 (after the null), tenant 1, node type 1, model 3 (a b a), env 1,
+    // resource key 1 and resource text 1 (the same resource)
+    expect(packed.strs).toHaveLength(2 + 5 + 1 + 2 + 1 + 1 + 3 + 1 + 2);
     const out = unpackPrepared(packed).items;
+    expect(new Set(out.map((x) => x.resource)).size).toBe(1); // one ref object: the writer's cache look-up is skipped per span
     expect(out.map((x) => x.span.traceId)).toEqual([t, t, t, 'dd'.repeat(16), 'dd'.repeat(16)]);
     expect(out.map((x) => x.span.serviceName)).toEqual(['svc', 'svc', null, 'svc', 'svc']);
     expect(out.map((x) => x.node!.modelName)).toEqual(['a', 'b', 'a', 'a', 'a']);

@@ -13,10 +13,10 @@ import type { PreparedRequest } from './prepare.js';
  */
 const enum S {
   traceId, spanId, parentSpanId, name, statusMessage, serviceName, tenantId, nodeType, modelName, nodeSessionId,
-  nodeUserId, pipeline, environment, hintSessionId, hintUserId, agentName,
+  nodeUserId, pipeline, environment, hintSessionId, hintUserId, agentName, resourceHash, resourceJson,
 }
 /** Strings per span. */
-const STRS = S.agentName + 1;
+const STRS = S.resourceJson + 1;
 /** The number fields of a span, in the order of its NUMS numbers. NaN stands for null. */
 const enum N {
   startUs, endUs, statusCode, hasNode, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, reasoningTokens,
@@ -83,6 +83,8 @@ export function packPrepared(r: PreparedRequest): PackedRequest {
     put(k + S.pipeline, S.pipeline, p?.value ?? null); put(k + S.environment, S.environment, m.hints.environment);
     put(k + S.hintSessionId, S.hintSessionId, m.hints.sessionId); put(k + S.hintUserId, S.hintUserId, m.hints.userId);
     put(k + S.agentName, S.agentName, d?.agentName ?? null);
+    // a request's spans come grouped by ResourceSpans: the resource text crosses once per group
+    put(k + S.resourceHash, S.resourceHash, m.resource.hash); put(k + S.resourceJson, S.resourceJson, m.resource.json);
     const j = i * NUMS;
     nums[j + N.startUs] = s.startUs; nums[j + N.endUs] = s.endUs; nums[j + N.statusCode] = s.statusCode;
     nums[j + N.hasNode] = d === null ? 0 : 1;
@@ -107,8 +109,14 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
   const { n, strs, refs, nums, buffers } = p;
   const items = new Array<PreparedSpan>(n);
   const str = (k: number) => { const r = refs[k]!; return r < 0 ? null : strs[r]!; };
+  let resource: PreparedSpan['resource'] | null = null;
+  let resourceAt = -1;
   for (let i = 0; i < n; i++) {
     const k = i * STRS;
+    if (refs[k + S.resourceJson] !== resourceAt || resource === null) { // one ref object per group, as the worker had
+      resourceAt = refs[k + S.resourceJson]!;
+      resource = { hash: str(k + S.resourceHash)!, json: str(k + S.resourceJson)! };
+    }
     const j = i * NUMS;
     const hasNode = nums[j + N.hasNode] === 1;
     const rank = nums[j + N.pipelineRank]!;
@@ -135,6 +143,7 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
       spanRow: new Uint8Array(buffers[nums[j + N.spanBuffer]!]!, nums[j + N.spanOffset]!, nums[j + N.spanLength]!),
       nodeRow: Number.isNaN(nums[j + N.nodeBuffer]!) ? null
         : new Uint8Array(buffers[nums[j + N.nodeBuffer]!]!, nums[j + N.nodeOffset]!, nums[j + N.nodeLength]!),
+      resource,
     };
   }
   return { items, buffers, rejected: p.rejected, errors: p.errors };
