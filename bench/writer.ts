@@ -1,7 +1,8 @@
 /**
  * The database side alone: prepared rows (decoded, mapped and encoded beforehand, in this process) written
  * by one writer in batches, as the gateway's writers do. Prints wall time and the PostgreSQL backend's CPU
- * per span, the figures to watch when changing the writer or the schema.
+ * per span and this process's own CPU per span (the write path of the gateway's main thread), the figures to
+ * watch when changing the writer or the schema.
  *
  *   npm run build && node dist/bench/writer.js
  *   BENCH_SPANS=200000 BENCH_BATCH=1024 DATABASE_URL=postgres://... node dist/bench/writer.js
@@ -52,15 +53,19 @@ async function main(): Promise<void> {
     for (let i = 0; i < warm.length; i += BATCH) await writeBatch(c, warm.slice(i, i + BATCH), partitions);
     await client.query('CHECKPOINT');
     const cpu0 = cpuOf(pid);
+    const self0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < items.length; i += BATCH) await writeBatch(c, items.slice(i, i + BATCH), partitions);
     const secs = (performance.now() - t0) / 1000;
     const cpu = cpuOf(pid) - cpu0;
+    const self = process.cpuUsage(self0);
+    const selfCpu = (self.user + self.system) / 1e6;
     await client.end();
     process.stdout.write([
       `runledger writer benchmark: ${items.length} prepared spans, batches of ${BATCH}, one writer`,
       `  ${(items.length / secs).toFixed(0)} spans/s; per span: ${(secs * 1e6 / items.length).toFixed(1)} µs wall, ` +
-        `${(cpu * 1e6 / items.length).toFixed(1)} µs PostgreSQL backend CPU`,
+        `${(cpu * 1e6 / items.length).toFixed(1)} µs PostgreSQL backend CPU, ` +
+        `${(selfCpu * 1e6 / items.length).toFixed(1)} µs writer CPU (this process: the gateway main thread's write path)`,
     ].join('\n') + '\n');
   } finally {
     await embedded?.stop();
