@@ -159,6 +159,47 @@ const OUTPUT_TAIL_JSON = ['traceloop.entity.output', 'genkit:output', 'gcp.verte
 const OUTPUT_TAIL = ['ai.response.text'] as const;
 const OUTPUT_TAIL_VERCEL_JSON = ['ai.response.object', 'ai.response.toolCalls'] as const;
 
+/**
+ * Keys whose string value can be a node's content as it stands (sql/015: the node then stores a reference to
+ * the span's attribute instead of a copy): a JSON text kept verbatim, or a plain text stored as a JSON string.
+ * Flattened conventions (gen_ai.prompt.N.*, llm.input_messages.N.*) and composed content (system instructions
+ * prepended, span events, ai.values decoded) have no single attribute: their nodes keep a stored copy.
+ */
+export const INPUT_REF_KEYS: readonly string[] = [
+  ...TOOL_INPUT, 'gen_ai.input.messages', 'input.value', 'gen_ai.prompt', ...INPUT_TAIL,
+];
+export const OUTPUT_REF_KEYS: readonly string[] = [
+  ...TOOL_OUTPUT, 'gen_ai.output.messages', 'output.value', 'gen_ai.completion', ...OUTPUT_TAIL_JSON, ...OUTPUT_TAIL,
+  ...OUTPUT_TAIL_VERCEL_JSON,
+];
+
+/**
+ * PostgreSQL's jsonb refuses numbers its numeric cannot hold ('1e100000': "value overflows numeric format")
+ * that this module's JSON check accepts. A reference is resolved when read, so such text (or anything like
+ * it: an exponent of 4+ digits, a run of 1000 digits, also inside strings) keeps a stored copy and fails
+ * where it failed before, at the write.
+ */
+const PG_NUMBER_RISK = /[0-9][eE][+-]?[0-9]{4}|[0-9]{1000}/;
+
+/**
+ * The reference a node stores instead of its content `stored` (the JSON text mapping gives it), or null
+ * when no attribute of the span yields exactly that content: `json:<key>` when the attribute's string is
+ * that JSON text verbatim (the content is `(attributes->>key)::jsonb`), `text:<key>` when the content is
+ * the attribute's string as a JSON string (`attributes->key`). Equality with the very string stored in
+ * spans.attributes is checked here, so the reference resolves to the same jsonb whichever key mapping read.
+ */
+export function contentRef(a: Attributes, stored: string | null, keys: readonly string[]): string | null {
+  if (stored === null) return null;
+  const quoted = stored.charCodeAt(0) === 34; // a JSON string: possibly a plain text attribute's literal
+  for (let i = 0; i < keys.length; i++) {
+    const v = a[keys[i]!];
+    if (typeof v !== 'string') continue;
+    if (v === stored) return PG_NUMBER_RISK.test(v) ? null : 'json:' + keys[i];
+    if (quoted && v.length + 2 <= stored.length && JSON.stringify(v) === stored) return 'text:' + keys[i];
+  }
+  return null;
+}
+
 function inputSource(f: Flattened, isTool: boolean): Source | null {
   const a = f.a;
   return (isTool ? fromKeys(a, TOOL_INPUT, true) : null) ??

@@ -7,6 +7,7 @@ import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 import type { RowWriter } from './binary.js';
 import type { NodePlace } from './tree.js';
 import { costUnits, hasUsage } from '../rollup/amounts.js';
+import { INPUT_REF_KEYS, OUTPUT_REF_KEYS, contentRef } from '../mapping/content.js';
 
 export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
@@ -19,7 +20,8 @@ export const NODE_COLUMNS = [
   'response_model', 'model_name', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
-  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'tool_definitions', 'usage_normalized',
+  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'input_ref', 'output_ref', 'tool_definitions',
+  'usage_normalized',
   'price_ref', 'content_source', 'parent_node_id', 'parent_missing', 'depth', 'step_order', 'attempt',
   'tree_path', 'call_counted', 'usage_counted',
 ] as const;
@@ -103,8 +105,15 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan, place: NodePlace): voi
   w.optText(n.sessionId);
   w.optText(n.userId);
   w.optText(n.promptHash);
-  w.jsonb(n.input);
-  w.jsonb(n.output);
+  // Content once (sql/015): content that is exactly one of the span's attributes is a reference to it.
+  // Only the span's own content (content_source 'span'): log records never replace it (sql/011).
+  const own = n.contentSource === 'span';
+  const inRef = own ? contentRef(s.attributes, n.input, INPUT_REF_KEYS) : null;
+  const outRef = own ? contentRef(s.attributes, n.output, OUTPUT_REF_KEYS) : null;
+  w.jsonb(inRef === null ? n.input : null);
+  w.jsonb(outRef === null ? n.output : null);
+  w.optText(inRef);
+  w.optText(outRef);
   w.jsonb(n.toolDefinitions);
   w.bool(n.usageNormalized);
   w.optText(n.priceRef);
