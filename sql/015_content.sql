@@ -12,6 +12,8 @@
 -- content, content from log records, rows written before this migration).
 -- A node never has both: the writer stores one or the other (the readers prefer a stored value).
 ALTER TABLE runledger.nodes ADD COLUMN input_ref text, ADD COLUMN output_ref text;
+-- tool_definitions likewise (gen_ai.tool.definitions, ai.prompt.tools sent as one JSON string)
+ALTER TABLE runledger.nodes ADD COLUMN tool_definitions_ref text;
 
 /**
  * A node's content: the stored value, else what its reference names in its span's attributes (the span is
@@ -39,8 +41,11 @@ SELECT
   n.user_id, n.prompt_hash,
   runledger.node_content(n.input, n.input_ref, n.tenant_id, n.run_id, n.node_id, n.start_time) AS input,
   runledger.node_content(n.output, n.output_ref, n.tenant_id, n.run_id, n.node_id, n.start_time) AS output,
-  n.usage_counted, n.price_ref, n.usage_normalized, n.tool_definitions, n.call_counted, n.content_source,
-  n.parent_node_id, n.parent_missing, n.depth, n.step_order, n.attempt, n.tree_path, n.input_ref, n.output_ref
+  n.usage_counted, n.price_ref, n.usage_normalized,
+  runledger.node_content(n.tool_definitions, n.tool_definitions_ref, n.tenant_id, n.run_id, n.node_id, n.start_time)
+    AS tool_definitions,
+  n.call_counted, n.content_source, n.parent_node_id, n.parent_missing, n.depth, n.step_order, n.attempt, n.tree_path,
+  n.input_ref, n.output_ref, n.tool_definitions_ref
 FROM runledger.nodes n;
 GRANT SELECT ON runledger.nodes_full TO runledger_analyst;
 

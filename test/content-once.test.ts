@@ -56,6 +56,9 @@ describe('content once', () => {
   it('references the span attribute for verbatim content of each convention, and stores the rest', async () => {
     const refs = (await db.pool.query(`SELECT tenant_id, input_ref, output_ref, input IS NULL AS no_in, output IS NULL AS no_out
       FROM runledger.nodes WHERE input_ref IS NOT NULL OR output_ref IS NOT NULL`)).rows;
+    const toolDefs = (await db.pool.query(`SELECT count(*)::int AS n FROM runledger.nodes
+      WHERE tool_definitions_ref IS NOT NULL AND tool_definitions IS NOT NULL`)).rows[0].n;
+    expect(toolDefs).toBe(0);
     for (const r of refs) {
       if (r.input_ref !== null) expect(r.no_in).toBe(true);
       if (r.output_ref !== null) expect(r.no_out).toBe(true);
@@ -66,6 +69,11 @@ describe('content once', () => {
       'json:gen_ai.tool.call.result', 'json:traceloop.entity.input', 'json:traceloop.entity.output', 'json:ai.prompt.messages',
       'text:ai.response.text', 'json:input.value']) {
       expect(kinds, ref).toContain(ref);
+    }
+    const tools = new Set((await db.pool.query(`SELECT DISTINCT tool_definitions_ref AS r FROM runledger.nodes
+      WHERE tool_definitions_ref IS NOT NULL AND tool_definitions IS NULL`)).rows.map((r) => r.r));
+    for (const ref of ['json:gen_ai.tool.definitions']) {
+      expect(tools, ref).toContain(ref);
     }
     // flattened conventions keep a stored copy
     const flat = (await db.pool.query(`SELECT count(*)::int AS n FROM runledger.nodes n JOIN runledger.spans s
@@ -92,9 +100,10 @@ describe('content once', () => {
       if (m.node === null) continue;
       const s = m.span;
       const args = [s.tenantId, s.traceId, s.spanId, m.node.input, m.node.output];
-      const full = (await db.pool.query(`SELECT input IS NOT DISTINCT FROM $4::jsonb AS i, output IS NOT DISTINCT FROM $5::jsonb AS o
-        FROM runledger.nodes_full WHERE tenant_id = $1 AND run_id = $2::uuid AND node_id = $3`, args)).rows[0];
-      expect(full, `${s.tenantId} ${s.name}`).toEqual({ i: true, o: true });
+      const full = (await db.pool.query(`SELECT input IS NOT DISTINCT FROM $4::jsonb AS i, output IS NOT DISTINCT FROM $5::jsonb AS o,
+          tool_definitions IS NOT DISTINCT FROM $6::jsonb AS t
+        FROM runledger.nodes_full WHERE tenant_id = $1 AND run_id = $2::uuid AND node_id = $3`, [...args, m.node.toolDefinitions])).rows[0];
+      expect(full, `${s.tenantId} ${s.name}`).toEqual({ i: true, o: true, t: true });
       const compat = (await db.pool.query(`SELECT input IS NOT DISTINCT FROM $4::jsonb AS i, output IS NOT DISTINCT FROM $5::jsonb AS o
         FROM compat.ledger_nodes WHERE tenant_id = $1 AND run_id = $2::uuid AND node_id = $3`, args)).rows[0];
       if (compat !== undefined) expect(compat, `${s.tenantId} ${s.name}`).toEqual({ i: true, o: true });
@@ -129,6 +138,31 @@ describe('content once', () => {
     await write(all);
     await write(all.slice(0, 40));
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('every view', () => {
+  it('returns the same rows as when every node stored its content (the layout before sql/015)', async () => {
+    const views = (await db.pool.query(`SELECT table_schema || '.' || table_name AS v FROM information_schema.views
+      WHERE table_schema IN ('runledger', 'compat') ORDER BY 1`)).rows.map((r) => r.v as string);
+    expect(views).toContain('compat.ledger_nodes');
+    const strip = ['created_at', 'updated_at', 'ingested_at', 'queued_at', 'input_ref', 'output_ref', 'tool_definitions_ref']
+      .map((k) => ` - '${k}'`).join('');
+    const snap = async () => {
+      const out: Record<string, string[]> = {};
+      for (const v of views) out[v] = (await db.pool.query(`SELECT (to_jsonb(x)${strip})::text AS j FROM ${v} x`)).rows.map((r) => r.j).sort();
+      return out;
+    };
+    const refs = Number((await db.pool.query(`SELECT count(*) AS n FROM runledger.nodes
+      WHERE input_ref IS NOT NULL OR output_ref IS NOT NULL OR tool_definitions_ref IS NOT NULL`)).rows[0].n);
+    expect(refs).toBeGreaterThan(40);
+    const withRefs = await snap();
+    await db.pool.query(`UPDATE runledger.nodes n SET input = f.input, output = f.output, tool_definitions = f.tool_definitions,
+        input_ref = NULL, output_ref = NULL, tool_definitions_ref = NULL
+      FROM runledger.nodes_full f WHERE f.tenant_id = n.tenant_id AND f.run_id = n.run_id AND f.node_id = n.node_id
+        AND f.start_time = n.start_time AND (n.input_ref IS NOT NULL OR n.output_ref IS NOT NULL OR n.tool_definitions_ref IS NOT NULL)`);
+    expect(Number((await db.pool.query('SELECT count(*) AS n FROM runledger.nodes WHERE input_ref IS NOT NULL')).rows[0].n)).toBe(0);
+    expect(await snap()).toEqual(withRefs);
   });
 });
 

@@ -173,6 +173,9 @@ export const OUTPUT_REF_KEYS: readonly string[] = [
   ...OUTPUT_TAIL_VERCEL_JSON,
 ];
 
+/** Keys whose string value can be a node's tool definitions as they stand (tool-definitions.ts). */
+export const TOOL_DEFINITIONS_REF_KEYS: readonly string[] = ['gen_ai.tool.definitions', 'ai.prompt.tools'];
+
 /**
  * PostgreSQL's jsonb refuses numbers its numeric cannot hold ('1e100000': "value overflows numeric format")
  * that this module's JSON check accepts. A reference is resolved when read, so such text (or anything like

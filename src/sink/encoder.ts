@@ -7,7 +7,7 @@ import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 import type { RowWriter } from './binary.js';
 import type { NodePlace } from './tree.js';
 import { costUnits, hasUsage } from '../rollup/amounts.js';
-import { INPUT_REF_KEYS, OUTPUT_REF_KEYS, contentRef } from '../mapping/content.js';
+import { INPUT_REF_KEYS, OUTPUT_REF_KEYS, TOOL_DEFINITIONS_REF_KEYS, contentRef } from '../mapping/content.js';
 
 export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
@@ -21,7 +21,7 @@ export const NODE_COLUMNS = [
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
   'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'input_ref', 'output_ref', 'tool_definitions',
-  'usage_normalized',
+  'tool_definitions_ref', 'usage_normalized',
   'price_ref', 'content_source', 'parent_node_id', 'parent_missing', 'depth', 'step_order', 'attempt',
   'tree_path', 'call_counted', 'usage_counted',
 ] as const;
@@ -114,7 +114,9 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan, place: NodePlace): voi
   w.jsonb(outRef === null ? n.output : null);
   w.optText(inRef);
   w.optText(outRef);
-  w.jsonb(n.toolDefinitions);
+  const toolsRef = contentRef(s.attributes, n.toolDefinitions, TOOL_DEFINITIONS_REF_KEYS);
+  w.jsonb(toolsRef === null ? n.toolDefinitions : null);
+  w.optText(toolsRef);
   w.bool(n.usageNormalized);
   w.optText(n.priceRef);
   w.optText(n.contentSource);
