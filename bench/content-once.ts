@@ -41,6 +41,10 @@ function prose(chars: number): string {
 }
 const size = (lo: number, hi: number) => Math.floor(lo + rnd() * (hi - lo));
 
+// The tools an agent offers on every call (~1.2 KB), as OTel's gen_ai.tool.definitions JSON string.
+const TOOLS = JSON.stringify(['web_search', 'fetch_page', 'cite'].map((name) => ({ type: 'function', name, description: prose(200),
+  parameters: { type: 'object', properties: { query: { type: 'string', description: prose(80) }, top_k: { type: 'integer' } }, required: ['query'] } })));
+
 let clock = BigInt(Date.now()) * 1_000_000n;
 
 /** An agent run of 8 spans: OTel GenAI, OpenLLMetry (flattened), OpenInference, Vercel AI SDK, two tools, HTTP. */
@@ -58,7 +62,7 @@ function agentRun(): Record<string, unknown>[] {
   add('invoke_agent researcher', null, 0, [str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'researcher'),
     str('gen_ai.system_instructions', JSON.stringify([{ type: 'text', content: prose(300) }]))]);
   add('chat gpt-4o-mini', root, 10, [str('gen_ai.operation.name', 'chat'), str('gen_ai.provider.name', 'openai'),
-    str('gen_ai.request.model', 'gpt-4o-mini'), ...usage,
+    str('gen_ai.request.model', 'gpt-4o-mini'), ...usage, str('gen_ai.tool.definitions', TOOLS),
     str('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: prose(size(500, 8000)) }] }])),
     str('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: prose(size(500, 4000)) }], finish_reason: 'stop' }]))]);
   add('openai.chat', root, 1000, [str('llm.request.type', 'chat'), str('gen_ai.system', 'openai'), str('gen_ai.request.model', 'gpt-4o'),
@@ -121,12 +125,13 @@ async function main(): Promise<void> {
   }
   const spans = Number((await q('SELECT count(*) AS n FROM runledger.spans')).rows[0].n);
   const refs = (await q(`SELECT count(*) FILTER (WHERE input_ref IS NOT NULL) AS ir, count(*) FILTER (WHERE input IS NOT NULL) AS ic,
-    count(*) FILTER (WHERE output_ref IS NOT NULL) AS orf, count(*) FILTER (WHERE output IS NOT NULL) AS oc FROM runledger.nodes`)).rows[0];
+    count(*) FILTER (WHERE output_ref IS NOT NULL) AS orf, count(*) FILTER (WHERE output IS NOT NULL) AS oc,
+    count(*) FILTER (WHERE tool_definitions_ref IS NOT NULL) AS tr FROM runledger.nodes`)).rows[0];
   const out: string[] = [`content-once: ${spans} spans, ${(wire / spans).toFixed(0)} B/span OTLP protobuf on the wire`,
-    `  nodes: input ${refs.ir} references / ${refs.ic} stored; output ${refs.orf} references / ${refs.oc} stored`];
+    `  nodes: input ${refs.ir} references / ${refs.ic} stored; output ${refs.orf} references / ${refs.oc} stored; tool definitions ${refs.tr} references`];
 
   const cols = (await q(`SELECT attname FROM pg_attribute WHERE attrelid = 'runledger.nodes'::regclass AND attnum > 0
-    AND NOT attisdropped AND attname NOT IN ('input_ref', 'output_ref') ORDER BY attnum`)).rows.map((r) => 'n.' + r.attname);
+    AND NOT attisdropped AND attname NOT IN ('input_ref', 'output_ref', 'tool_definitions_ref') ORDER BY attnum`)).rows.map((r) => 'n.' + r.attname);
   // The three layouts as plain tables (primary keys as the ledger's), loaded by binary COPY from files.
   const layouts: Record<string, { spans: string; nodes: string; read: string }> = {
     before: {
@@ -149,11 +154,13 @@ async function main(): Promise<void> {
     B: {
       spans: `SELECT s.trace_id, s.span_id, s.parent_span_id, s.tenant_id, s.name, s.kind, s.start_time, s.end_time, s.status_code,
         s.status_message, s.service_name, s.scope_name,
-        s.attributes - coalesce(substr(n.input_ref, 6), '') - coalesce(substr(n.output_ref, 6), '') AS attributes,
+        s.attributes - coalesce(substr(n.input_ref, 6), '') - coalesce(substr(n.output_ref, 6), '')
+          - coalesce(substr(n.tool_definitions_ref, 6), '') AS attributes,
         s.resource, s.events, s.links, s.ingested_at
         FROM runledger.spans s LEFT JOIN runledger.nodes n ON n.tenant_id = s.tenant_id AND n.run_id = s.trace_id
           AND n.node_id = s.span_id AND n.start_time = s.start_time`,
-      nodes: `SELECT n.*, s.attributes ->> substr(n.input_ref, 6) AS input_raw, s.attributes ->> substr(n.output_ref, 6) AS output_raw
+      nodes: `SELECT n.*, s.attributes ->> substr(n.input_ref, 6) AS input_raw, s.attributes ->> substr(n.output_ref, 6) AS output_raw,
+          s.attributes ->> substr(n.tool_definitions_ref, 6) AS tools_raw
         FROM runledger.nodes n JOIN runledger.spans s ON n.tenant_id = s.tenant_id AND n.run_id = s.trace_id
           AND n.node_id = s.span_id AND n.start_time = s.start_time`,
       read: `SELECT sum(length(coalesce(n.input, CASE WHEN left(n.input_ref, 5) = 'json:' THEN n.input_raw::jsonb ELSE to_jsonb(n.input_raw) END)::text))
@@ -183,10 +190,15 @@ async function main(): Promise<void> {
       await q(`CREATE TABLE m_${name}.${t} AS ${l[t]} LIMIT 0`);
       await q(`ALTER TABLE m_${name}.${t} ADD PRIMARY KEY (tenant_id, ${t === 'spans' ? 'trace_id, span_id' : 'run_id, node_id'}, start_time)`);
       await q(`COPY (${l[t]}) TO '${file}' (FORMAT binary)`);
-      await q('CHECKPOINT');
-      const c0 = cpuOf(pid);
-      await q(`COPY m_${name}.${t} FROM '${file}' (FORMAT binary)`);
-      loadCpu += cpuOf(pid) - c0;
+      let best = Infinity; // the least of three loads: the machine is shared
+      for (let k = 0; k < 3; k++) {
+        await q(`TRUNCATE m_${name}.${t}`);
+        await q('CHECKPOINT');
+        const c0 = cpuOf(pid);
+        await q(`COPY m_${name}.${t} FROM '${file}' (FORMAT binary)`);
+        best = Math.min(best, cpuOf(pid) - c0);
+      }
+      loadCpu += best;
       await q(`VACUUM ANALYZE m_${name}.${t}`);
     }
     const bs = await size(`m_${name}.spans`);

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMapper, loadPriceTable } from '../src/mapping/index.js';
-import { contentRef, INPUT_REF_KEYS, OUTPUT_REF_KEYS } from '../src/mapping/content.js';
+import { storedForm, type ContentRef } from '../src/mapping/content.js';
 import type { MappedSpan } from '../src/mapping/types.js';
 import type { SpanRecord } from '../src/otlp/types.js';
 import { sanitize } from '../src/otlp/values.js';
@@ -88,8 +88,8 @@ describe('content once', () => {
       const row = (await db.pool.query(`SELECT attributes = $4::jsonb AS same, attributes FROM runledger.spans
         WHERE tenant_id = $1 AND trace_id = $2::uuid AND span_id = $3`, [s.tenantId, s.traceId, s.spanId, JSON.stringify(s.attributes)])).rows[0];
       expect(row.same, `${s.tenantId} ${s.name}`).toBe(true);
-      for (const k of [...INPUT_REF_KEYS, ...OUTPUT_REF_KEYS]) {
-        if (typeof s.attributes[k] === 'string') expect(row.attributes[k], `${s.name} ${k}`).toBe(s.attributes[k]);
+      for (const [k, v] of Object.entries(s.attributes)) {
+        if (typeof v === 'string') expect(row.attributes[k], `${s.name} ${k}`).toBe(v);
       }
     }
   });
@@ -187,15 +187,23 @@ describe('truncated content', () => {
   });
 });
 
-describe('contentRef', () => {
-  const a = { 'gen_ai.input.messages': '[{"a":1}]', 'ai.response.text': 'plain "quoted"', 'input.value': '[1e100000]' };
+describe('storedForm', () => {
+  const form = (text: string, jsonEncoded: boolean, max = 100) => {
+    const out = { ref: null as ContentRef | null };
+    const json = storedForm({ text, json: null, jsonEncoded, key: 'k' }, max, out);
+    return { json, ref: out.ref?.ref ?? null };
+  };
   it('names the attribute whose string is the content, verbatim (json:) or as a JSON string (text:)', () => {
-    expect(contentRef(a, '[{"a":1}]', INPUT_REF_KEYS)).toBe('json:gen_ai.input.messages');
-    expect(contentRef(a, JSON.stringify('plain "quoted"'), OUTPUT_REF_KEYS)).toBe('text:ai.response.text');
-    expect(contentRef(a, '[{"a": 1}]', INPUT_REF_KEYS)).toBeNull(); // same JSON, other text: a stored copy
-    expect(contentRef(a, null, INPUT_REF_KEYS)).toBeNull();
+    expect(form('[{"a":1}]', true)).toEqual({ json: '[{"a":1}]', ref: 'json:k' });
+    expect(form('plain "quoted"', false)).toEqual({ json: JSON.stringify('plain "quoted"'), ref: 'text:k' });
+    expect(form('x'.repeat(101), false).ref).toBeNull(); // truncated: a stored copy
+    expect(storedForm({ text: '[1]', json: '[1]', jsonEncoded: true }, 100, { ref: null })).toBe('[1]'); // serialised: no key
   });
-  it('keeps a stored copy of numbers PostgreSQL cannot hold (the write fails where it failed before)', () => {
-    expect(contentRef(a, '[1e100000]', INPUT_REF_KEYS)).toBeNull();
+  it('keeps a stored copy of text jsonb would refuse or mend (the write fails or mends it as before)', () => {
+    expect(form('[1e100000]', true).ref).toBeNull();
+    expect(form('[1' + '0'.repeat(1000) + ']', true).ref).toBeNull();
+    expect(form('[1e999, 2.5e-10]', true).ref).toBe('json:k');
+    expect(form('["a\\\\u0000"]', true).ref).toBe('json:k'); // an escaped backslash, then the text u0000
+    expect(form('["a\\u0000"]', true)).toEqual({ json: '["a\\ufffd"]', ref: null }); // the escape jsonb refuses, mended
   });
 });

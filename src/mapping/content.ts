@@ -32,7 +32,7 @@ import type { AttrValue, Attributes, SpanEvent } from '../otlp/types.js';
 import { spanEventContent } from './genai-events.js';
 import type { MappingOptions } from './types.js';
 import { collectIndexed } from './attrs.js';
-import { isJson } from './json-check.js';
+import { bigNumberSeen, isJson } from './json-check.js';
 
 /** A content source: `text` is what gets hashed/truncated; `json` is its JSON form when already known. */
 export interface Source {
@@ -40,6 +40,26 @@ export interface Source {
   json: string | null;
   /** the attribute is documented to hold JSON-encoded values: any valid JSON (also scalars) is kept */
   jsonEncoded: boolean;
+  /** the attribute whose string value `text` is (null: serialised or composed content) */
+  key?: string | null;
+}
+
+/**
+ * A node's content as a reference to its span's attribute (sql/015): `ref` is what nodes.input_ref (output_ref,
+ * tool_definitions_ref) stores — 'json:<key>' when the attribute's string is the stored JSON text verbatim,
+ * 'text:<key>' when the stored content is that string as a JSON string —, `text` the very string the mapping read
+ * (the sink checks the span's stored attribute is this string before it writes the reference).
+ */
+export interface ContentRef {
+  ref: string;
+  key: string;
+  text: string;
+}
+
+export interface ContentRefs {
+  input: ContentRef | null;
+  output: ContentRef | null;
+  toolDefinitions: ContentRef | null;
 }
 
 export interface Content {
@@ -48,6 +68,8 @@ export interface Content {
   promptHash: string | null;
   /** 'span' when the span itself carries content (attributes or GenAI span events), else null */
   contentSource: 'span' | null;
+  inputRef: ContentRef | null;
+  outputRef: ContentRef | null;
 }
 
 /** A JSON-encoded string element decoded for embedding in a structure (ai.values is string[] of JSON). */
@@ -60,9 +82,9 @@ export function decodeElement(v: AttrValue): unknown {
   }
 }
 
-export function fromValue(v: AttrValue | undefined, jsonEncoded = false): Source | null {
+export function fromValue(v: AttrValue | undefined, jsonEncoded = false, key: string | null = null): Source | null {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded };
+  if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded, key };
   return fromStructure(jsonEncoded && Array.isArray(v) ? v.map(decodeElement) : v);
 }
 
@@ -74,7 +96,7 @@ export function fromStructure(v: unknown): Source {
 /** First of several plain keys. */
 function fromKeys(a: Attributes, keys: readonly string[], jsonEncoded: boolean): Source | null {
   for (let i = 0; i < keys.length; i++) {
-    const s = fromValue(a[keys[i]!], jsonEncoded);
+    const s = fromValue(a[keys[i]!], jsonEncoded, keys[i]!);
     if (s !== null) return s;
   }
   return null;
@@ -83,7 +105,7 @@ function fromKeys(a: Attributes, keys: readonly string[], jsonEncoded: boolean):
 function genAiMessages(a: Attributes, key: string, systemKey: string | null): Source | null {
   const messages = a[key];
   const system = systemKey === null ? undefined : a[systemKey];
-  if (system === undefined || system === null || system === '') return fromValue(messages, true);
+  if (system === undefined || system === null || system === '') return fromValue(messages, true, key);
   const parsed = typeof messages === 'string' ? decodeElement(messages) : messages;
   const list = Array.isArray(parsed) ? parsed : parsed === undefined || parsed === null ? [] : [parsed];
   const parts = typeof system === 'string' ? decodeElement(system) : system;
@@ -130,7 +152,7 @@ function openInferenceMessages(f: Flattened, side: number): Source | null {
 
 /** OpenInference input.value / output.value: JSON when the sibling mime type says so. */
 function openInferenceValue(a: Attributes, key: 'input' | 'output'): Source | null {
-  return fromValue(a[key + '.value'], a[key + '.mime_type'] === 'application/json');
+  return fromValue(a[key + '.value'], a[key + '.mime_type'] === 'application/json', key + '.value');
 }
 
 /** Legacy flattened gen_ai.prompt.N.* / gen_ai.completion.N.*, or the plain deprecated string attribute. */
@@ -141,7 +163,8 @@ function legacyGenAi(f: Flattened, side: number): Source | null {
     const items = f.legacy[side]!;
     if (items.length > 0) return fromStructure(items);
   }
-  return fromValue(f.a[prefix.slice(0, -1)]);
+  const plain = prefix.slice(0, -1);
+  return fromValue(f.a[plain], false, plain);
 }
 
 // Keys whose values are JSON-encoded by their producers.
@@ -158,50 +181,6 @@ const INPUT_TAIL = [
 const OUTPUT_TAIL_JSON = ['traceloop.entity.output', 'genkit:output', 'gcp.vertex.agent.llm_response'] as const;
 const OUTPUT_TAIL = ['ai.response.text'] as const;
 const OUTPUT_TAIL_VERCEL_JSON = ['ai.response.object', 'ai.response.toolCalls'] as const;
-
-/**
- * Keys whose string value can be a node's content as it stands (sql/015: the node then stores a reference to
- * the span's attribute instead of a copy): a JSON text kept verbatim, or a plain text stored as a JSON string.
- * Flattened conventions (gen_ai.prompt.N.*, llm.input_messages.N.*) and composed content (system instructions
- * prepended, span events, ai.values decoded) have no single attribute: their nodes keep a stored copy.
- */
-export const INPUT_REF_KEYS: readonly string[] = [
-  ...TOOL_INPUT, 'gen_ai.input.messages', 'input.value', 'gen_ai.prompt', ...INPUT_TAIL,
-];
-export const OUTPUT_REF_KEYS: readonly string[] = [
-  ...TOOL_OUTPUT, 'gen_ai.output.messages', 'output.value', 'gen_ai.completion', ...OUTPUT_TAIL_JSON, ...OUTPUT_TAIL,
-  ...OUTPUT_TAIL_VERCEL_JSON,
-];
-
-/** Keys whose string value can be a node's tool definitions as they stand (tool-definitions.ts). */
-export const TOOL_DEFINITIONS_REF_KEYS: readonly string[] = ['gen_ai.tool.definitions', 'ai.prompt.tools'];
-
-/**
- * PostgreSQL's jsonb refuses numbers its numeric cannot hold ('1e100000': "value overflows numeric format")
- * that this module's JSON check accepts. A reference is resolved when read, so such text (or anything like
- * it: an exponent of 4+ digits, a run of 1000 digits, also inside strings) keeps a stored copy and fails
- * where it failed before, at the write.
- */
-const PG_NUMBER_RISK = /[0-9][eE][+-]?[0-9]{4}|[0-9]{1000}/;
-
-/**
- * The reference a node stores instead of its content `stored` (the JSON text mapping gives it), or null
- * when no attribute of the span yields exactly that content: `json:<key>` when the attribute's string is
- * that JSON text verbatim (the content is `(attributes->>key)::jsonb`), `text:<key>` when the content is
- * the attribute's string as a JSON string (`attributes->key`). Equality with the very string stored in
- * spans.attributes is checked here, so the reference resolves to the same jsonb whichever key mapping read.
- */
-export function contentRef(a: Attributes, stored: string | null, keys: readonly string[]): string | null {
-  if (stored === null) return null;
-  const quoted = stored.charCodeAt(0) === 34; // a JSON string: possibly a plain text attribute's literal
-  for (let i = 0; i < keys.length; i++) {
-    const v = a[keys[i]!];
-    if (typeof v !== 'string') continue;
-    if (v === stored) return PG_NUMBER_RISK.test(v) ? null : 'json:' + keys[i];
-    if (quoted && v.length + 2 <= stored.length && JSON.stringify(v) === stored) return 'text:' + keys[i];
-  }
-  return null;
-}
 
 function inputSource(f: Flattened, isTool: boolean): Source | null {
   const a = f.a;
@@ -239,15 +218,34 @@ export function jsonSafe(json: string): string {
 
 /** The stored JSON text of a source, truncated to maxChars (see module doc). */
 export function storedJson(src: Source, maxChars: number): string {
+  return storedForm(src, maxChars, null);
+}
+
+/**
+ * storedJson, and in `refOut` (when given) the reference that may stand for it (sql/015): content that is one
+ * attribute's string, not truncated, kept verbatim as JSON ('json:') or turned into a JSON string ('text:').
+ * Not for text jsonb would refuse (a `\u0000` escape, a number PostgreSQL cannot hold): that keeps its stored
+ * copy, so it fails or is mended at the write as before.
+ */
+export function storedForm(src: Source, maxChars: number, refOut: { ref: ContentRef | null } | null): string {
   const { text } = src;
+  if (refOut !== null) refOut.ref = null;
   if (text.length > maxChars) {
     let n = Math.max(0, maxChars);
     const last = text.charCodeAt(n - 1);
     if (n > 0 && last >= 0xd800 && last <= 0xdbff) n--; // do not split a surrogate pair
     return jsonSafe('{"truncated":true,"length":' + text.length + ',"text":' + JSON.stringify(text.slice(0, n)) + '}');
   }
-  const json = src.json ?? (isJson(text, !src.jsonEncoded) ? text : JSON.stringify(text));
-  return jsonSafe(json);
+  if (src.json !== null) return jsonSafe(src.json);
+  if (isJson(text, !src.jsonEncoded)) {
+    const json = jsonSafe(text);
+    if (refOut !== null && src.key && json === text && !bigNumberSeen()) refOut.ref = { ref: 'json:' + src.key, key: src.key, text };
+    return json;
+  }
+  const json = jsonSafe(JSON.stringify(text));
+  // the decoders leave no NUL or lone surrogate in strings: jsonSafe changes nothing here
+  if (refOut !== null && src.key) refOut.ref = { ref: 'text:' + src.key, key: src.key, text };
+  return json;
 }
 
 /** One-shot crypto.hash (Node >= 20.12) is markedly cheaper per call than createHash. */
@@ -273,13 +271,12 @@ export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOpti
   // order). Not when its only content is its system instructions (instrumentation-openai's Responses path:
   // the conversation, instructions included, comes as log records): those fill the node when they come.
   const contentSource = (inSrc !== null || outSrc !== null) && !instructionsOnly(f, isTool, outSrc) ? 'span' : null;
-  if (!opts.captureContent) return { input: null, output: null, promptHash, contentSource };
-  return {
-    input: inSrc === null ? null : storedJson(inSrc, opts.maxContentChars),
-    output: outSrc === null ? null : storedJson(outSrc, opts.maxContentChars),
-    promptHash,
-    contentSource,
-  };
+  if (!opts.captureContent) return { input: null, output: null, promptHash, contentSource, inputRef: null, outputRef: null };
+  const inRef = { ref: null as ContentRef | null };
+  const outRef = { ref: null as ContentRef | null };
+  const input = inSrc === null ? null : storedForm(inSrc, opts.maxContentChars, inRef);
+  const output = outSrc === null ? null : storedForm(outSrc, opts.maxContentChars, outRef);
+  return { input, output, promptHash, contentSource, inputRef: inRef.ref, outputRef: outRef.ref };
 }
 
 /** The span's content is gen_ai.system_instructions alone: no input messages, no other input key, no output. */

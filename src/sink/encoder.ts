@@ -7,7 +7,7 @@ import type { MappedSpan, NodeRecord } from '../mapping/types.js';
 import type { RowWriter } from './binary.js';
 import type { NodePlace } from './tree.js';
 import { costUnits, hasUsage } from '../rollup/amounts.js';
-import { INPUT_REF_KEYS, OUTPUT_REF_KEYS, TOOL_DEFINITIONS_REF_KEYS, contentRef } from '../mapping/content.js';
+import type { ContentRef } from '../mapping/content.js';
 
 export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
@@ -60,6 +60,14 @@ export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
 }
 
 /**
+ * The reference when the span row stores, under its key, the very string the mapping read (a Genkit view or a
+ * caller's copy of the attributes may differ: then the node keeps its stored copy).
+ */
+function stillRaw(a: Attributes, ref: ContentRef | null): string | null {
+  return ref !== null && a[ref.key] === ref.text ? ref.ref : null;
+}
+
+/**
  * A node row. Its last two columns, call_counted and usage_counted (booleans), are written false; the writer
  * sets them (setCounted) once it knows whether the node is an aggregate.
  */
@@ -105,16 +113,16 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan, place: NodePlace): voi
   w.optText(n.sessionId);
   w.optText(n.userId);
   w.optText(n.promptHash);
-  // Content once (sql/015): content that is exactly one of the span's attributes is a reference to it.
-  // Only the span's own content (content_source 'span'): log records never replace it (sql/011).
-  const own = n.contentSource === 'span';
-  const inRef = own ? contentRef(s.attributes, n.input, INPUT_REF_KEYS) : null;
-  const outRef = own ? contentRef(s.attributes, n.output, OUTPUT_REF_KEYS) : null;
+  // Content once (sql/015): content that is exactly one of the span's attributes is a reference to it; only
+  // the span's own content (content_source 'span': log records never replace it, sql/011).
+  const r = n.contentSource === 'span' ? m.refs : null;
+  const inRef = r ? stillRaw(s.attributes, r.input) : null;
+  const outRef = r ? stillRaw(s.attributes, r.output) : null;
   w.jsonb(inRef === null ? n.input : null);
   w.jsonb(outRef === null ? n.output : null);
   w.optText(inRef);
   w.optText(outRef);
-  const toolsRef = contentRef(s.attributes, n.toolDefinitions, TOOL_DEFINITIONS_REF_KEYS);
+  const toolsRef = m.refs ? stillRaw(s.attributes, m.refs.toolDefinitions) : null;
   w.jsonb(toolsRef === null ? n.toolDefinitions : null);
   w.optText(toolsRef);
   w.bool(n.usageNormalized);
