@@ -25,6 +25,9 @@
  * - longer than maxContentChars: `{"truncated":true,"length":L,"text":"<first maxContentChars chars>"}` where
  *   text/length refer to the source text (the raw string attribute, or the JSON serialisation).
  * - `\u0000` and lone surrogate escapes (rejected by Postgres jsonb) are replaced by `\ufffd`.
+ * - content that is one attribute's string, not truncated (kept verbatim, or a plain text as a JSON string),
+ *   comes with a ContentRef: the sink stores the reference instead of the copy (sql/015, docs/schema.md
+ *   *Content once*), and readers get the same jsonb back from spans.attributes.
  * prompt_hash = sha256 hex of the full source text of the input (computed even when content capture is off).
  */
 import * as crypto from 'node:crypto';
