@@ -8,7 +8,10 @@
 -- 'json:<key>': the content is the span attribute <key>'s string, a JSON text kept verbatim
 --               ((attributes ->> key)::jsonb: the same text the node would have stored, so the same jsonb);
 -- 'text:<key>': the content is that string as a JSON string (attributes -> key);
--- NULL: the node's content, if any, is stored in input / output (flattened conventions, composed or truncated
+-- 'flat:<n>:<head>:<tail>': flattened messages, exactly [{"role": ..., "content": ...}] x n, from the attributes
+--               <head><i><tail>.role / .content, i = 0 .. n-1 (gen_ai.prompt.N.*: head 'gen_ai.prompt.', tail '';
+--               OpenInference llm.input_messages.N.message.*: head 'llm.input_messages.', tail '.message');
+-- NULL: the node's content, if any, is stored in input / output (other flattened shapes, composed or truncated
 -- content, content from log records, rows written before this migration).
 -- A node never has both: the writer stores one or the other (the readers prefer a stored value).
 ALTER TABLE runledger.nodes ADD COLUMN input_ref text, ADD COLUMN output_ref text;
@@ -25,7 +28,13 @@ RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE WHEN stored IS NOT NULL OR ref IS NULL THEN stored
   ELSE (SELECT CASE WHEN left(ref, 5) = 'json:' THEN (s.attributes ->> substr(ref, 6))::jsonb
-                    WHEN left(ref, 5) = 'text:' THEN s.attributes -> substr(ref, 6) END
+                    WHEN left(ref, 5) = 'text:' THEN s.attributes -> substr(ref, 6)
+                    WHEN left(ref, 5) = 'flat:' THEN
+                      (SELECT jsonb_agg(jsonb_build_object(
+                                'role', s.attributes ->> (split_part(ref, ':', 3) || i || split_part(ref, ':', 4) || '.role'),
+                                'content', s.attributes ->> (split_part(ref, ':', 3) || i || split_part(ref, ':', 4) || '.content'))
+                              ORDER BY i)
+                       FROM generate_series(0, split_part(ref, ':', 2)::integer - 1) AS i) END
         FROM runledger.spans s
         WHERE s.tenant_id = p_tenant COLLATE "C" AND s.trace_id = p_run AND s.span_id = p_node COLLATE "C"
           AND s.start_time = p_start) END;

@@ -50,6 +50,8 @@ const snapshot = async () => ({
   runs: (await db.pool.query(`SELECT to_jsonb(r) - 'created_at' - 'updated_at' AS r FROM runledger.runs r ORDER BY tenant_id, run_id`)).rows,
 });
 
+const FLAT_KINDS = ['flat:n:gen_ai.prompt.:', 'flat:n:llm.input_messages.:.message', 'flat:n:llm.output_messages.:.message'];
+
 describe('content once', () => {
   beforeAll(async () => { await write(all); });
 
@@ -75,7 +77,10 @@ describe('content once', () => {
     for (const ref of ['json:gen_ai.tool.definitions']) {
       expect(tools, ref).toContain(ref);
     }
-    // flattened conventions keep a stored copy
+    // flattened messages of plain {role, content}: rebuilt from the span's keys
+    const flatKinds = [...kinds].filter((k) => k.startsWith('flat:')).map((k) => k.replace(/^flat:\d+/, 'flat:n')).sort();
+    expect(new Set(flatKinds)).toEqual(new Set(FLAT_KINDS));
+    // other flattened shapes (tool calls, parts) keep a stored copy
     const flat = (await db.pool.query(`SELECT count(*)::int AS n FROM runledger.nodes n JOIN runledger.spans s
       ON s.tenant_id = n.tenant_id AND s.trace_id = n.run_id AND s.span_id = n.node_id AND s.start_time = n.start_time
       WHERE s.attributes ? 'gen_ai.prompt.0.content' AND n.input IS NOT NULL AND n.input_ref IS NULL`)).rows[0].n;

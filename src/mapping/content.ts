@@ -45,6 +45,8 @@ export interface Source {
   jsonEncoded: boolean;
   /** the attribute whose string value `text` is (null: serialised or composed content) */
   key?: string | null;
+  /** flattened messages the database can rebuild from the span's attributes (flatRef) */
+  flat?: ContentRef | null;
 }
 
 /**
@@ -57,6 +59,8 @@ export interface ContentRef {
   ref: string;
   key: string;
   text: string;
+  /** 'flat:' references: every key the database reads and the string it must find there, alternately */
+  pairs?: string[];
 }
 
 export interface ContentRefs {
@@ -150,7 +154,32 @@ function openInferenceMessages(f: Flattened, side: number): Source | null {
   if (!hasOpenInference(f.a, OI_PREFIXES[side]!)) return null;
   f.oi ??= collectIndexed(f.a, OI_PREFIXES);
   const items = f.oi[side]!;
-  return items.length === 0 ? null : fromStructure(unwrapOpenInference(items));
+  if (items.length === 0) return null;
+  const messages = unwrapOpenInference(items) as unknown[];
+  return { ...fromStructure(messages), flat: flatRef(f.a, messages, OI_PREFIXES[side]!, '.message') };
+}
+
+/**
+ * Flattened messages that are exactly [{role, content}, ...] (strings), read from `<head><i><tail>.role` and
+ * `.content` for i = 0 .. n-1: sql/015's node_content() rebuilds the same jsonb from the span's attributes
+ * ('flat:<n>:<head>:<tail>'), so the node needs no copy. Anything else (other fields, tool calls, holes in
+ * the indexes, non-string values) keeps its stored copy.
+ */
+function flatRef(a: Attributes, items: readonly unknown[], head: string, tail: string): ContentRef | null {
+  const pairs: string[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (it === null || typeof it !== 'object' || Array.isArray(it)) return null;
+    const m = it as Record<string, unknown>;
+    const role = m['role'];
+    const content = m['content'];
+    if (typeof role !== 'string' || typeof content !== 'string' || Object.keys(m).length !== 2) return null;
+    const rk = head + i + tail + '.role';
+    const ck = head + i + tail + '.content';
+    if (a[rk] !== role || a[ck] !== content) return null;
+    pairs.push(rk, role, ck, content);
+  }
+  return pairs.length === 0 ? null : { ref: 'flat:' + items.length + ':' + head + ':' + tail, key: pairs[0]!, text: pairs[1]!, pairs };
 }
 
 /** OpenInference input.value / output.value: JSON when the sibling mime type says so. */
@@ -164,7 +193,7 @@ function legacyGenAi(f: Flattened, side: number): Source | null {
   if (f.a[prefix + '0.role'] !== undefined || f.a[prefix + '0.content'] !== undefined) {
     f.legacy ??= collectIndexed(f.a, LEGACY_PREFIXES);
     const items = f.legacy[side]!;
-    if (items.length > 0) return fromStructure(items);
+    if (items.length > 0) return { ...fromStructure(items), flat: flatRef(f.a, items, prefix, '') };
   }
   const plain = prefix.slice(0, -1);
   return fromValue(f.a[plain], false, plain);
@@ -239,7 +268,11 @@ export function storedForm(src: Source, maxChars: number, refOut: { ref: Content
     if (n > 0 && last >= 0xd800 && last <= 0xdbff) n--; // do not split a surrogate pair
     return jsonSafe('{"truncated":true,"length":' + text.length + ',"text":' + JSON.stringify(text.slice(0, n)) + '}');
   }
-  if (src.json !== null) return jsonSafe(src.json);
+  if (src.json !== null) {
+    const json = jsonSafe(src.json);
+    if (refOut !== null && src.flat && json === src.json) refOut.ref = src.flat;
+    return json;
+  }
   if (isJson(text, !src.jsonEncoded)) {
     const json = jsonSafe(text);
     if (refOut !== null && src.key && json === text && !bigNumberSeen()) refOut.ref = { ref: 'json:' + src.key, key: src.key, text };

@@ -64,7 +64,10 @@ export function writeSpanRow(w: RowWriter, s: SpanRecord): void {
  * caller's copy of the attributes may differ: then the node keeps its stored copy).
  */
 function stillRaw(a: Attributes, ref: ContentRef | null): string | null {
-  return ref !== null && a[ref.key] === ref.text ? ref.ref : null;
+  if (ref === null || a[ref.key] !== ref.text) return null;
+  const p = ref.pairs;
+  if (p !== undefined) for (let i = 0; i < p.length; i += 2) if (a[p[i]!] !== p[i + 1]) return null;
+  return ref.ref;
 }
 
 /**
