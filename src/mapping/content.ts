@@ -44,9 +44,9 @@ export interface Source {
   /** the attribute is documented to hold JSON-encoded values: any valid JSON (also scalars) is kept */
   jsonEncoded: boolean;
   /** the attribute whose string value `text` is (null: serialised or composed content) */
-  key?: string | null;
+  key: string | null;
   /** flattened messages the database can rebuild from the span's attributes (flatRef) */
-  flat?: ContentRef | null;
+  flat: ContentRef | null;
 }
 
 /**
@@ -91,13 +91,13 @@ export function decodeElement(v: AttrValue): unknown {
 
 export function fromValue(v: AttrValue | undefined, jsonEncoded = false, key: string | null = null): Source | null {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded, key };
+  if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded, key, flat: null };
   return fromStructure(jsonEncoded && Array.isArray(v) ? v.map(decodeElement) : v);
 }
 
-export function fromStructure(v: unknown): Source {
+export function fromStructure(v: unknown, flat: ContentRef | null = null): Source {
   const json = JSON.stringify(v);
-  return { text: json, json, jsonEncoded: true };
+  return { text: json, json, jsonEncoded: true, key: null, flat };
 }
 
 /** First of several plain keys. */
@@ -156,7 +156,7 @@ function openInferenceMessages(f: Flattened, side: number): Source | null {
   const items = f.oi[side]!;
   if (items.length === 0) return null;
   const messages = unwrapOpenInference(items) as unknown[];
-  return { ...fromStructure(messages), flat: flatRef(f.a, messages, OI_PREFIXES[side]!, '.message') };
+  return fromStructure(messages, flatRef(messages, OI_PREFIXES[side]!, '.message'));
 }
 
 /**
@@ -165,7 +165,7 @@ function openInferenceMessages(f: Flattened, side: number): Source | null {
  * ('flat:<n>:<head>:<tail>'), so the node needs no copy. Anything else (other fields, tool calls, holes in
  * the indexes, non-string values) keeps its stored copy.
  */
-function flatRef(a: Attributes, items: readonly unknown[], head: string, tail: string): ContentRef | null {
+function flatRef(items: readonly unknown[], head: string, tail: string): ContentRef | null {
   const pairs: string[] = [];
   for (let i = 0; i < items.length; i++) {
     const it = items[i];
@@ -174,10 +174,8 @@ function flatRef(a: Attributes, items: readonly unknown[], head: string, tail: s
     const role = m['role'];
     const content = m['content'];
     if (typeof role !== 'string' || typeof content !== 'string' || Object.keys(m).length !== 2) return null;
-    const rk = head + i + tail + '.role';
-    const ck = head + i + tail + '.content';
-    if (a[rk] !== role || a[ck] !== content) return null;
-    pairs.push(rk, role, ck, content);
+    // the sink checks the span row holds these strings under these keys (a hole in the indexes fails there)
+    pairs.push(head + i + tail + '.role', role, head + i + tail + '.content', content);
   }
   return pairs.length === 0 ? null : { ref: 'flat:' + items.length + ':' + head + ':' + tail, key: pairs[0]!, text: pairs[1]!, pairs };
 }
@@ -193,7 +191,7 @@ function legacyGenAi(f: Flattened, side: number): Source | null {
   if (f.a[prefix + '0.role'] !== undefined || f.a[prefix + '0.content'] !== undefined) {
     f.legacy ??= collectIndexed(f.a, LEGACY_PREFIXES);
     const items = f.legacy[side]!;
-    if (items.length > 0) return { ...fromStructure(items), flat: flatRef(f.a, items, prefix, '') };
+    if (items.length > 0) return fromStructure(items, flatRef(items, prefix, ''));
   }
   const plain = prefix.slice(0, -1);
   return fromValue(f.a[plain], false, plain);
@@ -248,6 +246,21 @@ export function jsonSafe(json: string): string {
   return json.replace(ESCAPE, (e) => (e.length === 6 ? '\\ufffd' : e)); // 6: \u0000 or a lone \udXXX
 }
 
+/** 'json:<key>' / 'text:<key>' strings, made once per key (the keys are the few content keys above). */
+const JSON_REFS = new Map<string, string>();
+const TEXT_REFS = new Map<string, string>();
+function refName(cache: Map<string, string>, prefix: string, key: string): string {
+  let r = cache.get(key);
+  if (r === undefined) {
+    r = prefix + key;
+    if (cache.size < 256) cache.set(key, r);
+  }
+  return r;
+}
+
+/** storedForm's out parameter, reused (read it right after the call): no allocation per content value. */
+export const refHolder: { ref: ContentRef | null } = { ref: null };
+
 /** The stored JSON text of a source, truncated to maxChars (see module doc). */
 export function storedJson(src: Source, maxChars: number): string {
   return storedForm(src, maxChars, null);
@@ -275,12 +288,12 @@ export function storedForm(src: Source, maxChars: number, refOut: { ref: Content
   }
   if (isJson(text, !src.jsonEncoded)) {
     const json = jsonSafe(text);
-    if (refOut !== null && src.key && json === text && !bigNumberSeen()) refOut.ref = { ref: 'json:' + src.key, key: src.key, text };
+    if (refOut !== null && src.key && json === text && !bigNumberSeen()) refOut.ref = { ref: refName(JSON_REFS, 'json:', src.key), key: src.key, text };
     return json;
   }
   const json = jsonSafe(JSON.stringify(text));
   // the decoders leave no NUL or lone surrogate in strings: jsonSafe changes nothing here
-  if (refOut !== null && src.key) refOut.ref = { ref: 'text:' + src.key, key: src.key, text };
+  if (refOut !== null && src.key) refOut.ref = { ref: refName(TEXT_REFS, 'text:', src.key), key: src.key, text };
   return json;
 }
 
@@ -299,8 +312,8 @@ export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOpti
   let outSrc = opts.captureContent || inSrc === null ? outputSource(f, isTool) : null;
   if (inSrc === null && outSrc === null && events.length > 0) {
     const ev = spanEventContent(events);
-    if (ev.input !== null) inSrc = { text: ev.input, json: ev.input, jsonEncoded: true };
-    if (ev.output !== null) outSrc = { text: ev.output, json: ev.output, jsonEncoded: true };
+    if (ev.input !== null) inSrc = { text: ev.input, json: ev.input, jsonEncoded: true, key: null, flat: null };
+    if (ev.output !== null) outSrc = { text: ev.output, json: ev.output, jsonEncoded: true, key: null, flat: null };
   }
   const promptHash = inSrc === null ? null : sha256Hex(inSrc.text);
   // The span gave content of its own: content from log records of the span is not used (same ledger in any
@@ -308,11 +321,10 @@ export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOpti
   // the conversation, instructions included, comes as log records): those fill the node when they come.
   const contentSource = (inSrc !== null || outSrc !== null) && !instructionsOnly(f, isTool, outSrc) ? 'span' : null;
   if (!opts.captureContent) return { input: null, output: null, promptHash, contentSource, inputRef: null, outputRef: null };
-  const inRef = { ref: null as ContentRef | null };
-  const outRef = { ref: null as ContentRef | null };
-  const input = inSrc === null ? null : storedForm(inSrc, opts.maxContentChars, inRef);
-  const output = outSrc === null ? null : storedForm(outSrc, opts.maxContentChars, outRef);
-  return { input, output, promptHash, contentSource, inputRef: inRef.ref, outputRef: outRef.ref };
+  const input = inSrc === null ? null : storedForm(inSrc, opts.maxContentChars, refHolder);
+  const inputRef = inSrc === null ? null : refHolder.ref;
+  const output = outSrc === null ? null : storedForm(outSrc, opts.maxContentChars, refHolder);
+  return { input, output, promptHash, contentSource, inputRef, outputRef: outSrc === null ? null : refHolder.ref };
 }
 
 /** The span's content is gen_ai.system_instructions alone: no input messages, no other input key, no output. */

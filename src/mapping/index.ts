@@ -14,7 +14,7 @@ import { resolveAgentName, resolveToolName } from './names.js';
 import { resolveToolDefinitions } from './tool-definitions.js';
 import { resolveUsage } from './usage.js';
 import { resolveCost } from './cost.js';
-import { resolveContent, type ContentRef, type ContentRefs } from './content.js';
+import { refHolder, resolveContent, type ContentRefs } from './content.js';
 import { resolveError } from './errors.js';
 import { invocationParams, resolveParams } from './params.js';
 import { resolveRunHints } from './run-hints.js';
@@ -47,12 +47,11 @@ function mapNodeRefs(span: SpanRecord, opts: MapperOptions, refs: ContentRefs | 
   const err = resolveError(span);
   const params = resolveParams(a, inv);
   const content = resolveContent(a, nodeType === 'TOOL', opts, span.events);
-  const tools = { ref: null as ContentRef | null };
-  const toolDefinitions = resolveToolDefinitions(a, opts, tools);
+  const toolDefinitions = resolveToolDefinitions(a, opts, refHolder);
   if (refs !== null) {
     refs.input = content.inputRef;
     refs.output = content.outputRef;
-    refs.toolDefinitions = tools.ref;
+    refs.toolDefinitions = refHolder.ref;
   }
   return {
     nodeType,
@@ -97,10 +96,12 @@ function mapNodeRefs(span: SpanRecord, opts: MapperOptions, refs: ContentRefs | 
 
 export function createMapper(opts: MapperOptions): SpanMapper {
   const o: MapperOptions = { ...opts };
+  const r: ContentRefs = { input: null, output: null, toolDefinitions: null }; // reused: copied only when set
   return (span) => {
-    const refs: ContentRefs = { input: null, output: null, toolDefinitions: null };
-    const node = mapNodeRefs(span, o, refs);
-    return { span, node, hints: resolveRunHints(span, node), refs: node === null ? null : refs };
+    const node = mapNodeRefs(span, o, r);
+    const refs = node !== null && (r.input !== null || r.output !== null || r.toolDefinitions !== null)
+      ? { input: r.input, output: r.output, toolDefinitions: r.toolDefinitions } : null;
+    return { span, node, hints: resolveRunHints(span, node), refs };
   };
 }
 
