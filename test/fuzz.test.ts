@@ -379,7 +379,7 @@ describe(`fuzz (seed ${SEED})`, () => {
         FROM runledger.spans WHERE trace_id = $1 AND span_id = $2`, [traceId, spanId, ctrl])).rows[0];
       expect(row).toEqual({ name: 3_000_000, status: 1_000_000, service: 1_000_000, big: 2_000_000, ctrl: true });
       const node = (await q(`SELECT input->>'truncated' AS truncated, length(model_name) AS model, length(error_message) AS err
-        FROM runledger.nodes WHERE run_id = $1 AND node_id = $2`, [traceId, spanId])).rows[0];
+        FROM runledger.nodes_full WHERE run_id = $1 AND node_id = $2`, [traceId, spanId])).rows[0];
       expect(node).toEqual({ truncated: 'true', model: 500_000, err: 1_000_000 });
     }
   });
@@ -418,7 +418,7 @@ describe(`fuzz (seed ${SEED})`, () => {
     expect(row.resource[`res${x}`]).toBe(x);
     expect(row.events[0].name).toBe(x);
     expect(row.links[0].traceState).toBe(x);
-    const node = (await q('SELECT model_name, error_message, input FROM runledger.nodes WHERE run_id = $1 AND node_id = $2', [traceId, spanId])).rows[0];
+    const node = (await q('SELECT model_name, error_message, input FROM runledger.nodes_full WHERE run_id = $1 AND node_id = $2', [traceId, spanId])).rows[0];
     expect(node).toEqual({ model_name: x, error_message: x, input: [{ role: 'user', content: x }] });
   });
 
@@ -460,7 +460,7 @@ describe(`fuzz (seed ${SEED})`, () => {
       expect(row.events[0]).toMatchObject({ name: `ev${x}`, attributes: { [`ek${x}`]: x } });
       expect(row.links[0]).toMatchObject({ traceState: `ts${x}`, attributes: { [`lk${x}`]: x } });
       const node = (await q(`SELECT model_name, session_id, error_message, finish_reasons, input, output
-        FROM runledger.nodes WHERE run_id = $1 AND node_id = $2`, [traceId, spanId])).rows[0];
+        FROM runledger.nodes_full WHERE run_id = $1 AND node_id = $2`, [traceId, spanId])).rows[0];
       expect(node).toEqual({
         model_name: `model${x}`, session_id: `sess${x}`, error_message: `err${x}`, finish_reasons: [`stop${x}`],
         input: `plain text ${x}`, output: [{ role: 'assistant', content: x }],
@@ -492,7 +492,7 @@ describe(`fuzz (seed ${SEED})`, () => {
       expect(row.attributes[`key${x}`]).toBe(`val${x}`);
       expect(row.resource[`res${x}`]).toBe(x);
       expect(row.events[0].name).toBe(`ev${x}`);
-      const node = (await q('SELECT model_name, input, output FROM runledger.nodes WHERE run_id = $1 AND node_id = $2', [traceId, spanId])).rows[0];
+      const node = (await q('SELECT model_name, input, output FROM runledger.nodes_full WHERE run_id = $1 AND node_id = $2', [traceId, spanId])).rows[0];
       expect(node).toEqual({ model_name: `model${x}`, input: `plain text ${x}`, output: [{ role: 'assistant', content: x }] });
     }
     // Escapes inside JSON text carried by a string attribute (stored verbatim as jsonb when it is valid JSON)
@@ -506,7 +506,7 @@ describe(`fuzz (seed ${SEED})`, () => {
       if (enc === 'proto') await q('DELETE FROM runledger.spans WHERE trace_id = $1', [traceId]); // store again through protobuf
       if (enc === 'proto') await q('DELETE FROM runledger.nodes WHERE run_id = $1', [traceId]);
       expectAck(await send(`escapes in JSON content (${enc})`, 'http', body, enc), 0, 'escapes in content');
-      const node = (await q('SELECT input, output FROM runledger.nodes WHERE run_id = $1 AND node_id = $2', [traceId, spanId])).rows[0];
+      const node = (await q('SELECT input, output FROM runledger.nodes_full WHERE run_id = $1 AND node_id = $2', [traceId, spanId])).rows[0];
       const content = 'a\uFFFDb \uFFFD \uFFFD \\ud800 😀';
       expect(node).toEqual({ input: [{ role: 'user', content }], output: [{ role: 'user', content }] });
     }

@@ -47,7 +47,7 @@ async function run(g: TestGateway, steps: Step[], tenant = 'default') {
 }
 
 async function ledger(traceId: string) {
-  const nodes = await gw.db.pool.query(`SELECT name, input, output, prompt_hash, content_source FROM runledger.nodes WHERE run_id = $1 ORDER BY name`, [traceId]);
+  const nodes = await gw.db.pool.query(`SELECT name, input, output, prompt_hash, content_source FROM runledger.nodes_full WHERE run_id = $1 ORDER BY name`, [traceId]);
   const logs = await gw.db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT record_hash)::int AS d FROM runledger.logs WHERE run_id = $1`, [traceId]);
   const pending = await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.pending_content WHERE run_id = $1`, [traceId]);
   const runs = await gw.db.pool.query(`SELECT span_count::int, llm_calls::int FROM runledger.runs WHERE run_id = $1`, [traceId]);

@@ -82,7 +82,7 @@ describe('node columns of migration 009', () => {
     const c = await db.pool.connect();
     try { await writeBatch(c, items); } finally { c.release(); }
     const q = async (name: string) => (await db.pool.query(`SELECT input_tokens::int, total_tokens::int, total_cost::text,
-      usage_normalized, usage_counted, tool_definitions FROM runledger.nodes WHERE name = $1`, [name])).rows[0];
+      usage_normalized, usage_counted, tool_definitions FROM runledger.nodes_full WHERE name = $1`, [name])).rows[0];
     expect(await q('anthropic.chat raw input')).toEqual({ input_tokens: 1242, total_tokens: 1312, total_cost: '0.0022500000',
       usage_normalized: true, usage_counted: true, tool_definitions: null });
     expect(await q('input includes cache')).toMatchObject({ input_tokens: 1000, usage_normalized: false, usage_counted: true });

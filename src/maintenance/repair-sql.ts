@@ -85,9 +85,11 @@ const COMPUTED = [...RUN_DELTA_COLUMNS.map((c) => c.column).filter((c) => !KEPT.
 /** The first (by start, node id) node where `cond` holds: its `col` (sql/012's agent, input references). */
 const first = (cond: string, col: string) =>
   `(array_agg(n.${col} ORDER BY n.start_time, n.node_id) FILTER (WHERE ${cond}))[1]`;
+/** A node has input content: stored, or a reference to its span's attribute (sql/015; outputs likewise). */
+const HAS_INPUT = '(n.input IS NOT NULL OR n.input_ref IS NOT NULL)';
 /** The last (by end, node id) node with output: its `col`. */
 const lastOut = (col: string) =>
-  `(array_agg(n.${col} ORDER BY n.end_time DESC, n.node_id DESC) FILTER (WHERE n.output IS NOT NULL))[1]`;
+  `(array_agg(n.${col} ORDER BY n.end_time DESC, n.node_id DESC) FILTER (WHERE n.output IS NOT NULL OR n.output_ref IS NOT NULL))[1]`;
 
 const usageSum = (c: string) => `coalesce(sum(n.${c}) FILTER (WHERE n.usage_counted), 0) AS ${c}`;
 const SAME_MODELS = '(r.models @> f.models AND r.models <@ f.models)';
@@ -133,7 +135,7 @@ WITH ${TARGET}, sp AS (
     min(n.session_id) AS session_id, min(n.user_id) AS user_id, count(*) FILTER (WHERE n.status = 'FAILED') AS failed_nodes,
     ${first('n.agent_name IS NOT NULL', 'agent_name')} AS agent_name, ${first('n.agent_name IS NOT NULL', 'node_id')} AS agent_node_id,
     ${first('n.agent_name IS NOT NULL', 'start_time')} AS agent_start_time,
-    ${first('n.input IS NOT NULL', 'node_id')} AS input_node_id, ${first('n.input IS NOT NULL', 'start_time')} AS input_start_time,
+    ${first(HAS_INPUT, 'node_id')} AS input_node_id, ${first(HAS_INPUT, 'start_time')} AS input_start_time,
     ${lastOut('node_id')} AS output_node_id, ${lastOut('start_time')} AS output_start_time, ${lastOut('end_time')} AS output_end_time
   FROM runledger.nodes n JOIN target t ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id GROUP BY n.tenant_id, n.run_id
 ), f AS (

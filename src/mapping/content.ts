@@ -25,6 +25,9 @@
  * - longer than maxContentChars: `{"truncated":true,"length":L,"text":"<first maxContentChars chars>"}` where
  *   text/length refer to the source text (the raw string attribute, or the JSON serialisation).
  * - `\u0000` and lone surrogate escapes (rejected by Postgres jsonb) are replaced by `\ufffd`.
+ * - content that is one attribute's string, not truncated (kept verbatim, or a plain text as a JSON string),
+ *   comes with a ContentRef: the sink stores the reference instead of the copy (sql/015, docs/schema.md
+ *   *Content once*), and readers get the same jsonb back from spans.attributes.
  * prompt_hash = sha256 hex of the full source text of the input (computed even when content capture is off).
  */
 import * as crypto from 'node:crypto';
@@ -32,7 +35,7 @@ import type { AttrValue, Attributes, SpanEvent } from '../otlp/types.js';
 import { spanEventContent } from './genai-events.js';
 import type { MappingOptions } from './types.js';
 import { collectIndexed } from './attrs.js';
-import { isJson } from './json-check.js';
+import { bigNumberSeen, isJson } from './json-check.js';
 
 /** A content source: `text` is what gets hashed/truncated; `json` is its JSON form when already known. */
 export interface Source {
@@ -40,6 +43,30 @@ export interface Source {
   json: string | null;
   /** the attribute is documented to hold JSON-encoded values: any valid JSON (also scalars) is kept */
   jsonEncoded: boolean;
+  /** the attribute whose string value `text` is (null: serialised or composed content) */
+  key: string | null;
+  /** flattened messages the database can rebuild from the span's attributes (flatRef) */
+  flat: ContentRef | null;
+}
+
+/**
+ * A node's content as a reference to its span's attribute (sql/015): `ref` is what nodes.input_ref (output_ref,
+ * tool_definitions_ref) stores — 'json:<key>' when the attribute's string is the stored JSON text verbatim,
+ * 'text:<key>' when the stored content is that string as a JSON string —, `text` the very string the mapping read
+ * (the sink checks the span's stored attribute is this string before it writes the reference).
+ */
+export interface ContentRef {
+  ref: string;
+  key: string;
+  text: string;
+  /** 'flat:' references: every key the database reads and the string it must find there, alternately */
+  pairs?: string[];
+}
+
+export interface ContentRefs {
+  input: ContentRef | null;
+  output: ContentRef | null;
+  toolDefinitions: ContentRef | null;
 }
 
 export interface Content {
@@ -48,6 +75,8 @@ export interface Content {
   promptHash: string | null;
   /** 'span' when the span itself carries content (attributes or GenAI span events), else null */
   contentSource: 'span' | null;
+  inputRef: ContentRef | null;
+  outputRef: ContentRef | null;
 }
 
 /** A JSON-encoded string element decoded for embedding in a structure (ai.values is string[] of JSON). */
@@ -60,21 +89,21 @@ export function decodeElement(v: AttrValue): unknown {
   }
 }
 
-export function fromValue(v: AttrValue | undefined, jsonEncoded = false): Source | null {
+export function fromValue(v: AttrValue | undefined, jsonEncoded = false, key: string | null = null): Source | null {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded };
+  if (typeof v === 'string') return v === '' ? null : { text: v, json: null, jsonEncoded, key, flat: null };
   return fromStructure(jsonEncoded && Array.isArray(v) ? v.map(decodeElement) : v);
 }
 
-export function fromStructure(v: unknown): Source {
+export function fromStructure(v: unknown, flat: ContentRef | null = null): Source {
   const json = JSON.stringify(v);
-  return { text: json, json, jsonEncoded: true };
+  return { text: json, json, jsonEncoded: true, key: null, flat };
 }
 
 /** First of several plain keys. */
 function fromKeys(a: Attributes, keys: readonly string[], jsonEncoded: boolean): Source | null {
   for (let i = 0; i < keys.length; i++) {
-    const s = fromValue(a[keys[i]!], jsonEncoded);
+    const s = fromValue(a[keys[i]!], jsonEncoded, keys[i]!);
     if (s !== null) return s;
   }
   return null;
@@ -83,7 +112,7 @@ function fromKeys(a: Attributes, keys: readonly string[], jsonEncoded: boolean):
 function genAiMessages(a: Attributes, key: string, systemKey: string | null): Source | null {
   const messages = a[key];
   const system = systemKey === null ? undefined : a[systemKey];
-  if (system === undefined || system === null || system === '') return fromValue(messages, true);
+  if (system === undefined || system === null || system === '') return fromValue(messages, true, key);
   const parsed = typeof messages === 'string' ? decodeElement(messages) : messages;
   const list = Array.isArray(parsed) ? parsed : parsed === undefined || parsed === null ? [] : [parsed];
   const parts = typeof system === 'string' ? decodeElement(system) : system;
@@ -144,13 +173,36 @@ function openInferenceMessages(f: Flattened, side: number): Source | null {
   if (!hasOpenInference(f.a, side)) return null;
   f.oi ??= collectIndexed(f.a, OI_PREFIXES);
   const items = f.oi[side]!;
-  return items.length === 0 ? null : fromStructure(unwrapOpenInference(items));
+  if (items.length === 0) return null;
+  const messages = unwrapOpenInference(items) as unknown[];
+  return fromStructure(messages, flatRef(messages, OI_PREFIXES[side]!, '.message'));
+}
+
+/**
+ * Flattened messages that are exactly [{role, content}, ...] (strings), read from `<head><i><tail>.role` and
+ * `.content` for i = 0 .. n-1: sql/015's node_content() rebuilds the same jsonb from the span's attributes
+ * ('flat:<n>:<head>:<tail>'), so the node needs no copy. Anything else (other fields, tool calls, holes in
+ * the indexes, non-string values) keeps its stored copy.
+ */
+function flatRef(items: readonly unknown[], head: string, tail: string): ContentRef | null {
+  const pairs: string[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (it === null || typeof it !== 'object' || Array.isArray(it)) return null;
+    const m = it as Record<string, unknown>;
+    const role = m['role'];
+    const content = m['content'];
+    if (typeof role !== 'string' || typeof content !== 'string' || Object.keys(m).length !== 2) return null;
+    // the sink checks the span row holds these strings under these keys (a hole in the indexes fails there)
+    pairs.push(head + i + tail + '.role', role, head + i + tail + '.content', content);
+  }
+  return pairs.length === 0 ? null : { ref: 'flat:' + items.length + ':' + head + ':' + tail, key: pairs[0]!, text: pairs[1]!, pairs };
 }
 
 /** OpenInference input.value / output.value: JSON when the sibling mime type says so. */
 function openInferenceValue(a: Attributes, key: 'input' | 'output'): Source | null {
   const k = OI_VALUE_KEYS[key === 'input' ? INPUT : OUTPUT]!;
-  return fromValue(a[k.value], a[k.mimeType] === 'application/json');
+  return fromValue(a[k.value], a[k.mimeType] === 'application/json', k.value);
 }
 
 /** Legacy flattened gen_ai.prompt.N.* / gen_ai.completion.N.*, or the plain deprecated string attribute. */
@@ -159,9 +211,9 @@ function legacyGenAi(f: Flattened, side: number): Source | null {
   if (f.a[k.role] !== undefined || f.a[k.content] !== undefined) {
     f.legacy ??= collectIndexed(f.a, LEGACY_PREFIXES);
     const items = f.legacy[side]!;
-    if (items.length > 0) return fromStructure(items);
+    if (items.length > 0) return fromStructure(items, flatRef(items, LEGACY_PREFIXES[side]!, ''));
   }
-  return fromValue(f.a[k.plain]);
+  return fromValue(f.a[k.plain], false, k.plain);
 }
 
 // Keys whose values are JSON-encoded by their producers.
@@ -213,17 +265,55 @@ export function jsonSafe(json: string): string {
   return json.replace(ESCAPE, (e) => (e.length === 6 ? '\\ufffd' : e)); // 6: \u0000 or a lone \udXXX
 }
 
+/** 'json:<key>' / 'text:<key>' strings, made once per key (the keys are the few content keys above). */
+const JSON_REFS = new Map<string, string>();
+const TEXT_REFS = new Map<string, string>();
+function refName(cache: Map<string, string>, prefix: string, key: string): string {
+  let r = cache.get(key);
+  if (r === undefined) {
+    r = prefix + key;
+    if (cache.size < 256) cache.set(key, r);
+  }
+  return r;
+}
+
+/** storedForm's out parameter, reused (read it right after the call): no allocation per content value. */
+export const refHolder: { ref: ContentRef | null } = { ref: null };
+
 /** The stored JSON text of a source, truncated to maxChars (see module doc). */
 export function storedJson(src: Source, maxChars: number): string {
+  return storedForm(src, maxChars, null);
+}
+
+/**
+ * storedJson, and in `refOut` (when given) the reference that may stand for it (sql/015): content that is one
+ * attribute's string, not truncated, kept verbatim as JSON ('json:') or turned into a JSON string ('text:').
+ * Not for text jsonb would refuse (a `\u0000` escape, a number PostgreSQL cannot hold): that keeps its stored
+ * copy, so it fails or is mended at the write as before.
+ */
+export function storedForm(src: Source, maxChars: number, refOut: { ref: ContentRef | null } | null): string {
   const { text } = src;
+  if (refOut !== null) refOut.ref = null;
   if (text.length > maxChars) {
     let n = Math.max(0, maxChars);
     const last = text.charCodeAt(n - 1);
     if (n > 0 && last >= 0xd800 && last <= 0xdbff) n--; // do not split a surrogate pair
     return jsonSafe('{"truncated":true,"length":' + text.length + ',"text":' + JSON.stringify(text.slice(0, n)) + '}');
   }
-  const json = src.json ?? (isJson(text, !src.jsonEncoded) ? text : JSON.stringify(text));
-  return jsonSafe(json);
+  if (src.json !== null) {
+    const json = jsonSafe(src.json);
+    if (refOut !== null && src.flat && json === src.json) refOut.ref = src.flat;
+    return json;
+  }
+  if (isJson(text, !src.jsonEncoded)) {
+    const json = jsonSafe(text);
+    if (refOut !== null && src.key && json === text && !bigNumberSeen()) refOut.ref = { ref: refName(JSON_REFS, 'json:', src.key), key: src.key, text };
+    return json;
+  }
+  const json = jsonSafe(JSON.stringify(text));
+  // the decoders leave no NUL or lone surrogate in strings: jsonSafe changes nothing here
+  if (refOut !== null && src.key) refOut.ref = { ref: refName(TEXT_REFS, 'text:', src.key), key: src.key, text };
+  return json;
 }
 
 /** One-shot crypto.hash (Node >= 20.12) is markedly cheaper per call than createHash. */
@@ -241,21 +331,19 @@ export function resolveContent(a: Attributes, isTool: boolean, opts: MappingOpti
   let outSrc = opts.captureContent || inSrc === null ? outputSource(f, isTool) : null;
   if (inSrc === null && outSrc === null && events.length > 0) {
     const ev = spanEventContent(events);
-    if (ev.input !== null) inSrc = { text: ev.input, json: ev.input, jsonEncoded: true };
-    if (ev.output !== null) outSrc = { text: ev.output, json: ev.output, jsonEncoded: true };
+    if (ev.input !== null) inSrc = { text: ev.input, json: ev.input, jsonEncoded: true, key: null, flat: null };
+    if (ev.output !== null) outSrc = { text: ev.output, json: ev.output, jsonEncoded: true, key: null, flat: null };
   }
   const promptHash = inSrc === null ? null : sha256Hex(inSrc.text);
   // The span gave content of its own: content from log records of the span is not used (same ledger in any
   // order). Not when its only content is its system instructions (instrumentation-openai's Responses path:
   // the conversation, instructions included, comes as log records): those fill the node when they come.
   const contentSource = (inSrc !== null || outSrc !== null) && !instructionsOnly(f, isTool, outSrc) ? 'span' : null;
-  if (!opts.captureContent) return { input: null, output: null, promptHash, contentSource };
-  return {
-    input: inSrc === null ? null : storedJson(inSrc, opts.maxContentChars),
-    output: outSrc === null ? null : storedJson(outSrc, opts.maxContentChars),
-    promptHash,
-    contentSource,
-  };
+  if (!opts.captureContent) return { input: null, output: null, promptHash, contentSource, inputRef: null, outputRef: null };
+  const input = inSrc === null ? null : storedForm(inSrc, opts.maxContentChars, refHolder);
+  const inputRef = inSrc === null ? null : refHolder.ref;
+  const output = outSrc === null ? null : storedForm(outSrc, opts.maxContentChars, refHolder);
+  return { input, output, promptHash, contentSource, inputRef, outputRef: outSrc === null ? null : refHolder.ref };
 }
 
 /** The span's content is gen_ai.system_instructions alone: no input messages, no other input key, no output. */

@@ -14,7 +14,7 @@ import { resolveAgentName, resolveToolName } from './names.js';
 import { resolveToolDefinitions } from './tool-definitions.js';
 import { resolveUsage } from './usage.js';
 import { resolveCost } from './cost.js';
-import { resolveContent } from './content.js';
+import { refHolder, resolveContent, type ContentRefs } from './content.js';
 import { resolveError } from './errors.js';
 import { invocationParams, resolveParams } from './params.js';
 import { resolveRunHints } from './run-hints.js';
@@ -30,6 +30,11 @@ export interface MapperOptions extends MappingOptions {
 
 /** The node for one span, or null when the span is not a GenAI ledger node. */
 export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | null {
+  return mapNodeRefs(span, opts, null);
+}
+
+/** mapNode, and in `refs` (when given) the span attributes its content may reference (sql/015; MappedSpan.refs). */
+function mapNodeRefs(span: SpanRecord, opts: MapperOptions, refs: ContentRefs | null): NodeRecord | null {
   const a = genkitView(span.attributes);
   const kind = resolveNodeKind(a, span.name);
   if (kind === null) return null;
@@ -42,6 +47,12 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
   const err = resolveError(span);
   const params = resolveParams(a, inv);
   const content = resolveContent(a, nodeType === 'TOOL', opts, span.events);
+  const toolDefinitions = resolveToolDefinitions(a, opts, refHolder);
+  if (refs !== null) {
+    refs.input = content.inputRef;
+    refs.output = content.outputRef;
+    refs.toolDefinitions = refHolder.ref;
+  }
   return {
     nodeType,
     operation: kind.operation,
@@ -79,15 +90,18 @@ export function mapNode(span: SpanRecord, opts: MapperOptions): NodeRecord | nul
     input: content.input,
     output: content.output,
     contentSource: content.contentSource,
-    toolDefinitions: resolveToolDefinitions(a, opts),
+    toolDefinitions,
   };
 }
 
 export function createMapper(opts: MapperOptions): SpanMapper {
   const o: MapperOptions = { ...opts };
+  const r: ContentRefs = { input: null, output: null, toolDefinitions: null }; // reused: copied only when set
   return (span) => {
-    const node = mapNode(span, o);
-    return { span, node, hints: resolveRunHints(span, node) };
+    const node = mapNodeRefs(span, o, r);
+    const refs = node !== null && (r.input !== null || r.output !== null || r.toolDefinitions !== null)
+      ? { input: r.input, output: r.output, toolDefinitions: r.toolDefinitions } : null;
+    return { span, node, hints: resolveRunHints(span, node), refs };
   };
 }
 

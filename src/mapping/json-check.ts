@@ -5,6 +5,8 @@
 
 let s = '';
 let i = 0;
+/** the last text checked has a number PostgreSQL's numeric cannot hold (see bigNumberSeen) */
+let big = false;
 const MAX_DEPTH = 512;
 
 function ws(): void {
@@ -38,6 +40,7 @@ function digits(): boolean {
   const start = i;
   let c = s.charCodeAt(i);
   while (c >= 48 && c <= 57) c = s.charCodeAt(++i);
+  if (i - start >= 1000) big = true;
   return i > start;
 }
 
@@ -53,7 +56,9 @@ function num(): boolean {
   if (e === 101 || e === 69) { // e E
     const sign = s.charCodeAt(++i);
     if (sign === 43 || sign === 45) i++;
+    const from = i;
     if (!digits()) return false;
+    if (i - from >= 4) big = true;
   }
   return true;
 }
@@ -106,6 +111,7 @@ function container(isObject: boolean, depth: number): boolean {
 export function isJson(text: string, containersOnly = false): boolean {
   s = text;
   i = 0;
+  big = false;
   if (containersOnly) {
     ws();
     const c = s.charCodeAt(i);
@@ -119,4 +125,13 @@ export function isJson(text: string, containersOnly = false): boolean {
   const done = ok && i === text.length;
   s = '';
   return done;
+}
+
+/**
+ * Whether the text of the last isJson call had a number PostgreSQL's jsonb refuses ("value overflows numeric
+ * format": an exponent of 4+ digits such as 1e100000, or a run of 1000+ digits; conservative). Such content
+ * is stored, not referenced (content.ts): it fails at the write, where it failed before, not when read.
+ */
+export function bigNumberSeen(): boolean {
+  return big;
 }

@@ -12,7 +12,7 @@
 import type { Attributes } from '../otlp/types.js';
 import type { MappingOptions } from './types.js';
 import { collectIndexed } from './attrs.js';
-import { decodeElement, fromStructure, fromValue, storedJson, type Source } from './content.js';
+import { decodeElement, fromStructure, fromValue, storedForm, type ContentRef, type Source } from './content.js';
 
 export const TOOL_DEFINITIONS_KEY = 'gen_ai.tool.definitions';
 const OI_PREFIX = 'llm.tools.';
@@ -43,19 +43,20 @@ function traceloopFunctions(a: Attributes): Source | null {
 }
 
 function source(a: Attributes): Source | null {
-  const otel = fromValue(a[TOOL_DEFINITIONS_KEY], true);
+  const otel = fromValue(a[TOOL_DEFINITIONS_KEY], true, TOOL_DEFINITIONS_KEY);
   if (otel !== null) return otel;
   const oi = openInferenceTools(a);
   if (oi !== null) return oi;
   const vercel = a[VERCEL_KEY];
   if (Array.isArray(vercel)) return vercel.length === 0 ? null : fromStructure(vercel.map(decodeElement));
-  if (vercel !== undefined) return fromValue(vercel, true);
+  if (vercel !== undefined) return fromValue(vercel, true, VERCEL_KEY);
   return traceloopFunctions(a);
 }
 
 /** The stored JSON of the span's tool definitions, or null (none, or content capture off). */
-export function resolveToolDefinitions(a: Attributes, opts: MappingOptions): string | null {
+export function resolveToolDefinitions(a: Attributes, opts: MappingOptions, refOut: { ref: ContentRef | null } | null = null): string | null {
+  if (refOut !== null) refOut.ref = null;
   if (!opts.captureContent) return null;
   const src = source(a);
-  return src === null ? null : storedJson(src, opts.maxContentChars);
+  return src === null ? null : storedForm(src, opts.maxContentChars, refOut);
 }

@@ -1,4 +1,5 @@
 /** The mapping's output: a node record and run hints per span (MappedSpan), as the sink encodes them. */
+import type { ContentRefs } from './content.js';
 import type { SpanRecord } from '../otlp/types.js';
 
 export const NODE_TYPES = [
@@ -78,6 +79,8 @@ export interface MappedSpan {
   span: SpanRecord;
   node: NodeRecord | null;
   hints: RunHints;
+  /** span attributes the node's content may reference instead of a copy (sql/015; absent: none) */
+  refs?: ContentRefs | null;
 }
 
 export interface MappingOptions {

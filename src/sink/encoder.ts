@@ -8,6 +8,7 @@ import type { RowWriter } from './binary.js';
 import type { NodePlace } from './tree.js';
 import { resourceRef, type ResourceRef } from './resources.js';
 import { costUnits, hasUsage } from '../rollup/amounts.js';
+import type { ContentRef } from '../mapping/content.js';
 
 /**
  * The span row as written: the resource is a key into runledger.resources (sql/014), its resource column
@@ -29,7 +30,8 @@ export const NODE_COLUMNS = [
   'response_model', 'model_name', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'total_tokens', 'input_cost', 'output_cost', 'total_cost', 'cost_source',
   'temperature', 'top_p', 'max_tokens', 'finish_reasons', 'response_id', 'tool_name', 'tool_call_id',
-  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'tool_definitions', 'usage_normalized',
+  'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'input_ref', 'output_ref', 'tool_definitions',
+  'tool_definitions_ref', 'usage_normalized',
   'price_ref', 'content_source', 'parent_node_id', 'parent_missing', 'depth', 'step_order', 'attempt',
   'tree_path', 'call_counted', 'usage_counted',
 ] as const;
@@ -66,6 +68,17 @@ export function writeSpanRow(w: RowWriter, s: SpanRecord, resource: ResourceRef 
   w.jsonb(jsonOrNull(s.events));
   w.jsonb(jsonOrNull(s.links));
   w.endRow();
+}
+
+/**
+ * The reference when the span row stores, under its key, the very string the mapping read (a Genkit view or a
+ * caller's copy of the attributes may differ: then the node keeps its stored copy).
+ */
+function stillRaw(a: Attributes, ref: ContentRef | null): string | null {
+  if (ref === null || a[ref.key] !== ref.text) return null;
+  const p = ref.pairs;
+  if (p !== undefined) for (let i = 0; i < p.length; i += 2) if (a[p[i]!] !== p[i + 1]) return null;
+  return ref.ref;
 }
 
 /**
@@ -114,9 +127,18 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan, place: NodePlace): voi
   w.optText(n.sessionId);
   w.optText(n.userId);
   w.optText(n.promptHash);
-  w.jsonb(n.input);
-  w.jsonb(n.output);
-  w.jsonb(n.toolDefinitions);
+  // Content once (sql/015): content that is exactly one of the span's attributes is a reference to it; only
+  // the span's own content (content_source 'span': log records never replace it, sql/011).
+  const r = n.contentSource === 'span' ? m.refs : null;
+  const inRef = r ? stillRaw(s.attributes, r.input) : null;
+  const outRef = r ? stillRaw(s.attributes, r.output) : null;
+  w.jsonb(inRef === null ? n.input : null);
+  w.jsonb(outRef === null ? n.output : null);
+  w.optText(inRef);
+  w.optText(outRef);
+  const toolsRef = m.refs ? stillRaw(s.attributes, m.refs.toolDefinitions) : null;
+  w.jsonb(toolsRef === null ? n.toolDefinitions : null);
+  w.optText(toolsRef);
   w.bool(n.usageNormalized);
   w.optText(n.priceRef);
   w.optText(n.contentSource);

@@ -26,7 +26,7 @@ export async function ledgerRun(pool: pg.Pool, where: string, params: unknown[])
   const runs = (await pool.query(`SELECT ${RUN_COLS} FROM runledger.runs WHERE ${where}`, params)).rows;
   expect(runs, `runs where ${where} ${JSON.stringify(params)}`).toHaveLength(1);
   const run = runs[0]!;
-  const nodes = (await pool.query(`SELECT ${NODE_COLS} FROM runledger.nodes WHERE run_id = $1 ORDER BY start_time, node_id`,
+  const nodes = (await pool.query(`SELECT ${NODE_COLS} FROM runledger.nodes_full WHERE run_id = $1 ORDER BY start_time, node_id`,
     [run.run_id])).rows;
   return { run, nodes };
 }
