@@ -54,7 +54,9 @@ describe('migration 007 on a trace two tenants shared', () => {
     // the old ledger: the same span and node rows, one runs row for the trace (the first tenant's, with the other's
     // earlier failed root), and the other tenant's child un-counting the first tenant's LLM node, as 006 left them
     const copy = async (table: string) => {
-      const r = await ref.pool.query(`SELECT coalesce(json_agg(t), '[]') AS j FROM runledger.${table} t`);
+      // the rows as the old schema held them: the resource inline (raw_spans, sql/014), node content resolved (nodes_full, sql/015)
+      const source = table === 'spans' ? 'raw_spans' : table === 'nodes' ? 'nodes_full' : table;
+      const r = await ref.pool.query(`SELECT coalesce(json_agg(t), '[]') AS j FROM runledger.${source} t`);
       await old.pool.query(`INSERT INTO runledger.${table} SELECT * FROM json_populate_recordset(null::runledger.${table}, $1)`, [JSON.stringify(r.rows[0].j)]);
     };
     await copy('spans');

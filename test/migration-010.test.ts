@@ -46,7 +46,9 @@ describe('migration 010 on calls counted twice', () => {
     try { for (const r of [run(true), run(false)]) await writeAll((x) => writeBatch(c, x), r); } finally { c.release(); }
     // the old ledger: the same rows, each LLM node counted as a call, the frontier with usage marks only
     for (const table of ['spans', 'nodes', 'runs', 'usage_frontier']) {
-      const r = await ref.pool.query(`SELECT coalesce(json_agg(t), '[]') AS j FROM runledger.${table} t`);
+      // the rows as the old schema held them: the resource inline (raw_spans, sql/014), node content resolved (nodes_full, sql/015)
+      const source = table === 'spans' ? 'raw_spans' : table === 'nodes' ? 'nodes_full' : table;
+      const r = await ref.pool.query(`SELECT coalesce(json_agg(t), '[]') AS j FROM runledger.${source} t`);
       await old.pool.query(`INSERT INTO runledger.${table} SELECT * FROM json_populate_recordset(null::runledger.${table}, $1)`, [JSON.stringify(r.rows[0].j)]);
     }
     await old.pool.query(`UPDATE runledger.runs SET llm_calls = 2`);
