@@ -10,7 +10,10 @@ function count(tasks: RunnerTask[], acc = { passed: 0, failed: 0, skipped: 0 }) 
       else if (state === 'fail') acc.failed++;
       else acc.skipped++;
     } else if ('tasks' in t) {
+      const before = acc.failed;
       count(t.tasks, acc);
+      // a suite or file that failed outside its tests (a beforeAll, an import) leaves its tests skipped: it is a failure
+      if (t.result?.state === 'fail' && acc.failed === before) acc.failed++;
     }
   }
   return acc;
