@@ -7,7 +7,6 @@
  *   npm run build && DATABASE_URL=postgres://... BENCH_SPANS=40000 node dist/bench/content-once.js
  */
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { createMapper, loadPriceTable } from '../src/mapping/index.js';
@@ -15,14 +14,11 @@ import { prepareBody } from '../src/worker/prepare.js';
 import { writeBatch } from '../src/sink/writer.js';
 import { DayPartitions } from '../src/sink/partitions.js';
 import { opentelemetry } from '../src/otlp/gen/otlp.js';
+import { int, startRun, str, type Attr } from './otlp-run.js';
 
 const v1 = opentelemetry.proto.collector.trace.v1;
 const TOTAL = Number(process.env.BENCH_SPANS ?? 40_000);
 const SPANS_PER_RUN = 8;
-
-type Attr = { key: string; value: Record<string, unknown> };
-const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } });
-const int = (key: string, v: number): Attr => ({ key, value: { intValue: v } });
 
 // Text like prose from a seeded generator: a 4,000-word vocabulary of random letters with Zipf-like use, so it
 // compresses about as real prompts do under pglz (~1.5x; a 60-word vocabulary compresses 3x and flatters every
@@ -45,19 +41,11 @@ const size = (lo: number, hi: number) => Math.floor(lo + rnd() * (hi - lo));
 const TOOLS = JSON.stringify(['web_search', 'fetch_page', 'cite'].map((name) => ({ type: 'function', name, description: prose(200),
   parameters: { type: 'object', properties: { query: { type: 'string', description: prose(80) }, top_k: { type: 'integer' } }, required: ['query'] } })));
 
-let clock = BigInt(Date.now()) * 1_000_000n;
-
 /** An agent run of 8 spans: OTel GenAI, OpenLLMetry (flattened), OpenInference, Vercel AI SDK, two tools, HTTP. */
 function agentRun(): Record<string, unknown>[] {
-  const traceId = randomBytes(16);
-  const root = randomBytes(8);
-  const t0 = (clock += 50_000_000n);
-  const spans: Record<string, unknown>[] = [];
-  const add = (name: string, parent: Buffer | null, offsetMs: number, attributes: Attr[]) => {
-    const start = t0 + BigInt(offsetMs) * 1_000_000n;
-    spans.push({ traceId, spanId: parent === null ? root : randomBytes(8), parentSpanId: parent ?? undefined, name, kind: 1,
-      startTimeUnixNano: start.toString(), endTimeUnixNano: (start + 900_000_000n).toString(), attributes, status: { code: 1 } });
-  };
+  const { root, spans, add: addSpan } = startRun();
+  const add = (name: string, parent: Buffer | null, offsetMs: number, attributes: Attr[]) =>
+    addSpan(name, parent, offsetMs, 900, attributes); // every span of this mix lasts 900 ms
   const usage = [int('gen_ai.usage.input_tokens', 900), int('gen_ai.usage.output_tokens', 200)];
   add('invoke_agent researcher', null, 0, [str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'researcher'),
     str('gen_ai.system_instructions', JSON.stringify([{ type: 'text', content: prose(300) }]))]);

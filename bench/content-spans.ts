@@ -5,13 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { opentelemetry } from '../src/otlp/gen/otlp.js';
+import { dbl, int, startRun, str, type Attr } from './otlp-run.js';
 
 const v1 = opentelemetry.proto.collector.trace.v1;
-
-type Attr = { key: string; value: Record<string, unknown> };
-const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } });
-const int = (key: string, v: number): Attr => ({ key, value: { intValue: v } });
-const dbl = (key: string, v: number): Attr => ({ key, value: { doubleValue: v } });
 
 // A deterministic generator (mulberry32): the same mix on every run, so byte counts compare across runs.
 let seed = 0x5eed1234;
@@ -139,21 +135,9 @@ function tool(i: number): Attr[] {
   ];
 }
 
-let clock = BigInt(Date.now()) * 1_000_000n;
-
 /** One agent run of 8 spans: invoke_agent → OTel chat, OpenLLMetry chat, OpenInference LLM, 3 tool calls, HTTP. */
 function agentRun(): Record<string, unknown>[] {
-  const traceId = randomBytes(16);
-  const root = randomBytes(8);
-  const t0 = (clock += 50_000_000n);
-  const spans: Record<string, unknown>[] = [];
-  const add = (name: string, parent: Buffer | null, offsetMs: number, durMs: number, attributes: Attr[], kind = 1) => {
-    const start = t0 + BigInt(offsetMs) * 1_000_000n;
-    spans.push({
-      traceId, spanId: parent === null ? root : randomBytes(8), parentSpanId: parent ?? undefined, name, kind,
-      startTimeUnixNano: start.toString(), endTimeUnixNano: (start + BigInt(durMs) * 1_000_000n).toString(), attributes, status: { code: 1 },
-    });
-  };
+  const { traceId, root, spans, add } = startRun();
   add('invoke_agent assistant', null, 0, 12_000, [
     str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'assistant'), str('gen_ai.agent.id', 'agent-3'),
     str('gen_ai.conversation.id', 'conv-' + traceId.toString('hex').slice(0, 8)), str('user.id', 'user-' + Math.floor(rnd() * 5000)),

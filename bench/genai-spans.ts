@@ -1,13 +1,9 @@
 /** Synthetic ~1 KB GenAI spans (agent runs mixing OTel GenAI, OpenInference and Vercel AI SDK) as OTLP requests. */
 import { randomBytes } from 'node:crypto';
 import { opentelemetry } from '../src/otlp/gen/otlp.js';
+import { dbl, int, startRun, str, type Attr } from './otlp-run.js';
 
 const v1 = opentelemetry.proto.collector.trace.v1;
-
-type Attr = { key: string; value: Record<string, unknown> };
-const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } });
-const int = (key: string, v: number): Attr => ({ key, value: { intValue: v } });
-const dbl = (key: string, v: number): Attr => ({ key, value: { doubleValue: v } });
 
 const MESSAGES_IN = JSON.stringify([
   { role: 'system', parts: [{ type: 'text', content: 'You are a careful research assistant. Cite sources.' }] },
@@ -59,27 +55,12 @@ function vercelDoGenerate(i: number): Attr[] {
   ];
 }
 
-let clock = BigInt(Date.now()) * 1_000_000n;
-
 /**
  * One agent run of 8 spans mixing the conventions runledger maps: invoke_agent → an OTel GenAI chat,
  * an OpenInference LLM span, a Vercel AI doGenerate, three tool calls, and an HTTP client span.
  */
 function agentRun(): Record<string, unknown>[] {
-  const traceId = randomBytes(16);
-  const root = randomBytes(8);
-  const t0 = (clock += 50_000_000n);
-  const spans: Record<string, unknown>[] = [];
-  const add = (name: string, parent: Buffer | null, offsetMs: number, durMs: number, attributes: Attr[], kind = 1) => {
-    const id = parent === null ? root : randomBytes(8);
-    const start = t0 + BigInt(offsetMs) * 1_000_000n;
-    spans.push({
-      traceId, spanId: id, parentSpanId: parent ?? undefined, name, kind,
-      startTimeUnixNano: start.toString(), endTimeUnixNano: (start + BigInt(durMs) * 1_000_000n).toString(),
-      attributes, status: { code: 1 },
-    });
-    return id;
-  };
+  const { traceId, root, spans, add } = startRun();
   add('invoke_agent researcher', null, 0, 9000, [
     str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'researcher'), str('gen_ai.agent.id', 'agent-7'),
     str('gen_ai.conversation.id', 'conv-' + traceId.toString('hex').slice(0, 6)), str('user.id', 'user-42'),
