@@ -99,7 +99,10 @@ async function main(): Promise<number> {
     if (cycle === 0) problems.push('no crash happened (SOAK_SECONDS too short?)');
     if (s.missingRetryAfter) problems.push(`${s.missingRetryAfter} 429/503 answers without Retry-After`);
     if (Object.keys(s.otherStatuses).length) problems.push(`unexpected statuses ${JSON.stringify(s.otherStatuses)}`);
-    if (s.byOutcome.conn_error + s.byOutcome.timeout) problems.push('connection errors or timeouts from a gateway that stayed up');
+    if (s.byOutcome.conn_error + s.byOutcome.timeout) {
+      // which errors, by code (ECONNRESET, EPIPE, TIMEOUT, ...): one failed run lost them when only the verdict was kept
+      problems.push(`connection errors or timeouts from a gateway that stayed up: ${JSON.stringify(s.errors)}`);
+    }
     if (mem.maxMb >= RSS_BOUND_MB) problems.push(`RSS ${mem.maxMb.toFixed(0)} MB over the ${RSS_BOUND_MB} MB bound`);
     if (check.missing) problems.push(`${check.missing} acknowledged spans missing, e.g. ${check.missingSample.join(', ')}`);
     if (check.duplicates) problems.push(`${check.duplicates} spans stored twice`);
