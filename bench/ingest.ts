@@ -33,7 +33,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { startEmbedded, freePort } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { packageRoot } from '../src/db/paths.js';
-import { NODE_COLUMNS } from '../src/sink/encoder.js';
+import { NODE_COLUMNS, RAW_SPAN_COLUMNS } from '../src/sink/encoder.js';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -54,7 +54,8 @@ const CONTENT_SPANS_PER_REQUEST = 128;
 /**
  * The raw span row: the span columns and types as the gateway wrote them up to sql/013 (SPAN_COLUMNS then),
  * with the key and the BRIN index runledger.spans had; fixed here so that the COPY ceiling measures the same
- * work whatever the ledger's storage layout becomes.
+ * work whatever the ledger's storage layout becomes. Its columns are encoder.ts RAW_SPAN_COLUMNS (the span as
+ * sent, which runledger.raw_spans returns).
  */
 const RAW_SPAN_DDL = `(
   trace_id uuid NOT NULL, span_id text COLLATE "C" NOT NULL, parent_span_id text COLLATE "C", tenant_id text COLLATE "C" NOT NULL,
@@ -62,10 +63,6 @@ const RAW_SPAN_DDL = `(
   status_code text NOT NULL, status_message text, service_name text, scope_name text, attributes jsonb NOT NULL,
   resource jsonb NOT NULL, events jsonb, links jsonb, ingested_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, trace_id, span_id, start_time))`;
-const RAW_SPAN_COLUMNS = [
-  'trace_id', 'span_id', 'parent_span_id', 'tenant_id', 'name', 'kind', 'start_time', 'end_time',
-  'status_code', 'status_message', 'service_name', 'scope_name', 'attributes', 'resource', 'events', 'links',
-] as const;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'runledger-bench-'));
