@@ -8,7 +8,7 @@
 import type { PreparedSpan } from './prepare.js';
 import { GatewayError } from '../errors.js';
 import { MAX_ERRORS } from '../constants.js';
-import { classifyPgError, gatewayErrorOf } from './pg-errors.js';
+import { classifyPgError, gatewayErrorOf, withRetries } from './pg-errors.js';
 import type { WriteOutcome } from './writer.js';
 
 export interface SubmitResult {
@@ -261,16 +261,9 @@ export class Batcher {
     }
   }
 
-  /** Serialization failures and deadlocks are retried a few times before giving up. */
-  private async writeRetrying(items: PreparedSpan[]): Promise<WriteOutcome> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.opts.write(items);
-      } catch (e) {
-        if (classifyPgError(e) !== 'retry' || attempt >= 4) throw e;
-        await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
-      }
-    }
+  /** Serialization failures and deadlocks are retried a few times before giving up (pg-errors.ts withRetries). */
+  private writeRetrying(items: PreparedSpan[]): Promise<WriteOutcome> {
+    return withRetries(() => this.opts.write(items));
   }
 
   /** The client's answer to a failed write: every database failure is 503 / UNAVAILABLE + Retry-After (pg-errors.ts). */

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { copyRows } from './copy.js';
 import { MAX_ERRORS } from '../constants.js';
 import { LOG_COLUMNS, type LogItem, type PreparedLogs } from './log-rows.js';
-import { classifyPgError, gatewayErrorOf } from './pg-errors.js';
+import { classifyPgError, gatewayErrorOf, withRetries } from './pg-errors.js';
 import type { DayPartitions } from './partitions.js';
 import { DELETE_EMPTY_RUNS_SQL } from '../rollup/sql.js';
 import { runKey, runOfKey } from '../rollup/usage.js';
@@ -98,19 +98,9 @@ export function createLogsStore(
       client.release(broken);
     }
   };
-  const retrying = async (items: LogItem[], rows: Uint8Array[]) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await once(items, rows);
-      } catch (e) {
-        if (classifyPgError(e) !== 'retry' || attempt >= 4) throw e;
-        await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
-      }
-    }
-  };
   const bisect = async (items: LogItem[], rows: Uint8Array[]): Promise<{ rejected: number; errors: string[] }> => {
     try {
-      await retrying(items, rows);
+      await withRetries(() => once(items, rows));
       return { rejected: 0, errors: [] };
     } catch (e) {
       if (classifyPgError(e) !== 'data') throw e;

@@ -42,6 +42,21 @@ export function classifyPgError(e: unknown): PgErrorClass {
   return 'other';
 }
 
+/**
+ * Run a write, again after a serialization failure or deadlock (`retry`: the same write may succeed at once),
+ * up to 4 more times with 10, 20, 40, 80 ms between; any other error, or the fifth, is thrown.
+ */
+export async function withRetries<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (e) {
+      if (classifyPgError(e) !== 'retry' || attempt >= 4) throw e;
+      await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
+    }
+  }
+}
+
 /** Whether an error came from PostgreSQL (it carries a SQLSTATE). */
 export function isDatabaseError(e: unknown): boolean {
   const code = (e as { code?: unknown })?.code;
