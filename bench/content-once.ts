@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     A: {
       spans: 'SELECT * FROM runledger.spans',
       nodes: 'SELECT n.* FROM runledger.nodes n',
-      read: '', // measured through runledger.nodes_full below (node_content() reads the ledger's spans)
+      read: '', // measured through runledger.nodes_full below (it reads the ledger's spans)
     },
     // B: the raw text moves to the node (text, exact); the span's attributes lose the key.
     B: {
@@ -196,10 +196,10 @@ async function main(): Promise<void> {
     out.push(`  ${name.padEnd(6)} spans ${(bs / spans).toFixed(0)} B/span, nodes ${(bn / spans).toFixed(0)} B/span, total ${((bs + bn) / spans).toFixed(0)} B/span` +
       ` (${((bs + bn) / wire).toFixed(2)}x wire); load ${(loadCpu * 1e6 / spans).toFixed(1)} µs PG CPU/span; read all node content ${Number.isNaN(readCpu) ? 'below' : (readCpu * 1e6 / nodes).toFixed(1) + ' µs/node'}`);
   }
-  // A as shipped: the content through runledger.nodes_full (node_content(), a SQL function per call).
+  // A as shipped: the content through runledger.nodes_full (the span read in the view's own plan, sql/017).
   const viaView = 'SELECT sum(length(input::text)) + sum(length(output::text)) FROM runledger.nodes_full';
   const nodesAll = Number((await q('SELECT count(*) AS n FROM runledger.nodes')).rows[0].n);
-  out.push(`  A through runledger.nodes_full (node_content()): read all node content ${((await minCpu(viaView)) * 1e6 / nodesAll).toFixed(1)} µs/node`);
+  out.push(`  A through runledger.nodes_full: read all node content ${((await minCpu(viaView)) * 1e6 / nodesAll).toFixed(1)} µs/node`);
   await client.end();
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -117,6 +117,31 @@ describe('content once', () => {
     expect(checked).toBeGreaterThan(100);
   });
 
+  it('resolves references inside the query\'s own plan, without a function call per row (sql/017)', async () => {
+    // 015's node_content() holds a subquery, so PostgreSQL never inlined it: each call ran an executor of its
+    // own over every spans partition (~0.5 ms a node at 2M spans, bench/analyst.ts).
+    const plans: Record<string, string> = {};
+    for (const [name, q] of Object.entries({
+      nodes_full: 'SELECT input, output, tool_definitions FROM runledger.nodes_full',
+      ledger_nodes: 'SELECT input, output FROM compat.ledger_nodes',
+      ledger_runs: 'SELECT run_input, run_output FROM compat.ledger_runs',
+      step_runs: 'SELECT input, output FROM compat.step_runs',
+    })) {
+      plans[name] = (await db.pool.query(`EXPLAIN (VERBOSE, COSTS OFF) ${q}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plans[name], name).toMatch(/s(_\d+)?\.attributes/);  // the span is read in the plan
+      expect(plans[name], name).not.toMatch(/node_content\(|ref_content\(/);
+    }
+    // the function stays for other callers, and agrees with the views
+    const differ = (await db.pool.query(`SELECT count(*)::int AS n FROM runledger.nodes n JOIN runledger.nodes_full f
+        USING (tenant_id, run_id, node_id, start_time)
+      WHERE runledger.node_content(n.input, n.input_ref, n.tenant_id, n.run_id, n.node_id, n.start_time) IS DISTINCT FROM f.input
+         OR runledger.node_content(n.output, n.output_ref, n.tenant_id, n.run_id, n.node_id, n.start_time) IS DISTINCT FROM f.output
+         OR runledger.node_content(n.tool_definitions, n.tool_definitions_ref, n.tenant_id, n.run_id, n.node_id, n.start_time)
+            IS DISTINCT FROM f.tool_definitions`)).rows[0].n;
+    expect(differ).toBe(0);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM runledger.nodes WHERE input_ref LIKE 'flat:%'`)).rows[0].n).toBeGreaterThan(0);
+  });
+
   it('resolves the runs\' input / output node references to content, also after repair recreates the runs', async () => {
     const q = `SELECT r.tenant_id, r.run_id, r.input_node_id, r.output_node_id,
         (SELECT n.input FROM runledger.nodes_full n WHERE n.tenant_id = r.tenant_id AND n.run_id = r.run_id
