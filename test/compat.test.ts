@@ -193,7 +193,7 @@ describe('row-level security through the compat views', () => {
 });
 
 describe('predicates reach the ledger tables (EXPLAIN)', () => {
-  type Plan = { 'Node Type': string; 'Relation Name'?: string; Alias?: string; 'Index Cond'?: string;
+  type Plan = { 'Node Type': string; 'Relation Name'?: string; Alias?: string; 'Index Cond'?: string; 'Index Name'?: string;
     'Parent Relationship'?: string; Plans?: Plan[] };
   /** scans of the query itself (not of its subplans) */
   const mainScans = (p: Plan, out: Plan[] = []): Plan[] => {
@@ -213,6 +213,19 @@ describe('predicates reach the ledger tables (EXPLAIN)', () => {
       .filter((s) => s['Relation Name']!.startsWith('nodes'));
     expect(scans.length).toBeGreaterThan(0);
     for (const s of scans) expect(s['Index Cond'], s['Relation Name']).toContain(`run_id = '${run}'::uuid`);
+  });
+
+  it('seed 002\'s failed spans (status = \'failed\', no time window) read the partial index of failed spans (sql/018)', async () => {
+    // the pattern's own text: the index condition must stay word for word what compat.spans' status becomes
+    const sql = readFileSync(join(PATTERN_DIR, '002_failed_spans.sql'), 'utf8');
+    const scans = mainScans(await explain(sql)).filter((s) => s['Relation Name']!.startsWith('spans'));
+    expect(scans.length).toBeGreaterThan(0);
+    for (const s of scans) {
+      const index = s['Node Type'] === 'Bitmap Heap Scan' ? s.Plans?.[0]?.['Index Name'] : s['Index Name'];
+      expect(index, s['Relation Name']).toMatch(/_tenant_id_start_time_idx$/);
+    }
+    const failed = await asAnalyst('acme', async (c) => (await c.query(sql)).rows.length);
+    expect(failed).toBeGreaterThan(0);
   });
 
   it('a time window on olo_run_node prunes the nodes partitions to that day', async () => {
