@@ -116,7 +116,7 @@ export interface Attempt {
   status: number;
   /** Retry-After header as sent (null when absent) */
   retryAfter: string | null;
-  /** error code for connection errors (ECONNREFUSED, ECONNRESET, ...) */
+  /** error code for connection errors (ECONNREFUSED, ECONNRESET, ...), 'reused:' before it on a kept-alive socket */
   error?: string;
   ms: number;
 }
@@ -254,7 +254,10 @@ export function startLoad(opts: LoadOptions): RunningLoad {
         res.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, retryAfter: null, error: e.code ?? e.message }));
       });
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-      req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, retryAfter: null, error: e.code ?? e.message }));
+      // 'reused:' marks an error on a kept-alive socket: Node documents ECONNRESET there as the race of a request
+      // with the server closing the idle connection (a fresh socket's ECONNRESET is not that race)
+      req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, retryAfter: null,
+        error: (req.reusedSocket ? 'reused:' : '') + (e.code ?? e.message) }));
       req.end(body);
     });
   }
