@@ -20,8 +20,8 @@ ALTER TABLE runledger.nodes ADD COLUMN tool_definitions_ref text;
 
 /**
  * A node's content: the stored value, else what its reference names in its span's attributes (the span is
- * found by its primary key, start time included, so only its day's partition is read). Inlined by the planner
- * into the query that calls it.
+ * found by its primary key, start time included, so only its day's partition is read). Not inlined by the
+ * planner (it holds a subquery): a call per row. sql/017 has the views read content without it.
  */
 CREATE FUNCTION runledger.node_content(stored jsonb, ref text, p_tenant text, p_run uuid, p_node text, p_start timestamptz)
 RETURNS jsonb
