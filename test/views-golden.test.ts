@@ -9,6 +9,10 @@ import { createTestDb, type TestDb } from './helpers/db.js';
 import { rng, writeAll } from './helpers/spans.js';
 import { goldenLedger } from './helpers/golden-ledger.js';
 import { writeBatch } from '../src/sink/writer.js';
+import { writeLogs } from '../src/sink/logs-writer.js';
+import { DayPartitions } from '../src/sink/partitions.js';
+import { prepareLogsBody } from '../src/worker/prepare-logs.js';
+import { logsJson } from './helpers/logs.js';
 
 const DIR = new URL('../testdata/views/', import.meta.url);
 /** when the rows were written, not what they say */
@@ -20,6 +24,14 @@ beforeAll(async () => {
   const c = await db.pool.connect();
   try {
     for (const request of goldenLedger(rng(2026))) await writeAll((x) => writeBatch(c, x), request);
+    // two plain log records (not GenAI events: no node content changes) for runledger.raw_logs
+    const t = BigInt(Date.parse('2026-11-03T10:00:00Z')) * 1_000_000n;
+    const logs = prepareLogsBody(Buffer.from(JSON.stringify(logsJson([
+      { traceId: 'a1'.repeat(16), spanId: 'b2'.repeat(8), timeNs: t, body: { message: 'retrieval finished' }, attributes: { 'doc.count': 3 } },
+      { traceId: 'a1'.repeat(16), timeNs: t + 5_000_000n, body: { message: 'run done' } },
+    ]))), 'json', 'acme');
+    await writeLogs(c, logs.items, logs.rows, new DayPartitions(),
+      { captureContent: true, maxContentChars: 16_384, retryAfterSeconds: 1 }, logs.resources);
   } finally { c.release(); }
   await db.pool.query(`SELECT runledger.refresh_daily_usage('2026-11-01', '2026-11-10')`);
 }, 120_000);

@@ -7,10 +7,11 @@ import type { LogRecordData } from '../otlp/types.js';
 import { contentFragment, isContentEvent } from '../mapping/genai-events.js';
 import { jsonSafe, sha256Hex } from '../mapping/content.js';
 import { RowWriter } from './binary.js';
+import { dayOfUs, resourceRef, type ResourceNeed, type ResourceRef } from './resources.js';
 
 export const LOG_COLUMNS = [
   'tenant_id', 'run_id', 'span_id', 'time', 'observed_time', 'severity_number', 'severity_text', 'event_name', 'body',
-  'attributes', 'resource', 'service_name', 'scope_name', 'record_hash', 'content_input', 'content_output',
+  'attributes', 'resource_hash', 'service_name', 'scope_name', 'record_hash', 'content_input', 'content_output',
   'content_whole', 'content_rank',
 ] as const;
 
@@ -34,23 +35,36 @@ export interface PreparedLogs {
   errors: string[];
   /** records without trace context (acknowledged, not stored) */
   untraced: number;
+  /** the records' resources (sql/019), one per (tenant, key) with the latest day of its records */
+  resources: ResourceNeed[];
 }
 
-const resourceJson = new WeakMap<object, string>();
-function resourceText(r: LogRecordData['resource']): string {
-  let s = resourceJson.get(r);
-  if (s === undefined) resourceJson.set(r, (s = JSON.stringify(r)));
-  return s;
+/**
+ * A resource's text as the record hash has always included it (JSON.stringify: a record's identity must not
+ * change with this migration, so a record re-sent across an upgrade still meets its stored copy) and its key
+ * (sql/014's canonical JSON). The records of one ResourceLogs share the object: computed once per request.
+ */
+const resourceOf = new WeakMap<object, { text: string; ref: ResourceRef }>();
+function resourceInfo(r: LogRecordData['resource']): { text: string; ref: ResourceRef } {
+  let x = resourceOf.get(r);
+  if (x === undefined) resourceOf.set(r, (x = { text: JSON.stringify(r), ref: resourceRef(r) }));
+  return x;
 }
 
 /** Rows of the records kept by a decoder. */
-export function prepareLogs(records: readonly LogRecordData[]): Pick<PreparedLogs, 'items' | 'rows' | 'buffers'> {
+export function prepareLogs(records: readonly LogRecordData[]): Pick<PreparedLogs, 'items' | 'rows' | 'buffers' | 'resources'> {
   const w = new RowWriter();
   const items: LogItem[] = [];
+  const resources = new Map<string, ResourceNeed>();
   for (const r of records) {
     const body = r.body === null || r.body === undefined ? null : JSON.stringify(r.body);
     const attributes = JSON.stringify(r.attributes);
-    const resource = resourceText(r.resource);
+    const res = resourceInfo(r.resource);
+    const resource = res.text;
+    const day = dayOfUs(r.timeUs);
+    const need = resources.get(res.ref.hash + r.tenantId);
+    if (need === undefined) resources.set(res.ref.hash + r.tenantId, { tenantId: r.tenantId, hash: res.ref.hash, json: res.ref.json, day });
+    else if (day > need.day) need.day = day;
     const hash = sha256Hex(JSON.stringify([r.traceId, r.spanId, r.timeUs, r.observedUs, r.severityNumber, r.severityText,
       r.eventName, r.scopeName, r.scopeVersion]) + body + attributes + resource).slice(0, 32);
     const f = r.spanId !== null && isContentEvent(r.eventName) ? contentFragment(r.eventName, r.attributes, r.body) : null;
@@ -66,7 +80,7 @@ export function prepareLogs(records: readonly LogRecordData[]): Pick<PreparedLog
     w.optText(r.eventName);
     w.jsonb(body);
     w.jsonb(attributes);
-    w.jsonb(resource);
+    w.uuidHex(res.ref.hash);
     w.optText(r.serviceName);
     w.optText(r.scopeName);
     w.text(hash);
@@ -77,5 +91,5 @@ export function prepareLogs(records: readonly LogRecordData[]): Pick<PreparedLog
     w.endRow();
     items.push({ tenantId: r.tenantId, runId: r.traceId, spanId: r.spanId, timeUs: r.timeUs, content: f !== null });
   }
-  return { items, rows: w.rows(), buffers: [w.arrayBuffer] };
+  return { items, rows: w.rows(), buffers: [w.arrayBuffer], resources: [...resources.values()] };
 }

@@ -13,6 +13,7 @@ import type { DayPartitions } from './partitions.js';
 import { DELETE_EMPTY_RUNS_SQL } from '../rollup/sql.js';
 import { runKey, runOfKey } from '../rollup/usage.js';
 import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
+import { ResourceCache, upsertResources, type ResourceNeed } from './resources.js';
 
 export interface LogsWriteOutcome {
   /** records newly stored */
@@ -27,14 +28,21 @@ export interface LogsWriteOptions {
   maxContentChars: number;
   /** Retry-After of the 503 / UNAVAILABLE a failed write is answered with */
   retryAfterSeconds: number;
+  /** resource keys known to be committed (sql/014, 019); default: one cache per process */
+  resources?: ResourceCache;
 }
+const defaultResources = new ResourceCache();
 
 const STAGE_LOGS = 'runledger_stage_logs';
 const staged = new WeakSet<pg.ClientBase>();
 
-/** One request's records: `rows[i]` is the COPY row of `items[i]`. */
+/**
+ * One request's records: `rows[i]` is the COPY row of `items[i]`; `resources` are (at least) the resources
+ * they reference, stored in the same transaction past the cache (filled after COMMIT only).
+ */
 export async function writeLogs(
   client: pg.PoolClient, items: LogItem[], rows: Uint8Array[], partitions: DayPartitions, opts: LogsWriteOptions,
+  resources: readonly ResourceNeed[],
 ): Promise<LogsWriteOutcome> {
   if (items.length === 0) return { inserted: 0, duplicates: 0 };
   if (!staged.has(client)) {
@@ -43,9 +51,12 @@ export async function writeLogs(
   }
   await partitions.ensure(client, items.map((m) => m.timeUs));
   const runs = runIdsOf(items.map((m) => ({ tenantId: m.tenantId, runId: m.runId })));
+  const cache = opts.resources ?? defaultResources;
+  const needs = cache.unknown(resources);
   await client.query('BEGIN');
   try {
     const createdRuns = await lockRunsWaiting(client, runs);
+    await upsertResources(client, needs);
     await copyRows(client, STAGE_LOGS, LOG_COLUMNS, rows, (r) => r);
     const res = await client.query<{ tenant_id: string; run_id: string; span_id: string | null; content: boolean }>(
       `INSERT INTO runledger.logs SELECT * FROM ${STAGE_LOGS} ON CONFLICT DO NOTHING
@@ -65,6 +76,7 @@ export async function writeLogs(
       await client.query(DELETE_EMPTY_RUNS_SQL('$1::text[]', '$2::uuid[]'), [created.map((c) => c.tenantId), created.map((c) => c.runId)]);
     }
     await client.query('COMMIT');
+    cache.committed(needs);
     return { inserted: res.rowCount ?? 0, duplicates: items.length - (res.rowCount ?? 0) };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
@@ -83,11 +95,12 @@ export function createLogsStore(
   pool: pg.Pool, partitions: DayPartitions, opts: LogsWriteOptions,
   hooks: { stored?: (n: number) => void; failed?: (e: unknown) => void } = {},
 ): { write(p: PreparedLogs): Promise<{ rejected: number; errors: string[] }> } {
-  const once = async (items: LogItem[], rows: Uint8Array[]) => {
+  // a part of a bisected request stores all of the request's resources: a superset, whose days are its records'
+  const once = async (items: LogItem[], rows: Uint8Array[], resources: readonly ResourceNeed[]) => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      const out = await writeLogs(client, items, rows, partitions, opts);
+      const out = await writeLogs(client, items, rows, partitions, opts, resources);
       hooks.stored?.(out.inserted);
       return out;
     } catch (e) {
@@ -98,9 +111,9 @@ export function createLogsStore(
       client.release(broken);
     }
   };
-  const bisect = async (items: LogItem[], rows: Uint8Array[]): Promise<{ rejected: number; errors: string[] }> => {
+  const bisect = async (items: LogItem[], rows: Uint8Array[], resources: readonly ResourceNeed[]): Promise<{ rejected: number; errors: string[] }> => {
     try {
-      await withRetries(() => once(items, rows));
+      await withRetries(() => once(items, rows, resources));
       return { rejected: 0, errors: [] };
     } catch (e) {
       if (classifyPgError(e) !== 'data') throw e;
@@ -108,12 +121,12 @@ export function createLogsStore(
         return { rejected: 1, errors: [`log record of trace ${items[0]!.runId} refused by the database: ${(e as Error).message}`] };
       }
       const mid = items.length >> 1;
-      const a = await bisect(items.slice(0, mid), rows.slice(0, mid));
-      const b = await bisect(items.slice(mid), rows.slice(mid));
+      const a = await bisect(items.slice(0, mid), rows.slice(0, mid), resources);
+      const b = await bisect(items.slice(mid), rows.slice(mid), resources);
       return { rejected: a.rejected + b.rejected, errors: [...a.errors, ...b.errors].slice(0, MAX_ERRORS) };
     }
   };
   return {
-    write: (p) => bisect(p.items, p.rows).catch((e) => { throw gatewayErrorOf(e, opts.retryAfterSeconds); }),
+    write: (p) => bisect(p.items, p.rows, p.resources).catch((e) => { throw gatewayErrorOf(e, opts.retryAfterSeconds); }),
   };
 }

@@ -54,6 +54,9 @@ export interface ResourceNeed {
 }
 
 const cacheKey = (tenantId: string, hash: string) => `${hash}${tenantId}`;
+/** One lock order for every writer: two batches upserting the same rows wait, never deadlock. */
+const byKey = (a: ResourceNeed, b: ResourceNeed) =>
+  (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0);
 
 /**
  * Keys known to be committed, with the max_span_day known to be stored for them (sql/014: the row's day is
@@ -88,8 +91,13 @@ export class ResourceCache {
       else if (day > n.day) n.day = day;
     }
     if (out === null) return [];
-    // one lock order for every writer: two batches upserting the same rows wait, never deadlock
-    return [...out.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    return [...out.values()].sort(byKey);
+  }
+
+  /** Of resources already gathered (a logs request's, sql/019), those not known with their day, sorted as needed() sorts. */
+  unknown(needs: readonly ResourceNeed[]): ResourceNeed[] {
+    return needs.filter((n) => !this.knows(n.tenantId, n.hash, n.day))
+      .sort(byKey);
   }
 
   /** After COMMIT: these rows are stored with at least these days. */
