@@ -111,6 +111,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   const http = await new Promise<HttpServer>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.httpHost, port: cfg.httpPort }, () => resolve(s as HttpServer));
   });
+  http.keepAliveTimeout = cfg.httpKeepAliveSeconds * 1000;
   const httpPort = (http.address() as AddressInfo).port;
 
   const grpcServer = createGrpcServer({

@@ -218,3 +218,33 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('kept-alive connections', () => {
+  /** One request on a fresh kept-alive socket, then ms of idleness: whether the server closed the socket meanwhile. */
+  async function closedAfterIdle(url: string, ms: number): Promise<boolean> {
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+        const req = http.request(url + '/healthz', { agent }, (res) => { res.resume(); res.on('end', () => resolve(req.socket!)); });
+        req.on('error', reject);
+        req.end();
+      });
+      let closed = false;
+      socket.on('close', () => { closed = true; });
+      await new Promise((r) => setTimeout(r, ms));
+      return closed;
+    } finally { agent.destroy(); }
+  }
+
+  it('stay open while idle past Node\'s default (5 s, closed at ~6 s: a close racing a client\'s next request resets it)', async () => {
+    expect(await closedAfterIdle(gw.httpUrl, 7_000)).toBe(false);
+  }, 15_000);
+
+  it('close after RUNLEDGER_HTTP_KEEP_ALIVE_SECONDS of idleness', async () => {
+    const short = await startTestGateway({ httpKeepAliveSeconds: 1 }, gw.db);
+    try {
+      expect(await closedAfterIdle(short.httpUrl, 3_000)).toBe(true); // Node adds 1 s to the timeout
+    } finally { await short.stop(); }
+  }, 15_000);
+});
