@@ -7,7 +7,7 @@ import type { LogRecordData } from '../otlp/types.js';
 import { contentFragment, isContentEvent } from '../mapping/genai-events.js';
 import { jsonSafe, sha256Hex } from '../mapping/content.js';
 import { RowWriter } from './binary.js';
-import { dayOfUs, resourceRef, type ResourceNeed, type ResourceRef } from './resources.js';
+import { cacheKey, dayOfUs, resourceRef, type ResourceNeed, type ResourceRef } from './resources.js';
 
 export const LOG_COLUMNS = [
   'tenant_id', 'run_id', 'span_id', 'time', 'observed_time', 'severity_number', 'severity_text', 'event_name', 'body',
@@ -62,8 +62,9 @@ export function prepareLogs(records: readonly LogRecordData[]): Pick<PreparedLog
     const res = resourceInfo(r.resource);
     const resource = res.text;
     const day = dayOfUs(r.timeUs);
-    const need = resources.get(res.ref.hash + r.tenantId);
-    if (need === undefined) resources.set(res.ref.hash + r.tenantId, { tenantId: r.tenantId, hash: res.ref.hash, json: res.ref.json, day });
+    const key = cacheKey(r.tenantId, res.ref.hash);
+    const need = resources.get(key);
+    if (need === undefined) resources.set(key, { tenantId: r.tenantId, hash: res.ref.hash, json: res.ref.json, day });
     else if (day > need.day) need.day = day;
     const hash = sha256Hex(JSON.stringify([r.traceId, r.spanId, r.timeUs, r.observedUs, r.severityNumber, r.severityText,
       r.eventName, r.scopeName, r.scopeVersion]) + body + attributes + resource).slice(0, 32);

@@ -53,7 +53,8 @@ export interface ResourceNeed {
   day: number;
 }
 
-const cacheKey = (tenantId: string, hash: string) => `${hash}${tenantId}`;
+/** One string per (tenant, key): the cache's key, and a request's when it gathers its resources. */
+export const cacheKey = (tenantId: string, hash: string) => `${hash}${tenantId}`;
 /** One lock order for every writer: two batches upserting the same rows wait, never deadlock. */
 const byKey = (a: ResourceNeed, b: ResourceNeed) =>
   (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0);
