@@ -9,6 +9,7 @@ import pg from 'pg';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { hex } from './helpers/spans.js';
 import { anyValue, chatEvents, logsJson } from './helpers/logs.js';
+import { applyRetention } from '../src/maintenance/retention.js';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -21,9 +22,9 @@ const RESOURCE = { 'service.name': 'svc', 'service.version': '1.2.3', 'host.name
   'process.runtime.name': 'nodejs', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.version': '2.12.0' };
 const [TRACE, SPAN] = [hex(16), hex(8)];
 
-function body(): Buffer {
-  const b = logsJson(chatEvents(TRACE, SPAN, T0)) as { resourceLogs: { resource: unknown }[] };
-  b.resourceLogs[0]!.resource = { attributes: Object.entries(RESOURCE).map(([key, v]) => ({ key, value: anyValue(v) })) };
+function body(resource: Record<string, unknown> = RESOURCE, trace = TRACE, t0 = T0): Buffer {
+  const b = logsJson(chatEvents(trace, SPAN, t0)) as { resourceLogs: { resource: unknown }[] };
+  b.resourceLogs[0]!.resource = { attributes: Object.entries(resource).map(([key, v]) => ({ key, value: anyValue(v) })) };
   return Buffer.from(JSON.stringify(b));
 }
 async function send(tenant: string) {
@@ -79,5 +80,24 @@ describe('log records\' resources (sql/019)', () => {
     expect(await stored('initech')).toEqual(Array(3).fill({ inline_null: false, hash: null }));
     expect(await q(`SELECT resource FROM runledger.raw_logs WHERE tenant_id = 'initech' AND run_id = $1`, [TRACE]))
       .toEqual(Array(3).fill({ resource: RESOURCE }));
+  });
+
+  it('live as long as the records that reference them: retention deletes a resource only its dropped days used', async () => {
+    const DAY_NS = 86_400_000_000_000n;
+    const midnight = BigInt(Date.now()) * 1_000_000n / DAY_NS * DAY_NS;
+    const [oldOnly, both] = [{ ...RESOURCE, 'service.name': 'old-only' }, { ...RESOURCE, 'service.name': 'both' }];
+    const at = async (resource: Record<string, unknown>, daysAgo: bigint) => expect(await gw.pipeline.exportLogsBody(
+      body(resource, hex(16), midnight - daysAgo * DAY_NS + 3_600_000_000_000n), 'json', 'umbrella')).toEqual({ rejected: 0, message: '' });
+    await at(oldOnly, 10n);
+    await at(both, 10n);
+    await at(both, 1n);
+    const days = await q(`SELECT resource->>'service.name' AS s, max_span_day::text AS d FROM runledger.resources
+      WHERE tenant_id = 'umbrella' ORDER BY 1`);
+    const dayText = (n: bigint) => new Date(Number((midnight - n * DAY_NS) / 1_000_000n)).toISOString().slice(0, 10);
+    expect(days).toEqual([{ s: 'both', d: dayText(1n) }, { s: 'old-only', d: dayText(10n) }]);
+    await applyRetention(gw.db.pool, { olderThan: new Date(Number((midnight - 5n * DAY_NS) / 1_000_000n)) });
+    expect(await q(`SELECT resource->>'service.name' AS s FROM runledger.resources WHERE tenant_id = 'umbrella'`)).toEqual([{ s: 'both' }]);
+    expect(await q(`SELECT count(*)::int AS n FROM runledger.raw_logs WHERE tenant_id = 'umbrella'`)).toEqual([{ n: 3 }]);
+    expect(await q(`SELECT count(*)::int AS n FROM runledger.raw_logs WHERE resource IS NULL`)).toEqual([{ n: 0 }]);
   });
 });
