@@ -94,11 +94,11 @@ function agentRun(): Record<string, unknown>[] {
 export const SPANS_PER_RUN = 8;
 
 /**
- * The resource of every request: two attributes, or with BENCH_RESOURCE=sdk what an OpenTelemetry SDK in a
- * Kubernetes pod sends (service, SDK, process, host, OS, container, k8s and cloud attributes: 1,155 B of JSON,
+ * What an OpenTelemetry SDK in a Kubernetes pod sends as its resource (the resource of every request with
+ * BENCH_RESOURCE=sdk, else two attributes; also bench/logs-storage.ts's) (service, SDK, process, host, OS, container, k8s and cloud attributes: 1,155 B of JSON,
  * 931 B as jsonb in a span row; issue 14 measured ~600 B on realistic services).
  */
-const RESOURCE = process.env.BENCH_RESOURCE === 'sdk' ? [
+export const SDK_RESOURCE = [
   str('service.name', 'bench-agent'), str('service.version', '2.14.3'), str('service.namespace', 'agents'),
   str('service.instance.id', '6f1c2a9e-3b7d-4c52-9a1e-0d8f7b6c5e4a'), str('deployment.environment.name', 'bench'),
   str('telemetry.sdk.name', 'opentelemetry'), str('telemetry.sdk.language', 'python'), str('telemetry.sdk.version', '1.27.0'),
@@ -111,7 +111,9 @@ const RESOURCE = process.env.BENCH_RESOURCE === 'sdk' ? [
   str('k8s.namespace.name', 'agents-prod'), str('k8s.pod.name', 'agent-7d9f8c6b5-x2kqp'), str('k8s.pod.uid', 'a1b2c3d4-e5f6-4789-abcd-ef0123456789'),
   str('k8s.deployment.name', 'agent'), str('k8s.node.name', 'gke-prod-pool-1-9c8b7a6d-k3lm'), str('cloud.provider', 'gcp'),
   str('cloud.region', 'europe-west1'),
-] : [str('service.name', 'bench-agent'), str('deployment.environment.name', 'bench')];
+];
+const RESOURCE = process.env.BENCH_RESOURCE === 'sdk' ? SDK_RESOURCE
+  : [str('service.name', 'bench-agent'), str('deployment.environment.name', 'bench')];
 
 /** An ExportTraceServiceRequest of `runs` agent runs, encoded. */
 export function encodedRequest(runs: number): Uint8Array {
