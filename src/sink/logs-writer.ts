@@ -13,7 +13,7 @@ import type { DayPartitions } from './partitions.js';
 import { DELETE_EMPTY_RUNS_SQL } from '../rollup/sql.js';
 import { runKey, runOfKey } from '../rollup/usage.js';
 import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
-import { ResourceCache, upsertResources, type ResourceNeed } from './resources.js';
+import { processResources, upsertResources, type ResourceCache, type ResourceNeed } from './resources.js';
 
 export interface LogsWriteOutcome {
   /** records newly stored */
@@ -28,10 +28,9 @@ export interface LogsWriteOptions {
   maxContentChars: number;
   /** Retry-After of the 503 / UNAVAILABLE a failed write is answered with */
   retryAfterSeconds: number;
-  /** resource keys known to be committed (sql/014, 019); default: one cache per process */
+  /** resource keys known to be committed (sql/014, 019); default: the process's, shared with the span writer */
   resources?: ResourceCache;
 }
-const defaultResources = new ResourceCache();
 
 const STAGE_LOGS = 'runledger_stage_logs';
 const staged = new WeakSet<pg.ClientBase>();
@@ -51,7 +50,7 @@ export async function writeLogs(
   }
   await partitions.ensure(client, items.map((m) => m.timeUs));
   const runs = runIdsOf(items.map((m) => ({ tenantId: m.tenantId, runId: m.runId })));
-  const cache = opts.resources ?? defaultResources;
+  const cache = opts.resources ?? processResources;
   const needs = cache.unknown(resources);
   await client.query('BEGIN');
   try {

@@ -127,6 +127,9 @@ export class ResourceCache {
   clear(): void { this.days.clear(); }
 }
 
+/** The process's cache: span and log writers store into one table under the same keys and days. */
+export const processResources = new ResourceCache();
+
 /**
  * Store a batch's resources; inside the batch's transaction, before its spans. A new key inserts its row; a
  * stored one only has its day raised when this batch has later spans (an existing row is otherwise left as it

@@ -19,7 +19,7 @@ import { runIdsOf, runsLiterals, type RunIds } from '../rollup/locks.js';
 import { isCallAggregate, isUsageAggregate, planMarks, runKey, runOfKey, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { columns, walkMarks } from '../rollup/walk.js';
 import { DayPartitions } from './partitions.js';
-import { ResourceCache, upsertResources, type ResourceNeed } from './resources.js';
+import { processResources, upsertResources, type ResourceCache, type ResourceNeed } from './resources.js';
 
 export interface WriteOutcome {
   /** spans newly stored */
@@ -102,10 +102,9 @@ export interface WriteOptions {
    * to this many characters; null: content capture is off (RUNLEDGER_CAPTURE_CONTENT).
    */
   logContentChars: number | null;
-  /** resource keys known to be committed (sql/014); default: one cache per process */
+  /** resource keys known to be committed (sql/014); default: the process's, shared with the logs writer */
   resources?: ResourceCache;
 }
-const defaultResources = new ResourceCache();
 const DEFAULT_WRITE_OPTIONS: WriteOptions = { logContentChars: 16_384 };
 
 /**
@@ -174,7 +173,7 @@ async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], re
   });
   // The spans' resources first, before any other row this transaction locks (rows in one order: waits, no
   // deadlocks); only those the cache does not know as committed, and known only once this commits.
-  const cache = opts.resources ?? defaultResources;
+  const cache = opts.resources ?? processResources;
   const needs: ResourceNeed[] = work.length > 0 ? cache.needed(work) : [];
   await upsertResources(client, needs);
   const fresh = resent && work.length > 0 ? await insertNewSpans(client, work) : work;
