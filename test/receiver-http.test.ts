@@ -1,6 +1,8 @@
 /** OTLP/HTTP conformance: content types, methods, encodings, limits, partial success, back-pressure. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import zlib from 'node:zlib';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { decodeExportResponse, decodeStatus, jsonRequest, miniSpans, protoRequest } from './helpers/otlp.js';
@@ -222,10 +224,9 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
 describe('kept-alive connections', () => {
   /** One request on a fresh kept-alive socket, then ms of idleness: whether the server closed the socket meanwhile. */
   async function closedAfterIdle(url: string, ms: number): Promise<boolean> {
-    const http = await import('node:http');
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+      const socket = await new Promise<Socket>((resolve, reject) => {
         const req = http.request(url + '/healthz', { agent }, (res) => { res.resume(); res.on('end', () => resolve(req.socket!)); });
         req.on('error', reject);
         req.end();

@@ -6,8 +6,8 @@
  * Runs that started before the cutoff and ended after it keep their row and their totals (which still
  * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
  *
- * Resources stored once (sql/014) go when their max_span_day is before the cutoff: a row's day is never less
- * than the start day of a span referencing it, so no span left references it.
+ * Resources stored once (sql/014, 019) go when their max_span_day is before the cutoff: a row's day is never
+ * less than the day of a span start or log record time referencing it, so nothing left references it.
  *
  * The daily usage table outlives the spans: before anything is dropped, the expired days are rolled
  * up one last time and sealed (runledger.finalize_daily_usage), so their rows keep the final totals.
@@ -43,7 +43,7 @@ export interface RetentionResult {
   rollupDays: number;
 }
 
-/** A resource no span on or after the cutoff ($1) references. */
+/** A resource no span or log record on or after the cutoff ($1) references. */
 const EXPIRED_RESOURCE = `max_span_day < ($1::timestamptz AT TIME ZONE 'UTC')::date`;
 
 const PARTITION = /^(spans|nodes|logs)_(\d{4})(\d{2})(\d{2})$/;

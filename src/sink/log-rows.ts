@@ -44,10 +44,10 @@ export interface PreparedLogs {
  * change with this migration, so a record re-sent across an upgrade still meets its stored copy) and its key
  * (sql/014's canonical JSON). The records of one ResourceLogs share the object: computed once per request.
  */
-const resourceOf = new WeakMap<object, { text: string; ref: ResourceRef }>();
+const logResources = new WeakMap<object, { text: string; ref: ResourceRef }>();
 function resourceInfo(r: LogRecordData['resource']): { text: string; ref: ResourceRef } {
-  let x = resourceOf.get(r);
-  if (x === undefined) resourceOf.set(r, (x = { text: JSON.stringify(r), ref: resourceRef(r) }));
+  let x = logResources.get(r);
+  if (x === undefined) logResources.set(r, (x = { text: JSON.stringify(r), ref: resourceRef(r) }));
   return x;
 }
 
