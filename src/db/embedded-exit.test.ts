@@ -36,3 +36,19 @@ describe('a process exiting with its embedded server still running', () => {
     }
   });
 });
+
+describe('a checkout or data directory the postgres user cannot enter (run as root)', () => {
+  it('names the closed directory instead of dying in the package\'s spawn', async () => {
+    const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { closedToOthers, startEmbedded } = await import('./embedded.js');
+    const closed = mkdtempSync(join(tmpdir(), 'runledger-closed-')); // 0700, as mktemp -d makes it
+    try {
+      mkdirSync(join(closed, 'a', 'b'), { recursive: true, mode: 0o755 });
+      expect(closedToOthers(join(closed, 'a', 'b'))).toBe(closed);
+      if (process.getuid?.() !== 0) return; // as another user, PostgreSQL runs as that user
+      await expect(startEmbedded({ dataDir: join(closed, 'a', 'b'), persistent: false }))
+        .rejects.toThrow(`cannot enter ${closed} (no execute permission for others) to reach its data directory`);
+    } finally { rmSync(closed, { recursive: true, force: true }); }
+  });
+});

