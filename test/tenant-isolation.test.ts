@@ -2,7 +2,8 @@
  * A run belongs to one tenant (issue 9): tenant B, knowing a trace id of tenant A (trace ids travel in
  * traceparent headers), sends spans under it — an earlier parentless span that failed, and a tiny LLM span
  * whose parent is A's LLM span — before or after A. A's rows stay exactly what A alone would have written,
- * field by field (runs, nodes, spans, daily usage), and B's bound analyst sees nothing of A's run.
+ * field by field (runs, nodes, spans, daily usage), and B's bound analyst sees nothing of A's run; log records
+ * naming another tenant's spans, and the content functions called with its ids, likewise (below).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
