@@ -2,7 +2,8 @@
  * A run belongs to one tenant (issue 9): tenant B, knowing a trace id of tenant A (trace ids travel in
  * traceparent headers), sends spans under it — an earlier parentless span that failed, and a tiny LLM span
  * whose parent is A's LLM span — before or after A. A's rows stay exactly what A alone would have written,
- * field by field (runs, nodes, spans, daily usage), and B's bound analyst sees nothing of A's run.
+ * field by field (runs, nodes, spans, daily usage), and B's bound analyst sees nothing of A's run; log records
+ * naming another tenant's spans, and the content functions called with its ids, likewise (below).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -12,6 +13,7 @@ import { hex } from './helpers/spans.js';
 import { repair } from '../src/maintenance/repair.js';
 import { reprice } from '../src/maintenance/reprice.js';
 import { loadPriceTable } from '../src/mapping/prices.js';
+import { logsJson, type Rec } from './helpers/logs.js';
 
 const KEY_A = 'rl_acme_isolation_3b9f';
 const KEY_B = 'rl_globex_isolation_77c1';
@@ -213,5 +215,119 @@ describe.each([
     const bAfter = await ledgerOf(gw.db, 'globex', traceId);
     expect(bAfter).toEqual(bBefore);
     expect(bAfter.runs[0]!.r).toMatchObject({ tenant_id: 'globex', status: 'FAILED', pipeline: 'evil-pipeline', span_count: 2, input_tokens: 1 });
+  });
+});
+
+/**
+ * The content paths (sql/011, 015-019): tenant A, knowing B's trace and span ids, sends GenAI log records
+ * naming B's spans — before B's spans arrive (A's pending content) and after (B's node with content by
+ * reference, B's node whose content comes from B's own records). B's ledger stays what B alone writes, and A's
+ * bound analyst, calling the content functions with B's ids, reads nothing of B's content or resources.
+ */
+describe('tenant A sends log records naming tenant B\'s spans; A\'s analyst asks for B\'s content', () => {
+  const traceId = hex(16);
+  const ids = { root: hex(8), byRef: hex(8), byLogs: hex(8) };
+  const B_SECRETS = ['globex-prompt-by-ref', 'globex-answer-by-ref', 'globex-prompt-by-logs', 'globex-answer-by-logs', 'globex-resource-secret'];
+  const ns = (ms: number) => String(T0 + BigInt(ms) * 1_000_000n);
+  const spansOfB = JSON.stringify({
+    resourceSpans: [{
+      resource: { attributes: [str('service.name', 'globex-svc'), str('deployment.secret', 'globex-resource-secret')] },
+      scopeSpans: [{ scope: { name: 'isolation' }, spans: [
+        { traceId, spanId: ids.root, name: 'invoke_agent b', kind: 1, startTimeUnixNano: ns(0), endTimeUnixNano: ns(3000),
+          attributes: [str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'b-agent')], status: { code: 1 } },
+        // content by reference (sql/015): the node stores input_ref / output_ref into this span's attributes
+        { traceId, spanId: ids.byRef, parentSpanId: ids.root, name: 'chat gpt-4o', kind: 3, startTimeUnixNano: ns(100), endTimeUnixNano: ns(900),
+          attributes: [str('gen_ai.operation.name', 'chat'), str('gen_ai.request.model', 'gpt-4o'), int('gen_ai.usage.input_tokens', 7),
+            str('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'globex-prompt-by-ref' }] }])),
+            str('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'globex-answer-by-ref' }] }]))],
+          status: { code: 1 } },
+        // no content of its own: B's log records give it
+        { traceId, spanId: ids.byLogs, parentSpanId: ids.root, name: 'chat gpt-4o', kind: 3, startTimeUnixNano: ns(1000), endTimeUnixNano: ns(2000),
+          attributes: [str('gen_ai.operation.name', 'chat'), str('gen_ai.request.model', 'gpt-4o'), int('gen_ai.usage.input_tokens', 9)],
+          status: { code: 1 } },
+      ] }],
+    }],
+  });
+  /** chat-path GenAI events (instrumentation-openai) of one span: a user message and a choice */
+  const events = (spanId: string, prompt: string, answer: string, atMs: number): Rec[] => [
+    { traceId, spanId, timeNs: T0 + BigInt(atMs) * 1_000_000n, eventAttr: 'gen_ai.user.message', attributes: { 'gen_ai.system': 'openai' }, body: { content: prompt } },
+    { traceId, spanId, timeNs: T0 + BigInt(atMs + 500) * 1_000_000n, eventAttr: 'gen_ai.choice', attributes: { 'gen_ai.system': 'openai' },
+      body: { index: 0, finish_reason: 'stop', message: { content: answer } } },
+  ];
+  const logsOfB = JSON.stringify(logsJson(events(ids.byLogs, 'globex-prompt-by-logs', 'globex-answer-by-logs', 1100), 'globex-svc'));
+  const attackOfA = JSON.stringify(logsJson([ids.byRef, ids.byLogs, ids.root].flatMap((s, i) =>
+    events(s, `acme-injected-prompt-${i}`, `acme-injected-answer-${i}`, 200 + i * 10)), 'acme-svc'));
+
+  async function postLogs(g: TestGateway, key: string, body: string): Promise<void> {
+    const res = await fetch(g.httpUrl + '/v1/logs', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+  }
+
+  beforeAll(async () => {
+    await postLogs(gw, KEY_A, attackOfA); // before B's spans: A's records wait as A's pending content
+    await post(gw, KEY_B, spansOfB);
+    await postLogs(gw, KEY_B, logsOfB);
+    await postLogs(gw, KEY_A, attackOfA.replace(/acme-injected/g, 'acme-again')); // after: B's nodes exist
+    await post(reference, KEY_B, spansOfB); // what B alone gives
+    await postLogs(reference, KEY_B, logsOfB);
+  });
+
+  it('leaves B\'s run, nodes (content and references) and spans exactly as B alone would have them', async () => {
+    // (daily usage left out: B's spans of the tests above share its day on gw, not on the reference)
+    const { usage: _got, ...got } = await ledgerOf(gw.db, 'globex', traceId);
+    const { usage: _want, ...want } = await ledgerOf(reference.db, 'globex', traceId);
+    expect(got).toEqual(want);
+    expect(got.nodes).toHaveLength(3);
+    const content = async (db: TestDb) => (await db.pool.query(`SELECT node_id, input, output, content_source FROM runledger.nodes_full
+      WHERE tenant_id = 'globex' AND run_id = $1 ORDER BY node_id`, [traceId])).rows;
+    const nodes = await content(gw.db);
+    expect(nodes).toEqual(await content(reference.db));
+    expect(JSON.stringify(nodes)).not.toContain('acme');
+    for (const secret of ['globex-prompt-by-ref', 'globex-answer-by-ref', 'globex-prompt-by-logs', 'globex-answer-by-logs']) {
+      expect(JSON.stringify(nodes), secret).toContain(secret);
+    }
+    // A's records are A's: stored under A, no run of A (A sent no span), nothing pending under B
+    const q = async (sql: string) => (await gw.db.pool.query(sql, [traceId])).rows[0].n;
+    expect(await q(`SELECT count(*)::int AS n FROM runledger.logs WHERE run_id = $1 AND tenant_id = 'acme'`)).toBe(12);
+    expect(await q(`SELECT count(*)::int AS n FROM runledger.runs WHERE run_id = $1 AND tenant_id = 'acme'`)).toBe(0);
+    expect(await q(`SELECT count(*)::int AS n FROM runledger.pending_content WHERE run_id = $1 AND tenant_id = 'globex'`)).toBe(0);
+  });
+
+  it('shows A\'s bound analyst none of B\'s content, records or resources, whatever ids A passes the content functions', async () => {
+    const c = new pg.Client({ connectionString: await boundAnalyst('acme') });
+    await c.connect();
+    try {
+      await c.query(`SET runledger.tenant_id = 'globex'`); // ignored: the login role is bound to acme
+      const start = (await gw.db.pool.query(`SELECT start_time FROM runledger.nodes WHERE tenant_id = 'globex' AND run_id = $1 AND node_id = $2`,
+        [traceId, ids.byRef])).rows[0].start_time;
+      const seen: Record<string, unknown[]> = {};
+      const read = async (name: string, sql: string, params: unknown[] = [traceId]) => {
+        seen[name] = (await c.query(sql, params)).rows;
+      };
+      for (const ref of ['json:gen_ai.input.messages', 'json:gen_ai.output.messages', 'text:gen_ai.input.messages']) {
+        await read(`node_content ${ref}`, `SELECT runledger.node_content(NULL, $4, 'globex', $1, $2, $3) AS v`, [traceId, ids.byRef, start, ref]);
+        expect(seen[`node_content ${ref}`]).toEqual([{ v: null }]);
+      }
+      await read('log_content', `SELECT * FROM runledger.log_content('globex', $1, $2, 100000)`, [traceId, ids.byLogs]);
+      expect(seen.log_content).toEqual([{ input: null, output: null, prompt_hash: null }]);
+      await read('raw_logs', `SELECT to_jsonb(l)::text AS v FROM runledger.raw_logs l WHERE run_id = $1`);
+      await read('logs', `SELECT to_jsonb(l)::text AS v FROM runledger.logs l WHERE run_id = $1`);
+      await read('raw_spans', `SELECT to_jsonb(s)::text AS v FROM runledger.raw_spans s WHERE trace_id = $1`);
+      await read('resources', `SELECT to_jsonb(r)::text AS v FROM runledger.resources r`, []);
+      await read('nodes_full', `SELECT to_jsonb(n)::text AS v FROM runledger.nodes_full n WHERE run_id = $1`);
+      await read('ledger_runs', `SELECT to_jsonb(r)::text AS v FROM compat.ledger_runs r WHERE run_id = $1`);
+      await read('ledger_nodes', `SELECT to_jsonb(n)::text AS v FROM compat.ledger_nodes n WHERE run_id = $1`);
+      await read('pending', `SELECT count(*) FROM runledger.pending_content`, []).catch((e: Error) => { seen.pending = [e.message]; });
+      const text = JSON.stringify(seen);
+      for (const secret of B_SECRETS) expect(text, secret).not.toContain(secret);
+      expect(text).not.toContain('globex');
+      expect(seen.pending).toEqual([expect.stringMatching(/permission denied/)]);
+      // the reads themselves work: A's analyst sees A's own records of that trace id
+      expect(seen.raw_logs).toHaveLength(12);
+      expect(JSON.stringify(seen.raw_logs)).toContain('acme-injected-prompt-0');
+    } finally {
+      await c.end();
+    }
   });
 });
