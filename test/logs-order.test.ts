@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { chunks, rng, shuffle } from './helpers/spans.js';
 import { createHash } from 'node:crypto';
-import { anyValue, chatEvents, logsJson, responsesEvents, type Rec } from './helpers/logs.js';
+import { anyValue, chatEvents, logsJson, logsProto, responsesEvents, type Rec } from './helpers/logs.js';
+import { dayOfUs, resourceRef, upsertResources } from '../src/sink/resources.js';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -85,6 +86,17 @@ async function send(tenant: string, s: Step, rand: (() => number) | null): Promi
   expect(out).toEqual({ rejected: 0, message: '' });
 }
 
+/** send, again after a 503 / UNAVAILABLE (as an exporter does: the promise is the same ledger, not no 503s) */
+async function sendRetrying(tenant: string, s: Step, rand: () => number): Promise<void> {
+  for (;;) {
+    try {
+      return await send(tenant, s, rand);
+    } catch (e) {
+      if ((e as { kind?: string }).kind !== 'unavailable') throw e;
+    }
+  }
+}
+
 /** The tenant's whole ledger, without the tenant and the times of writing. */
 async function ledger(tenant: string) {
   const rows = async (sql: string) => (await gw.db.pool.query(sql, [tenant])).rows.map((r) => r.j);
@@ -102,12 +114,19 @@ async function ledger(tenant: string) {
   };
 }
 
-describe('a run\'s spans and log records in any order, split and re-sent', () => {
-  it('give the same whole ledger, also when a re-send lists the resource\'s attributes in another order', async () => {
-    // the reference: everything at once, spans first, attributes as listed
+/** The reference ledger: everything at once, spans first, attributes as listed. */
+let reference: Promise<Awaited<ReturnType<typeof ledger>>> | undefined;
+function ledgerOnce() {
+  return (reference ??= (async () => {
     await send('ref', { kind: 'spans', names: ['root', 'a', 'b', 'c'] }, null);
     await send('ref', { kind: 'logs', records: allRecords() }, null);
-    const want = await ledger('ref');
+    return ledger('ref');
+  })());
+}
+
+describe('a run\'s spans and log records in any order, split and re-sent', () => {
+  it('give the same whole ledger, also when a re-send lists the resource\'s attributes in another order', async () => {
+    const want = await ledgerOnce();
     expect(want.logs).toHaveLength(13);
     expect(want.logRefs).toEqual([{ n: 13, inline: 0, keys: 1 }]);
     expect(want.resources).toHaveLength(1);
@@ -128,6 +147,58 @@ describe('a run\'s spans and log records in any order, split and re-sent', () =>
       for (const s of order) await send(tenant, s, rand);
       expect(await ledger(tenant), `seed ${seed}`).toEqual(want);
     }
+  });
+});
+
+describe('a run\'s spans and log records sent concurrently', () => {
+  it('give the same whole ledger as sent one after the other', async () => {
+    const want = await ledgerOnce();
+    for (let seed = 101; seed <= 112; seed++) {
+      const rand = rng(seed);
+      const tenant = `conc-${seed}`;
+      const steps: Step[] = [
+        ...chunks(shuffle(['root', 'a', 'b', 'c'] as SpanName[], rand), 2, rand).map((names): Step => ({ kind: 'spans', names })),
+        ...chunks(shuffle(allRecords(), rand), 4, rand).map((records): Step => ({ kind: 'logs', records })),
+      ];
+      const all = [...steps, ...steps.filter(() => rand() < 0.4)]; // some sent twice at once
+      await Promise.all(shuffle(all, rand).map(async (s, i) => {
+        await new Promise((r) => setTimeout(r, i % 3));
+        await sendRetrying(tenant, s, rand);
+      }));
+      expect(await ledger(tenant), `seed ${seed}`).toEqual(want);
+    }
+  });
+});
+
+describe('a logs write and a span write that both store a new resource', () => {
+  it('do not deadlock: the logs writer holds no run while it waits for the resource', async () => {
+    // a span writer's transaction (writer.ts): the batch's resources first, then the rows of its new runs
+    const tenant = 'lockorder';
+    const trace = '5bf92f3577b34da6a3ce929d0e0e4736';
+    const records = chatEvents(trace, CHAT_A, T0);
+    const ref = resourceRef({ 'service.name': 'svc' });
+    const spans = await gw.db.pool.connect();
+    let logs: Promise<unknown> | undefined;
+    try {
+      await spans.query('BEGIN');
+      await spans.query(`SET LOCAL deadlock_timeout = '20ms'`); // the span writer is the victim of a deadlock, if any
+      await upsertResources(spans, [{ tenantId: tenant, hash: ref.hash, json: ref.json, day: dayOfUs(Number(T0 / 1000n)) }]);
+      logs = gw.pipeline.exportLogsBody(logsProto(records), 'proto', tenant);
+      // the logs write waits for the resource row
+      for (let i = 0; ; i++) {
+        const w = await gw.db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+        if (w.rows[0].n > 0) break;
+        if (i > 200) throw new Error('the logs write never waited');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await spans.query(`SELECT * FROM runledger.create_runs($1::text[], $2::uuid[])`, [[tenant], [trace]]);
+      await spans.query('ROLLBACK');
+    } finally {
+      await spans.query('ROLLBACK').catch(() => {});
+      spans.release();
+    }
+    expect(await logs).toEqual({ rejected: 0, message: '' });
+    expect((await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.logs WHERE tenant_id = $1`, [tenant])).rows[0].n).toBe(3);
   });
 });
 

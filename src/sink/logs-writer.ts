@@ -52,7 +52,15 @@ RETURNING tenant_id, replace(run_id::text, '-', '') AS run_id, span_id,
 
 /**
  * One request's records: `rows[i]` is the COPY row of `items[i]`; `resources` are (at least) the resources
- * they reference, stored in the same transaction past the cache (filled after COMMIT only).
+ * they reference, those the cache does not know stored first, in a statement of their own (committed alone).
+ *
+ * Not in the records' transaction: that one waits for its runs' locks, and a span writer takes a batch's
+ * resources before it claims the batch's new runs (writer.ts). Both holding what the other waits for — a
+ * resource row here, a run's row there (a new run's empty lock row this writer created) — was a deadlock
+ * whenever spans and log records of a new run met a resource neither had cached (a new SDK process; every
+ * resource at UTC midnight, when its day is raised): each cost deadlock_timeout, chains of them ran into
+ * lock_timeout and answered 503. A resource stored for records whose write then fails is stored for their
+ * retry; unreferenced, it goes with its day (retention).
  */
 export async function writeLogs(
   client: pg.PoolClient, items: LogItem[], rows: Uint8Array[], partitions: DayPartitions, opts: LogsWriteOptions,
@@ -67,10 +75,13 @@ export async function writeLogs(
   const runs = runIdsOf(items.map((m) => ({ tenantId: m.tenantId, runId: m.runId })));
   const cache = opts.resources ?? processResources;
   const needs = cache.unknown(resources);
+  if (needs.length > 0) {
+    await upsertResources(client, needs);
+    cache.committed(needs);
+  }
   await client.query('BEGIN');
   try {
     const createdRuns = await lockRunsWaiting(client, runs);
-    await upsertResources(client, needs);
     await copyRows(client, STAGE_LOGS, STAGE_LOG_COLUMNS, rows, (r) => r);
     const res = await client.query<{ tenant_id: string; run_id: string; span_id: string | null; content: boolean }>(INSERT_LOGS_SQL);
     await client.query(`DELETE FROM ${STAGE_LOGS}`);
@@ -87,7 +98,6 @@ export async function writeLogs(
       await client.query(DELETE_EMPTY_RUNS_SQL('$1::text[]', '$2::uuid[]'), [created.map((c) => c.tenantId), created.map((c) => c.runId)]);
     }
     await client.query('COMMIT');
-    cache.committed(needs);
     return { inserted: res.rowCount ?? 0, duplicates: items.length - (res.rowCount ?? 0) };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
