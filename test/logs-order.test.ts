@@ -1,6 +1,6 @@
 /**
- * One run's spans and GenAI log records, sent in every order, split over requests differently, re-sent, and
- * re-sent with their resource's attributes listed in another order: the whole ledger (runs, nodes with their
+ * One run's spans and GenAI log records, sent in every order, split over requests differently, re-sent, in
+ * OTLP/JSON or protobuf, with their attributes and their resource's listed in another order: the whole ledger (runs, nodes with their
  * content, spans, log records as raw_logs gives them, pending content, resources) comes out identical.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import { chunks, rng, shuffle } from './helpers/spans.js';
 import { createHash } from 'node:crypto';
 import { anyValue, chatEvents, logsJson, logsProto, responsesEvents, type Rec } from './helpers/logs.js';
 import { dayOfUs, resourceRef, upsertResources } from '../src/sink/resources.js';
+import { opentelemetry } from '../src/otlp/gen/otlp.js';
+import { otlpJsonToProtoRequest } from '../src/otlp/request.js';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -79,10 +81,19 @@ function allRecords(): Rec[] {
 
 type Step = { kind: 'spans'; names: SpanName[] } | { kind: 'logs'; records: Rec[] };
 
+/** OTLP/JSON, or (half the time when `rand`) the same request in protobuf */
+function encoded(json: Buffer, kind: Step['kind'], rand: (() => number) | null): [Uint8Array, 'json' | 'proto'] {
+  if (!rand || rand() < 0.5) return [json, 'json'];
+  const req = otlpJsonToProtoRequest(JSON.parse(json.toString()));
+  return kind === 'spans'
+    ? [opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.encode(req).finish(), 'proto']
+    : [opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest.encode(req as never).finish(), 'proto'];
+}
+
 async function send(tenant: string, s: Step, rand: (() => number) | null): Promise<void> {
   const out = s.kind === 'spans'
-    ? await gw.pipeline.exportBody(spansBody(s.names, rand), 'json', tenant)
-    : await gw.pipeline.exportLogsBody(logsBody(s.records, rand), 'json', tenant);
+    ? await gw.pipeline.exportBody(...encoded(spansBody(s.names, rand), s.kind, rand), tenant)
+    : await gw.pipeline.exportLogsBody(...encoded(logsBody(s.records, rand), s.kind, rand), tenant);
   expect(out).toEqual({ rejected: 0, message: '' });
 }
 
