@@ -39,16 +39,25 @@ const staged = new WeakSet<pg.ClientBase>();
  * The staged records that are new: not stored under their identity (ON CONFLICT), nor under the identity an
  * earlier gateway gave them (legacy_hash, log-rows.ts recordHashes: attributes hashed as listed). The legacy
  * look-up is fenced (OFFSET 0) so that it stays one probe of the primary key per record, its time pruning to
- * its day's partition (measured on PG 18: unfenced, the planner hashed a scan of every logs partition).
+ * its day's partition (measured on PG 18: unfenced, the planner hashed a scan of every logs partition); $1 and
+ * $2, the records' first and last time, prune the others when it is planned (with 91 days of partitions, 6 ms
+ * of planning per request without them, 0.3 ms with them, measured on PG 18).
  */
 const INSERT_LOGS_SQL = `
 INSERT INTO runledger.logs (${LOG_COLUMNS.join(', ')})
 SELECT ${LOG_COLUMNS.map((c) => `s.${c}`).join(', ')} FROM ${STAGE_LOGS} s
 WHERE s.legacy_hash IS NULL OR NOT EXISTS (SELECT 1 FROM runledger.logs l WHERE l.tenant_id = s.tenant_id
-  AND l.run_id = s.run_id AND l.time = s.time AND l.record_hash = s.legacy_hash OFFSET 0)
+  AND l.run_id = s.run_id AND l.time = s.time AND l.record_hash = s.legacy_hash
+  AND l.time >= $1::timestamptz AND l.time <= $2::timestamptz OFFSET 0)
 ON CONFLICT DO NOTHING
 RETURNING tenant_id, replace(run_id::text, '-', '') AS run_id, span_id,
   (content_input IS NOT NULL OR content_output IS NOT NULL) AS content`;
+
+/** A time in µs since the epoch as exact ISO 8601 text (µs digits; timestamptz input). */
+function isoOfUs(us: number): string {
+  const ms = Math.floor(us / 1000);
+  return `${new Date(ms).toISOString().slice(0, 23)}${String(us - ms * 1000).padStart(3, '0')}Z`;
+}
 
 /**
  * One request's records: `rows[i]` is the COPY row of `items[i]`; `resources` are (at least) the resources
@@ -83,7 +92,14 @@ export async function writeLogs(
   try {
     const createdRuns = await lockRunsWaiting(client, runs);
     await copyRows(client, STAGE_LOGS, STAGE_LOG_COLUMNS, rows, (r) => r);
-    const res = await client.query<{ tenant_id: string; run_id: string; span_id: string | null; content: boolean }>(INSERT_LOGS_SQL);
+    let first = Infinity;
+    let last = -Infinity;
+    for (const m of items) {
+      if (m.timeUs < first) first = m.timeUs;
+      if (m.timeUs > last) last = m.timeUs;
+    }
+    const res = await client.query<{ tenant_id: string; run_id: string; span_id: string | null; content: boolean }>(
+      INSERT_LOGS_SQL, [isoOfUs(first), isoOfUs(last)]);
     await client.query(`DELETE FROM ${STAGE_LOGS}`);
     const spans = new Map<string, { t: string; r: string; s: string }>();
     for (const x of res.rows) if (x.content && x.span_id !== null) spans.set(runKey(x.tenant_id, x.run_id) + x.span_id, { t: x.tenant_id, r: x.run_id, s: x.span_id });
