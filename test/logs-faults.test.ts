@@ -78,3 +78,26 @@ describe('a logs write that meets a database failure', () => {
       expect(await stored(t)).toBeGreaterThan(0);
     });
 });
+
+describe('a logs write that fails after its records are inserted', () => {
+  it('answers 503 with Retry-After and commits nothing: no records, no pending content, no run row', async () => {
+    await gw.db.pool.query(`
+      CREATE FUNCTION public.pending_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected after the records' USING ERRCODE = '53100'; END $$;
+      CREATE TRIGGER pending_fault AFTER INSERT ON runledger.pending_content FOR EACH STATEMENT EXECUTE FUNCTION public.pending_fault();`);
+    const t = hex(16);
+    try {
+      const res = await postLogs(t);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('3');
+      expect(await stored(t)).toBe(0);
+      const q = async (sql: string) => (await gw.db.pool.query(sql, [t])).rows[0].n as number;
+      expect(await q(`SELECT count(*)::int AS n FROM runledger.pending_content WHERE run_id = $1::uuid`)).toBe(0);
+      expect(await q(`SELECT count(*)::int AS n FROM runledger.runs WHERE run_id = $1::uuid`)).toBe(0);
+    } finally {
+      await gw.db.pool.query('DROP TRIGGER pending_fault ON runledger.pending_content; DROP FUNCTION public.pending_fault()');
+    }
+    expect((await postLogs(t)).status).toBe(200);
+    expect(await stored(t)).toBe(3);
+  });
+});

@@ -1,19 +1,25 @@
 /**
  * Log records made ready for the logs writer: their COPY rows (binary; the columns of runledger.logs, sql/011)
  * and the few fields the writer needs. A record's identity (the primary key's record_hash) is a hash of
- * everything it carries, so a re-sent record meets its stored copy.
+ * everything it carries, key-value lists in canonical order, so a re-sent record meets its stored copy.
  */
 import type { LogRecordData } from '../otlp/types.js';
 import { contentFragment, isContentEvent } from '../mapping/genai-events.js';
 import { jsonSafe, sha256Hex } from '../mapping/content.js';
 import { RowWriter } from './binary.js';
-import { cacheKey, dayOfUs, resourceRef, type ResourceNeed, type ResourceRef } from './resources.js';
+import { cacheKey, canonicalJson, dayOfUs, resourceRef, type ResourceNeed, type ResourceRef } from './resources.js';
 
 export const LOG_COLUMNS = [
   'tenant_id', 'run_id', 'span_id', 'time', 'observed_time', 'severity_number', 'severity_text', 'event_name', 'body',
   'attributes', 'resource_hash', 'service_name', 'scope_name', 'record_hash', 'content_input', 'content_output',
   'content_whole', 'content_rank',
 ] as const;
+
+/**
+ * The staging table's one column more (logs-writer.ts): the record's identity as gateways before canonical
+ * order hashed it (attributes, body and resource as listed in the request), when that differs; NULL when not.
+ */
+export const STAGE_LOG_COLUMNS = [...LOG_COLUMNS, 'legacy_hash'] as const;
 
 /** What the logs writer needs of a record besides its row. */
 export interface LogItem {
@@ -27,7 +33,7 @@ export interface LogItem {
 
 export interface PreparedLogs {
   items: LogItem[];
-  /** the COPY row of each item (views on `buffers`) */
+  /** the COPY row of each item (views on `buffers`): STAGE_LOG_COLUMNS */
   rows: Uint8Array[];
   buffers: ArrayBuffer[];
   /** records rejected while decoding, and why (the first few) */
@@ -40,15 +46,35 @@ export interface PreparedLogs {
 }
 
 /**
- * A resource's text as the record hash has always included it (JSON.stringify: a record's identity must not
- * change with this migration, so a record re-sent across an upgrade still meets its stored copy) and its key
- * (sql/014's canonical JSON). The records of one ResourceLogs share the object: computed once per request.
+ * A resource's key and canonical JSON (sql/014), which the record hash includes, and its text as gateways
+ * before canonical order included it (JSON.stringify: attributes as listed). The records of one ResourceLogs
+ * share the object: computed once per request.
  */
 const logResources = new WeakMap<object, { text: string; ref: ResourceRef }>();
 function resourceInfo(r: LogRecordData['resource']): { text: string; ref: ResourceRef } {
   let x = logResources.get(r);
   if (x === undefined) logResources.set(r, (x = { text: JSON.stringify(r), ref: resourceRef(r) }));
   return x;
+}
+
+/**
+ * A record's identity: sha256 (32 hex digits) of its fields, then its body, attributes and resource as JSON.
+ * Canonical JSON (keys sorted, as resource keys are): the same record sent again with its attributes or its
+ * resource's in another order — another SDK process, a collector that merged them — is the same record.
+ * Records stored before hashed the texts as listed (JSON.stringify); where that differs, `legacy` is that
+ * hash, which the writer also looks for (a record stored by an earlier gateway meets its re-send).
+ */
+export function recordHashes(
+  r: LogRecordData, resource: { text: string; ref: ResourceRef }, listedBody: string | null, listedAttributes: string,
+): { hash: string; legacy: string | null } {
+  const head = JSON.stringify([r.traceId, r.spanId, r.timeUs, r.observedUs, r.severityNumber, r.severityText,
+    r.eventName, r.scopeName, r.scopeVersion]);
+  const body = r.body === null || r.body === undefined ? 'null' : canonicalJson(r.body);
+  const attributes = canonicalJson(r.attributes);
+  const canonical = body + attributes + resource.ref.json;
+  const hash = sha256Hex(head + canonical).slice(0, 32);
+  const listed = (listedBody ?? 'null') + listedAttributes + resource.text;
+  return { hash, legacy: listed === canonical ? null : sha256Hex(head + listed).slice(0, 32) };
 }
 
 /** Rows of the records kept by a decoder. */
@@ -60,16 +86,14 @@ export function prepareLogs(records: readonly LogRecordData[]): Pick<PreparedLog
     const body = r.body === null || r.body === undefined ? null : JSON.stringify(r.body);
     const attributes = JSON.stringify(r.attributes);
     const res = resourceInfo(r.resource);
-    const resource = res.text;
     const day = dayOfUs(r.timeUs);
     const key = cacheKey(r.tenantId, res.ref.hash);
     const need = resources.get(key);
     if (need === undefined) resources.set(key, { tenantId: r.tenantId, hash: res.ref.hash, json: res.ref.json, day });
     else if (day > need.day) need.day = day;
-    const hash = sha256Hex(JSON.stringify([r.traceId, r.spanId, r.timeUs, r.observedUs, r.severityNumber, r.severityText,
-      r.eventName, r.scopeName, r.scopeVersion]) + body + attributes + resource).slice(0, 32);
+    const { hash, legacy } = recordHashes(r, res, body, attributes);
     const f = r.spanId !== null && isContentEvent(r.eventName) ? contentFragment(r.eventName, r.attributes, r.body) : null;
-    w.beginRow(LOG_COLUMNS.length);
+    w.beginRow(STAGE_LOG_COLUMNS.length);
     w.text(r.tenantId);
     w.uuidHex(r.traceId);
     w.text(r.spanId);
@@ -89,6 +113,7 @@ export function prepareLogs(records: readonly LogRecordData[]): Pick<PreparedLog
     w.jsonb(f?.output == null ? null : jsonSafe(f.output));
     w.bool(f?.whole ?? false);
     w.int2(f?.rank ?? 0);
+    w.optText(legacy);
     w.endRow();
     items.push({ tenantId: r.tenantId, runId: r.traceId, spanId: r.spanId, timeUs: r.timeUs, content: f !== null });
   }
