@@ -18,6 +18,11 @@ describe('classifyPgError', () => {
     expect(classifyPgError(pgError(code))).toBe(cls);
   });
 
+  it('retries a row refused by a partition attached meanwhile (23514 partition constraint); other check violations are the data', () => {
+    expect(classifyPgError(pgError('23514', 'new row for relation "spans_default" violates partition constraint'))).toBe('retry');
+    expect(classifyPgError(pgError('23514', 'new row for relation "nodes" violates check constraint "nodes_depth"'))).toBe('data');
+  });
+
   it('recognises lost connections by their node error code or pg message', () => {
     expect(classifyPgError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('unavailable');
     expect(classifyPgError(new Error('Connection terminated unexpectedly'))).toBe('unavailable');

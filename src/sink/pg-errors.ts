@@ -34,8 +34,11 @@ export function classifyPgError(e: unknown): PgErrorClass {
   if (/^(08|53|58)/.test(code) || /^57P0[1-5]$/.test(code) || code === '25P03' || code === '40003') return 'unavailable';
   if (BUSY_CODES.has(code)) return 'busy';
   if (code.startsWith('40')) return 'retry'; // 40001 serialization failure, 40P01 deadlock, 40000, 40002
-  if (code.startsWith('22') || code.startsWith('23') || code.startsWith('54')) return 'data';
   const msg = typeof err?.message === 'string' ? err.message : '';
+  // A row routed to a default partition while its day's partition was being attached (ensure_day_partitions of
+  // another session): the moment, not the data — written again, it lands in the new partition.
+  if (code === '23514' && /violates partition constraint/.test(msg)) return 'retry';
+  if (code.startsWith('22') || code.startsWith('23') || code.startsWith('54')) return 'data';
   if (/Connection terminated|connection.*(closed|ended)|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(msg)) {
     return 'unavailable';
   }
