@@ -163,3 +163,23 @@ describe('GenAI log records fill the content of their span\'s node', () => {
     expect((await gw.db.pool.query(`SELECT count(*)::int AS n FROM runledger.pending_content WHERE run_id = $1`, [traceId])).rows[0].n).toBe(2);
   });
 });
+
+describe('a span\'s content records', () => {
+  it('are found through the span\'s index (sql/021), not by reading every record of the run', async () => {
+    // log_content()'s own query (sql/011), planned with the run's and span's values as the function's call plans it
+    const c = await gw.db.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL enable_seqscan = off'); // the test ledger is tiny: compare index paths only
+      await c.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await c.query(`PREPARE content_records(text, uuid, text) AS SELECT l.content_input, l.content_output FROM runledger.logs l
+        WHERE l.tenant_id = $1 AND l.run_id = $2 AND l.span_id = $3 AND (l.content_input IS NOT NULL OR l.content_output IS NOT NULL)`);
+      const plan = (await c.query(`EXPLAIN (COSTS OFF) EXECUTE content_records('default', '${'1'.repeat(32)}', 'abc')`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/logs_span_content|_tenant_id_run_id_span_id_idx/);
+      expect(plan).not.toMatch(/pkey/);
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
+  });
+});
