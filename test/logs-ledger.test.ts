@@ -84,6 +84,31 @@ describe('GenAI log records fill the content of their span\'s node', () => {
     expect((results[0] as { runs: unknown }).runs).toEqual([{ span_count: 2, llm_calls: 1 }]);
   });
 
+  it('keep a history logged at one instant in the order it was logged (observed times), in any order and split', async () => {
+    // instrumentation-openai 0.21 stamps every input message of a call with one time; the SDK gives each record
+    // its own observed time as it is emitted. By role alone the history would read system, Q1, Q2, A1.
+    const history = (traceId: string, chat: string): Rec[] => [
+      ['gen_ai.system.message', 'You are terse.'], ['gen_ai.user.message', 'Q1'], ['gen_ai.assistant.message', 'A1'],
+      ['gen_ai.user.message', 'Q2'], ['gen_ai.assistant.message', 'A1'], ['gen_ai.user.message', 'Q1'],
+    ].map(([event, text], i) => ({ traceId, spanId: chat, timeNs: T0, observedNs: T0 + BigInt(i + 1) * 7_000n, eventAttr: event!,
+      attributes: { 'gen_ai.system': 'openai' }, body: { content: text } }));
+    const inputs: unknown[] = [];
+    for (let seed = 1; seed <= 4; seed++) {
+      const rand = rng(seed);
+      const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
+      const records = shuffle(history(traceId, chat), rand);
+      const cut = 1 + Math.floor(rand() * (records.length - 1));
+      await run(gw, shuffle<Step>([{ kind: 'spans', body: spansJson(traceId, root, chat)('both') },
+        { kind: 'logs', records: records.slice(0, cut) }, { kind: 'logs', records: records.slice(cut) }], rand));
+      inputs.push((await ledger(traceId)).nodes.find((x) => x.name === 'chat gpt-4o-mini')!.input);
+    }
+    expect(inputs[0]).toEqual([
+      { role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' },
+      { role: 'user', content: 'Q2' }, { role: 'assistant', content: 'A1' }, { role: 'user', content: 'Q1' },
+    ]);
+    for (const x of inputs) expect(x).toEqual(inputs[0]);
+  });
+
   it('take the whole content of operation.details records (the Responses path)', async () => {
     const [traceId, root, chat] = [hex(16), hex(8), hex(8)];
     await run(gw, [{ kind: 'logs', records: responsesEvents(traceId, chat, T0) }, { kind: 'spans', body: spansJson(traceId, root, chat)('both') }]);
