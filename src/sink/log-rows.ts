@@ -58,14 +58,27 @@ function resourceInfo(r: LogRecordData['resource']): { text: string; ref: Resour
 }
 
 /**
+ * Records whose time is a day or more past this thread's start cannot have been stored by a gateway from before
+ * canonical order (one that still ran then: a rolling upgrade is over within a day), so they skip the legacy
+ * hash, a second sha256 over the record's whole text (its resource's ~1.2 KB included). Logs prepare, 512-record
+ * requests of chat events with an SDK resource, CPU µs a record (median of 8 alternating rounds against the
+ * build before canonical order, one session): 30.2 with the legacy hash (38.3 in a busier run) against 23.6
+ * before; past the cutoff 23.0 against 22.1.
+ */
+const LEGACY_HASH_WINDOW_US = 86_400_000_000;
+const legacyHashBeforeUs = Date.now() * 1000 + LEGACY_HASH_WINDOW_US;
+
+/**
  * A record's identity: sha256 (32 hex digits) of its fields, then its body, attributes and resource as JSON.
  * Canonical JSON (keys sorted, as resource keys are): the same record sent again with its attributes or its
  * resource's in another order — another SDK process, a collector that merged them — is the same record.
- * Records stored before hashed the texts as listed (JSON.stringify); where that differs, `legacy` is that
- * hash, which the writer also looks for (a record stored by an earlier gateway meets its re-send).
+ * Records stored before hashed the texts as listed (JSON.stringify); where that differs and the record is older
+ * than `legacyBeforeUs`, `legacy` is that hash, which the writer also looks for (a record stored by an earlier
+ * gateway meets its re-send).
  */
 export function recordHashes(
   r: LogRecordData, resource: { text: string; ref: ResourceRef }, listedBody: string | null, listedAttributes: string,
+  legacyBeforeUs = legacyHashBeforeUs,
 ): { hash: string; legacy: string | null } {
   const head = JSON.stringify([r.traceId, r.spanId, r.timeUs, r.observedUs, r.severityNumber, r.severityText,
     r.eventName, r.scopeName, r.scopeVersion]);
@@ -73,6 +86,7 @@ export function recordHashes(
   const attributes = canonicalJson(r.attributes);
   const canonical = body + attributes + resource.ref.json;
   const hash = sha256Hex(head + canonical).slice(0, 32);
+  if (r.timeUs >= legacyBeforeUs) return { hash, legacy: null };
   const listed = (listedBody ?? 'null') + listedAttributes + resource.text;
   return { hash, legacy: listed === canonical ? null : sha256Hex(head + listed).slice(0, 32) };
 }
