@@ -1,7 +1,7 @@
 /**
  * Retention: drop the daily partitions of spans, nodes and logs older than a cutoff, delete the same days'
- * rows from the default partitions, and the runs that ended before it. The cutoff is rounded down to a
- * UTC midnight: whole days go, so "--older-than 30d" keeps at least 30 days.
+ * rows from the default partitions, and the runs whose spans all started and ended before it (EXPIRED_RUN).
+ * The cutoff is rounded down to a UTC midnight: whole days go, so "--older-than 30d" keeps at least 30 days.
  *
  * Runs that started before the cutoff and ended after it keep their row and their totals (which still
  * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
@@ -42,6 +42,14 @@ export interface RetentionResult {
   /** days of the daily usage table recomputed before the drop (0 in a dry run) */
   rollupDays: number;
 }
+
+/**
+ * A run all of whose spans started and ended before the cutoff ($1). end_time alone is not enough: a span sent
+ * without an end time (OTLP's 0, stored as 1970) or ending before it starts can leave a run that started after
+ * the cutoff with an earlier end_time, and deleting its row would orphan its kept spans and nodes.
+ * last_start_time is NULL only in rows written before sql/012 (their start_time then bounds it from below).
+ */
+const EXPIRED_RUN = `end_time < $1 AND coalesce(last_start_time, start_time) < $1`;
 
 /** A resource no span or log record on or after the cutoff ($1) references. */
 const EXPIRED_RESOURCE = `max_span_day < ($1::timestamptz AT TIME ZONE 'UTC')::date`;
@@ -85,7 +93,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
     result.defaultSpans = await count('SELECT count(*) AS n FROM runledger.spans_default WHERE start_time < $1');
     result.defaultNodes = await count('SELECT count(*) AS n FROM runledger.nodes_default WHERE start_time < $1');
     result.defaultLogs = await count('SELECT count(*) AS n FROM runledger.logs_default WHERE time < $1');
-    result.runs = await count('SELECT count(*) AS n FROM runledger.runs WHERE end_time < $1');
+    result.runs = await count(`SELECT count(*) AS n FROM runledger.runs WHERE ${EXPIRED_RUN}`);
     result.resources = await count(`SELECT count(*) AS n FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`);
     p?.tick(partitions.length + 4);
     p?.done();
@@ -103,7 +111,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   result.defaultNodes = await deleteChunked(pool, 'runledger.nodes_default', 'start_time < $1', cutoff, chunk);
   result.defaultLogs = await deleteChunked(pool, 'runledger.logs_default', 'time < $1', cutoff, chunk);
   p?.tick();
-  result.runs = await deleteChunked(pool, 'runledger.runs', 'end_time < $1', cutoff, chunk);
+  result.runs = await deleteChunked(pool, 'runledger.runs', EXPIRED_RUN, cutoff, chunk);
   p?.tick();
   // frontier rows (children waiting for a parent) of runs that are gone, and spans waiting for content
   // from log records that are gone

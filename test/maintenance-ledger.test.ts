@@ -1,0 +1,155 @@
+/**
+ * The maintenance commands (repair, reprice, retention) against the newer storage: node content from GenAI log
+ * records and references to span attributes (sql/011, 015), resources stored once (sql/014, 019), pending
+ * content and the usage frontier. A ledger written through the gateway must come out of them as it went in.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { hex } from './helpers/spans.js';
+import { chatEvents, logsProto, type Rec } from './helpers/logs.js';
+import { repair } from '../src/maintenance/repair.js';
+import { applyRetention } from '../src/maintenance/retention.js';
+
+let gw: TestGateway;
+beforeAll(async () => { gw = await startTestGateway(); });
+afterAll(async () => { await gw?.close(); });
+
+const T0 = BigInt(Date.now() - 60_000) * 1_000_000n;
+
+/** A root span and two chat calls: `chat` without content of its own, `refd` with gen_ai.input/output.messages (a reference). */
+function spansBody(traceId: string, ids: { root: string; chat: string; refd: string }, which: 'root' | 'chat' | 'all' = 'all', t0 = T0, service = 'svc') {
+  const usage = [
+    { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } }, { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
+    { key: 'gen_ai.usage.input_tokens', value: { intValue: '20' } }, { key: 'gen_ai.usage.output_tokens', value: { intValue: '5' } },
+  ];
+  const refd = [...usage,
+    { key: 'gen_ai.input.messages', value: { stringValue: '[{"role":"user","content":"from the span"}]' } },
+    { key: 'gen_ai.output.messages', value: { stringValue: '[{"role":"assistant","content":"ok"}]' } }];
+  const spans = [
+    { traceId, spanId: ids.root, name: 'agent', kind: 1, startTimeUnixNano: String(t0 - 10_000_000n), endTimeUnixNano: String(t0 + 10_000_000n) },
+    { traceId, spanId: ids.chat, parentSpanId: ids.root, name: 'chat a', kind: 3, startTimeUnixNano: String(t0 - 1_000_000n),
+      endTimeUnixNano: String(t0 + 2_000_000n), attributes: usage },
+    { traceId, spanId: ids.refd, parentSpanId: ids.root, name: 'chat b', kind: 3, startTimeUnixNano: String(t0 - 3_000_000n),
+      endTimeUnixNano: String(t0 + 1_000_000n), attributes: refd },
+  ].filter((s) => which === 'all' || (which === 'root' ? s.spanId === ids.root : s.spanId !== ids.root));
+  return Buffer.from(JSON.stringify({
+    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }],
+  }));
+}
+
+async function sendSpans(body: Buffer, tenant = 'default') {
+  expect(await gw.pipeline.exportBody(body, 'json', tenant)).toEqual({ rejected: 0, message: '' });
+}
+async function sendLogs(records: Rec[], tenant = 'default', service = 'svc') {
+  expect(await gw.pipeline.exportLogsBody(logsProto(records, service), 'proto', tenant)).toEqual({ rejected: 0, message: '' });
+}
+
+/** Everything a run is read by: its nodes (content resolved), its runs row, its frontier, pending content. */
+async function snapshot(traceId: string) {
+  const q = async (sql: string) => (await gw.db.pool.query(sql, [traceId])).rows;
+  return {
+    nodes: await q(`SELECT node_id, input, output, prompt_hash, content_source, input_ref, output_ref, usage_counted, call_counted,
+      total_cost::text, parent_node_id, parent_missing, depth, step_order, attempt, tree_path FROM runledger.nodes_full WHERE run_id = $1 ORDER BY node_id`),
+    run: await q(`SELECT * FROM runledger.runs WHERE run_id = $1`).then((rs) => rs.map(({ updated_at: _u, ...r }) => r)),
+    compat: await q(`SELECT run_input, run_output FROM compat.ledger_runs WHERE run_id = $1`),
+    frontier: await q(`SELECT * FROM runledger.usage_frontier WHERE trace_id = $1 ORDER BY span_id`),
+    pending: await q(`SELECT * FROM runledger.pending_content WHERE run_id = $1`),
+  };
+}
+
+describe('repair keeps content and references', () => {
+  for (const order of ['logs after spans', 'logs before spans'] as const) {
+    it(`a run whose node content came from log records (${order}) is unchanged by repair`, async () => {
+      const [traceId, root, chat, refd] = [hex(16), hex(8), hex(8), hex(8)];
+      const ids = { root, chat, refd };
+      if (order === 'logs before spans') await sendLogs(chatEvents(traceId, chat, T0));
+      await sendSpans(spansBody(traceId, ids));
+      if (order === 'logs after spans') await sendLogs(chatEvents(traceId, chat, T0));
+      const before = await snapshot(traceId);
+      expect(before.nodes.find((n) => n.node_id === chat)).toMatchObject({ content_source: 'logs' });
+      expect(before.nodes.find((n) => n.node_id === refd)!.input_ref).not.toBeNull();
+      const r = await repair(gw.db.pool, { runIds: [traceId] });
+      expect(await snapshot(traceId)).toEqual(before);
+      expect(r.changed).toBe(0);
+    });
+  }
+});
+
+describe('repair of corrupted rollups', () => {
+  it('restores the runs row, the frontier and the tree of a run with log and reference content exactly', async () => {
+    const [traceId, root, chat, refd] = [hex(16), hex(8), hex(8), hex(8)];
+    await sendSpans(spansBody(traceId, { root, chat, refd }, 'chat'));
+    await sendLogs(chatEvents(traceId, chat, T0));
+    await sendSpans(spansBody(traceId, { root, chat, refd }, 'root'));
+    const before = await snapshot(traceId);
+    await gw.db.pool.query(`UPDATE runledger.runs SET total_cost = 99, llm_calls = 0, input_node_id = NULL, output_node_id = NULL,
+      output_start_time = NULL, output_end_time = NULL, input_start_time = NULL, span_count = 1, status = 'RUNNING', models = '{}' WHERE run_id = $1`, [traceId]);
+    await gw.db.pool.query(`UPDATE runledger.nodes SET usage_counted = NOT usage_counted, depth = 7, tree_path = NULL WHERE run_id = $1`, [traceId]);
+    await gw.db.pool.query(`INSERT INTO runledger.usage_frontier (tenant_id, trace_id, span_id, parent_span_id, mask)
+      VALUES ('default', $1, $2, 'ffffffffffffffff', 1)`, [traceId, chat]);
+    await repair(gw.db.pool, { runIds: [traceId] });
+    expect(await snapshot(traceId)).toEqual(before);
+    expect((await repair(gw.db.pool, { runIds: [traceId] })).changed).toBe(0);
+  });
+});
+
+const DAY_NS = 86_400_000_000_000n;
+const count = async (sql: string, params: unknown[] = []) => Number((await gw.db.pool.query(sql, params)).rows[0].n);
+
+describe('retention over content, resources and pending content', () => {
+  it('removes the expired days and what only they reference, and keeps the rest exactly', async () => {
+    // 40 days ago (default partitions) and 20 days ago (day partitions), cutoff 15 days ago
+    const old = [40n, 20n].map((d) => ({ traceId: hex(16), ids: { root: hex(8), chat: hex(8), refd: hex(8) }, t0: T0 - d * DAY_NS }));
+    for (const o of old) {
+      await sendSpans(spansBody(o.traceId, o.ids, 'all', o.t0, 'old-svc'));
+      await sendLogs(chatEvents(o.traceId, o.ids.chat, o.t0), 'default', 'old-svc');
+      // a span whose records came, the span never: pending, of an expired day
+      await sendLogs(chatEvents(o.traceId, hex(8), o.t0), 'default', 'old-svc');
+      // a child whose parent never came: a frontier row of an expired run
+      await sendSpans(Buffer.from(JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'old-svc' } }] },
+        scopeSpans: [{ spans: [{ traceId: o.traceId, spanId: hex(8), parentSpanId: hex(8), name: 'chat c', kind: 3,
+          startTimeUnixNano: String(o.t0), endTimeUnixNano: String(o.t0 + 1000n), attributes: [
+            { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } }, { key: 'gen_ai.usage.input_tokens', value: { intValue: '3' } }] }] }] }] })));
+    }
+    // 'svc' is used by the old days and today: it stays
+    await sendSpans(spansBody(old[0]!.traceId.replace(/^./, 'e'), old[0]!.ids, 'root', old[0]!.t0, 'svc'));
+    const keep = { traceId: hex(16), ids: { root: hex(8), chat: hex(8), refd: hex(8) } };
+    await sendSpans(spansBody(keep.traceId, keep.ids));
+    await sendLogs(chatEvents(keep.traceId, keep.ids.chat, T0));
+    const keptPending = hex(8);
+    await sendLogs(chatEvents(keep.traceId, keptPending, T0));
+    // a run today whose only span has no end time (end_time 0 = 1970): started today, it is not expired
+    const unended = hex(16);
+    await sendSpans(Buffer.from(JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+      scopeSpans: [{ spans: [{ traceId: unended, spanId: hex(8), name: 'open', kind: 1, startTimeUnixNano: String(T0), endTimeUnixNano: '0' }] }] }] })));
+    const before = await snapshot(keep.traceId);
+    const rawBefore = (await gw.db.pool.query(`SELECT span_id, resource FROM runledger.raw_spans WHERE trace_id = $1 ORDER BY span_id`, [keep.traceId])).rows;
+    expect(rawBefore.every((r) => r.resource?.['service.name'] === 'svc')).toBe(true);
+    expect(await count(`SELECT count(*) AS n FROM runledger.usage_frontier WHERE trace_id = ANY($1::uuid[])`, [old.map((o) => o.traceId)])).toBe(2);
+    expect(await count(`SELECT count(*) AS n FROM runledger.pending_content`)).toBe(3);
+
+    const res = await applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
+    expect(res.partitions.length).toBeGreaterThan(0);
+    const olds = old.map((o) => o.traceId);
+    for (const t of ['spans', 'nodes']) {
+      expect(await count(`SELECT count(*) AS n FROM runledger.${t} WHERE ${t === 'spans' ? 'trace_id' : 'run_id'} = ANY($1::uuid[])`, [olds])).toBe(0);
+    }
+    expect(await count(`SELECT count(*) AS n FROM runledger.logs WHERE run_id = ANY($1::uuid[])`, [olds])).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM runledger.runs WHERE run_id = ANY($1::uuid[])`, [olds])).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM runledger.usage_frontier WHERE trace_id = ANY($1::uuid[])`, [olds])).toBe(0);
+    expect((await gw.db.pool.query(`SELECT span_id FROM runledger.pending_content`)).rows.map((r) => r.span_id)).toEqual([keptPending]);
+    expect((await gw.db.pool.query(`SELECT resource->>'service.name' AS s FROM runledger.resources ORDER BY 1`)).rows.map((r) => r.s)).toEqual(['svc']);
+    // nothing kept references a missing resource
+    expect(await count(`SELECT count(*) AS n FROM runledger.raw_spans WHERE resource IS NULL`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM runledger.raw_logs WHERE resource IS NULL`)).toBe(0);
+    expect(await snapshot(keep.traceId)).toEqual(before);
+    expect((await gw.db.pool.query(`SELECT span_id, resource FROM runledger.raw_spans WHERE trace_id = $1 ORDER BY span_id`, [keep.traceId])).rows).toEqual(rawBefore);
+    // every kept span still has its run
+    expect(await count(`SELECT count(*) AS n FROM runledger.spans s WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r
+      WHERE r.tenant_id = s.tenant_id AND r.run_id = s.trace_id)`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM runledger.runs WHERE run_id = $1`, [unended])).toBe(1);
+    // a second run removes nothing more
+    const again = await applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
+    expect({ ...again, cutoff: 0, rollupDays: 0 }).toMatchObject({ partitions: [], defaultSpans: 0, defaultNodes: 0, defaultLogs: 0, runs: 0, frontier: 0, resources: 0 });
+  });
+});
