@@ -9,6 +9,13 @@ import { hex } from './helpers/spans.js';
 import { chatEvents, logsProto, type Rec } from './helpers/logs.js';
 import { repair } from '../src/maintenance/repair.js';
 import { applyRetention } from '../src/maintenance/retention.js';
+import { reprice } from '../src/maintenance/reprice.js';
+import { refreshDailyUsage } from '../src/maintenance/daily-usage.js';
+import { loadPriceTable } from '../src/mapping/prices.js';
+import { GatewayError } from '../src/errors.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -151,5 +158,119 @@ describe('retention over content, resources and pending content', () => {
     // a second run removes nothing more
     const again = await applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
     expect({ ...again, cutoff: 0, rollupDays: 0 }).toMatchObject({ partitions: [], defaultSpans: 0, defaultNodes: 0, defaultLogs: 0, runs: 0, frontier: 0, resources: 0 });
+  });
+});
+
+describe('reprice over content and references', () => {
+  it('changes the costs where the price changed, and nothing else', async () => {
+    const [traceId, root, chat, refd] = [hex(16), hex(8), hex(8), hex(8)];
+    await sendSpans(spansBody(traceId, { root, chat, refd }));
+    await sendLogs(chatEvents(traceId, chat, T0));
+    const before = await snapshot(traceId);
+    const dir = mkdtempSync(join(tmpdir(), 'runledger-prices-'));
+    try {
+      const file = join(dir, 'prices.json');
+      writeFileSync(file, JSON.stringify({ models: [{ match: '^gpt-4o-mini(?:-|$)', input: 1, output: 10 }] }));
+      const r = await reprice(gw.db.pool, { prices: loadPriceTable(file), force: true });
+      expect(r.repriced).toBeGreaterThanOrEqual(2);
+      const after = await snapshot(traceId);
+      // two calls of 20 input and 5 output tokens at 1 and 10 USD per 1M
+      const cost = (20 * 1 + 5 * 10) / 1e6;
+      for (const n of after.nodes) {
+        const was = before.nodes.find((b) => b.node_id === n.node_id)!;
+        if (n.node_id === root) expect(n).toEqual(was);
+        else expect(n).toEqual({ ...was, total_cost: cost.toFixed(10) });
+      }
+      expect(Number(after.run[0].total_cost)).toBeCloseTo(2 * cost, 12);
+      const { total_cost: _a, ...runAfter } = after.run[0];
+      const { total_cost: _b, ...runBefore } = before.run[0];
+      expect(runAfter).toEqual(runBefore);
+      expect({ ...after, nodes: 0, run: 0 }).toEqual({ ...before, nodes: 0, run: 0 });
+      expect((await reprice(gw.db.pool, { prices: loadPriceTable(file), force: true })).repriced).toBe(0);
+      expect((await repair(gw.db.pool, { runIds: [traceId] })).changed).toBe(0);
+    } finally {
+      await reprice(gw.db.pool, { prices: loadPriceTable() });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Send until accepted: 503 / 429 are retried as an exporter retries them; anything else is returned. */
+async function deliver(send: () => Promise<unknown>): Promise<string | null> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const out = await send();
+      return JSON.stringify(out) === JSON.stringify({ rejected: 0, message: '' }) ? null : `partial: ${JSON.stringify(out)}`;
+    } catch (e) {
+      if (e instanceof GatewayError && e.retryable) { await new Promise((r) => setTimeout(r, 50)); continue; }
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  }
+  return 'never accepted';
+}
+
+describe('maintenance while spans and logs arrive', () => {
+  it('repair, reprice, retention and refresh side by side with ingestion: no error, no lost span, nothing left to repair', async () => {
+    const runs = Array.from({ length: 60 }, () => ({ traceId: hex(16), ids: { root: hex(8), chat: hex(8), refd: hex(8) } }));
+    // runs of an expired day (20 days ago: partitions created by the writers, dropped by retention meanwhile)
+    const expired = Array.from({ length: 30 }, () => ({ traceId: hex(16), ids: { root: hex(8), chat: hex(8), refd: hex(8) } }));
+    const t20 = T0 - 20n * DAY_NS;
+    const dir = mkdtempSync(join(tmpdir(), 'runledger-prices-'));
+    const file = join(dir, 'prices.json');
+    writeFileSync(file, JSON.stringify({ models: [{ match: '^gpt-4o-mini(?:-|$)', input: 2, output: 3 }] }));
+    const errors: string[] = [];
+    let done = false;
+    const ingest = (async () => {
+      try {
+        await Promise.all(runs.map(async (r, i) => {
+          const steps = [
+            () => gw.pipeline.exportBody(spansBody(r.traceId, r.ids, 'chat'), 'json', 'default'),
+            () => gw.pipeline.exportLogsBody(logsProto(chatEvents(r.traceId, r.ids.chat, T0)), 'proto', 'default'),
+            () => gw.pipeline.exportBody(spansBody(r.traceId, r.ids, 'root'), 'json', 'default'),
+          ];
+          if (i % 2) steps.reverse();
+          for (const s of [...steps, steps[0]!]) { const e = await deliver(s); if (e) errors.push(e); }
+        }), ...expired.map(async (r) => {
+          for (const s of [
+            () => gw.pipeline.exportLogsBody(logsProto(chatEvents(r.traceId, r.ids.chat, t20), 'old-svc'), 'proto', 'default'),
+            () => gw.pipeline.exportBody(spansBody(r.traceId, r.ids, 'all', t20, 'old-svc'), 'json', 'default'),
+          ]) { const e = await deliver(s); if (e) errors.push(e); }
+        }));
+      } finally { done = true; }
+    })();
+    const maint = async (name: string, f: () => Promise<unknown>) => {
+      while (!done) {
+        try { await f(); } catch (e) { errors.push(`${name}: ${(e as Error).message} ${(e as { detail?: string }).detail ?? ""}`); }
+      }
+    };
+    const old = new Date(Date.now() - 15 * 86_400_000);
+    await Promise.all([
+      ingest,
+      maint('repair', () => repair(gw.db.pool, { batch: 5 })),
+      maint('reprice', () => reprice(gw.db.pool, { prices: loadPriceTable(file), force: true, batch: 7 })),
+      maint('retention', () => applyRetention(gw.db.pool, { olderThan: old })),
+      maint('repair 2', () => repair(gw.db.pool, { batch: 3, since: new Date(Date.now() - 3_600_000) })),
+      maint('refresh', () => refreshDailyUsage(gw.db.pool, { since: new Date(Date.now() - 30 * 86_400_000) })),
+    ]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(errors).toEqual([]);
+    const ids = runs.map((r) => r.traceId);
+    expect(await count(`SELECT count(*) AS n FROM runledger.spans WHERE trace_id = ANY($1::uuid[])`, [ids])).toBe(3 * runs.length);
+    expect(await count(`SELECT count(*) AS n FROM runledger.logs WHERE run_id = ANY($1::uuid[])`, [ids])).toBe(3 * runs.length);
+    expect(await count(`SELECT count(*) AS n FROM runledger.nodes WHERE run_id = ANY($1::uuid[]) AND content_source = 'logs'`, [ids])).toBe(runs.length);
+    expect(await count(`SELECT count(*) AS n FROM runledger.pending_content WHERE run_id = ANY($1::uuid[])`, [ids])).toBe(0);
+    const snaps = await Promise.all(ids.map(snapshot));
+    const r = await repair(gw.db.pool, { runIds: ids });
+    expect(r.changed).toBe(0);
+    expect(await Promise.all(ids.map(snapshot))).toEqual(snaps);
+    // the expired runs: whatever retention left of them is consistent, and the next retention removes it all
+    await applyRetention(gw.db.pool, { olderThan: old });
+    const gone = expired.map((r) => r.traceId);
+    for (const [t, c] of [['spans', 'trace_id'], ['nodes', 'run_id'], ['logs', 'run_id'], ['runs', 'run_id'], ['pending_content', 'run_id'], ['usage_frontier', 'trace_id']]) {
+      expect(await count(`SELECT count(*) AS n FROM runledger.${t} WHERE ${c} = ANY($1::uuid[])`, [gone]), t).toBe(0);
+    }
+    expect(await count(`SELECT count(*) AS n FROM runledger.resources WHERE resource->>'service.name' = 'old-svc'`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM runledger.raw_spans WHERE resource IS NULL`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM runledger.raw_logs WHERE resource IS NULL`)).toBe(0);
   });
 });

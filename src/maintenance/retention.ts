@@ -152,7 +152,9 @@ async function withLockRetry(pool: pg.Pool, sql: string, tries = 60): Promise<vo
         await client.query(sql);
         return;
       } catch (e) {
-        if ((e as { code?: string }).code !== '55P03' || i >= tries) throw e; // lock_not_available
+        // lock_not_available, or a deadlock (a deadlock_timeout below 500 ms) of which this drop was the victim
+        const code = (e as { code?: string }).code;
+        if ((code !== '55P03' && code !== '40P01') || i >= tries) throw e;
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
