@@ -250,6 +250,8 @@ describe('maintenance while spans and logs arrive', () => {
       maint('reprice', () => reprice(gw.db.pool, { prices: loadPriceTable(file), force: true, batch: 7 })),
       maint('retention', () => applyRetention(gw.db.pool, { olderThan: old })),
       maint('repair 2', () => repair(gw.db.pool, { batch: 3, since: new Date(Date.now() - 3_600_000) })),
+      maint('retention 2', () => applyRetention(gw.db.pool, { olderThan: old, chunkRows: 2 })),
+      maint('reprice 2', () => reprice(gw.db.pool, { prices: loadPriceTable(file), batch: 2 })),
       maint('refresh', () => refreshDailyUsage(gw.db.pool, { since: new Date(Date.now() - 30 * 86_400_000) })),
     ]);
     rmSync(dir, { recursive: true, force: true });
@@ -272,5 +274,30 @@ describe('maintenance while spans and logs arrive', () => {
     expect(await count(`SELECT count(*) AS n FROM runledger.resources WHERE resource->>'service.name' = 'old-svc'`)).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM runledger.raw_spans WHERE resource IS NULL`)).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM runledger.raw_logs WHERE resource IS NULL`)).toBe(0);
+  });
+});
+
+describe('repair recreating a deleted runs row', () => {
+  it('derives pipeline and environment from resources stored once, and the compat ids stay', async () => {
+    const [traceId, root, chat, refd] = [hex(16), hex(8), hex(8), hex(8)];
+    const body = JSON.parse(spansBody(traceId, { root, chat, refd }).toString());
+    body.resourceSpans[0].resource.attributes.push({ key: 'deployment.environment.name', value: { stringValue: 'staging' } });
+    body.resourceSpans[0].resource.attributes[0].value.stringValue = 'svc/with\\slash';
+    await sendSpans(Buffer.from(JSON.stringify(body)));
+    await sendLogs(chatEvents(traceId, chat, T0));
+    const compat = async () => (await gw.db.pool.query(`SELECT e.task_id, e.agent_id, e.environment, r.workflow_id, r.mode, r.input, r.output
+      FROM compat.executions e JOIN compat.runs r USING (id) WHERE e.id = $1`, [traceId])).rows;
+    const before = await snapshot(traceId);
+    const ids = await compat();
+    expect(ids).toHaveLength(1);
+    expect(before.run[0]).toMatchObject({ environment: 'staging' });
+    await gw.db.pool.query(`DELETE FROM runledger.runs WHERE run_id = $1`, [traceId]);
+    expect((await repair(gw.db.pool, { runIds: [traceId] })).recreated).toBe(1);
+    const after = await snapshot(traceId);
+    const { created_at: _a, ...run } = after.run[0];
+    const { created_at: _b, ...run0 } = before.run[0];
+    expect(run).toEqual(run0);
+    expect({ ...after, run: 0 }).toEqual({ ...before, run: 0 });
+    expect(await compat()).toEqual(ids);
   });
 });
