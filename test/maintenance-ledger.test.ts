@@ -301,3 +301,17 @@ describe('repair recreating a deleted runs row', () => {
     expect(await compat()).toEqual(ids);
   });
 });
+
+describe('retention of pending content', () => {
+  it('removes a pending span whose content records are gone though a later record without content of its span is kept', async () => {
+    const [traceId, span] = [hex(16), hex(8)];
+    const old = T0 - 20n * DAY_NS;
+    await sendLogs(chatEvents(traceId, span, old));
+    // an application log of the same span, days later (a long call): no GenAI content
+    await sendLogs([{ traceId, spanId: span, timeNs: T0, body: { msg: 'still waiting' } as Record<string, unknown> }]);
+    expect(await count(`SELECT count(*) AS n FROM runledger.pending_content WHERE run_id = $1`, [traceId])).toBe(1);
+    await applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
+    expect(await count(`SELECT count(*) AS n FROM runledger.logs WHERE run_id = $1`, [traceId])).toBe(1);
+    expect(await count(`SELECT count(*) AS n FROM runledger.pending_content WHERE run_id = $1`, [traceId])).toBe(0);
+  });
+});

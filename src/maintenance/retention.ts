@@ -114,12 +114,14 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   result.runs = await deleteChunked(pool, 'runledger.runs', EXPIRED_RUN, cutoff, chunk);
   p?.tick();
   // frontier rows (children waiting for a parent) of runs that are gone, and spans waiting for content
-  // from log records that are gone
+  // from log records that are gone: its GenAI content records (sql/011 log_content's condition, which is also
+  // the partial index logs_span_content's, sql/021), not any record of the span
   const f = await pool.query(`DELETE FROM runledger.usage_frontier f
     WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.tenant_id = f.tenant_id AND r.run_id = f.trace_id)`);
   result.frontier = f.rowCount ?? 0;
   await pool.query(`DELETE FROM runledger.pending_content c WHERE NOT EXISTS (SELECT 1 FROM runledger.logs l
-    WHERE l.tenant_id = c.tenant_id AND l.run_id = c.run_id AND l.span_id = c.span_id)`);
+    WHERE l.tenant_id = c.tenant_id AND l.run_id = c.run_id AND l.span_id = c.span_id
+      AND (l.content_input IS NOT NULL OR l.content_output IS NOT NULL))`);
   // After the spans: a writer raising a row's day (it has a later span) holds the row; this DELETE then
   // re-reads the day and keeps it.
   result.resources = (await pool.query(`DELETE FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`, [cutoff])).rowCount ?? 0;
