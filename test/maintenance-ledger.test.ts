@@ -315,3 +315,29 @@ describe('retention of pending content', () => {
     expect(await count(`SELECT count(*) AS n FROM runledger.pending_content WHERE run_id = $1`, [traceId])).toBe(0);
   });
 });
+
+describe('repair after retention', () => {
+  it('recomputes a run that straddles the cutoff from the spans and log content left, once', async () => {
+    const [traceId, root, chat, refd, early] = [hex(16), hex(8), hex(8), hex(8), hex(8)];
+    const old = T0 - 20n * DAY_NS;
+    // a long-running agent: its root started 20 days ago, an early call then, two calls today
+    const body = JSON.parse(spansBody(traceId, { root, chat, refd }).toString());
+    body.resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano = String(old);
+    body.resourceSpans[0].scopeSpans[0].spans.push({ ...body.resourceSpans[0].scopeSpans[0].spans[2], spanId: early,
+      startTimeUnixNano: String(old + 1000n), endTimeUnixNano: String(old + 2000n) });
+    await sendSpans(Buffer.from(JSON.stringify(body)));
+    await sendLogs(chatEvents(traceId, chat, T0));
+    await sendLogs(chatEvents(traceId, early, old));
+    const before = await snapshot(traceId);
+    expect(before.run[0]).toMatchObject({ span_count: '4', llm_calls: '3', input_node_id: early });
+    await applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
+    expect((await snapshot(traceId)).run).toEqual(before.run); // its row kept as it was, totals included
+    await repair(gw.db.pool, { runIds: [traceId] });
+    const after = await snapshot(traceId);
+    expect(after.run[0]).toMatchObject({ span_count: '2', llm_calls: '2', input_node_id: refd, output_node_id: chat });
+    expect(after.nodes.map(({ parent_missing: _p, parent_node_id: _q, depth: _d, tree_path: _t, step_order: _s, attempt: _at, ...n }) => n))
+      .toEqual(before.nodes.filter((n) => n.node_id !== early).map(({ parent_missing: _p, parent_node_id: _q, depth: _d, tree_path: _t, step_order: _s, attempt: _at, ...n }) => n));
+    expect(after.compat[0].run_input).toEqual([{ role: 'user', content: 'from the span' }]);
+    expect((await repair(gw.db.pool, { runIds: [traceId] })).changed).toBe(0);
+  });
+});
