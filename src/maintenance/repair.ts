@@ -18,6 +18,7 @@ import type { SpanRecord } from '../otlp/types.js';
 import { HINT_SPANS_SQL, MARKED_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repair-sql.js';
 import type { JobProgress } from './progress.js';
 import { refreshDailyUsage } from './daily-usage.js';
+import { withRetries } from '../sink/pg-errors.js';
 
 export interface RepairOptions {
   /** only the runs with these trace ids (32 hex digits or uuids), in every tenant */
@@ -206,7 +207,9 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       const last = page.rows[page.rows.length - 1]!;
       after = [last.tenant_id, last.id];
       const runs: RunIds = { tenants: page.rows.map((r) => r.tenant_id), runIds: page.rows.map((r) => r.run_id) };
-      const out = await repairBatch(client, runs);
+      // a deadlock with a gateway creating a day's partitions (it locks the default partitions this batch reads)
+      // or with another batch: the batch is rolled back whole and done again, as the writers retry theirs
+      const out = await withRetries(() => repairBatch(client, runs));
       if (opts.queued) {
         await client.query('DELETE FROM runledger.repair_queue WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
           [runs.tenants, runs.runIds]);

@@ -16,6 +16,7 @@ import { earliestOf, repairLocked } from './repair.js';
 import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
 import type { JobProgress } from './progress.js';
 import { refreshDailyUsage } from './daily-usage.js';
+import { withRetries } from '../sink/pg-errors.js';
 
 export interface RepriceOptions {
   prices: PriceTable;
@@ -131,7 +132,8 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
           c.ref !== n.price_ref) changes.push({ n, c });
       }
       if (changes.length > 0) {
-        const applied = await applyChanges(client, changes);
+        // rolled back whole on a deadlock (e.g. with a gateway creating a day's partitions): done again
+        const applied = await withRetries(() => applyChanges(client, changes));
         for (const r of applied.runs) runsChanged.add(r);
         earliest = earliestOf([earliest, applied.earliest]);
       }

@@ -1,7 +1,7 @@
 /**
  * Retention: drop the daily partitions of spans, nodes and logs older than a cutoff, delete the same days'
- * rows from the default partitions, and the runs that ended before it. The cutoff is rounded down to a
- * UTC midnight: whole days go, so "--older-than 30d" keeps at least 30 days.
+ * rows from the default partitions, and the runs whose spans all started and ended before it (EXPIRED_RUN).
+ * The cutoff is rounded down to a UTC midnight: whole days go, so "--older-than 30d" keeps at least 30 days.
  *
  * Runs that started before the cutoff and ended after it keep their row and their totals (which still
  * count the dropped spans); `runledger repair` recomputes them from what is left if wanted.
@@ -42,6 +42,14 @@ export interface RetentionResult {
   /** days of the daily usage table recomputed before the drop (0 in a dry run) */
   rollupDays: number;
 }
+
+/**
+ * A run all of whose spans started and ended before the cutoff ($1). end_time alone is not enough: a span sent
+ * without an end time (OTLP's 0, stored as 1970) or ending before it starts can leave a run that started after
+ * the cutoff with an earlier end_time, and deleting its row would orphan its kept spans and nodes.
+ * last_start_time is NULL only in rows written before sql/012 (their start_time then bounds it from below).
+ */
+const EXPIRED_RUN = `end_time < $1 AND coalesce(last_start_time, start_time) < $1`;
 
 /** A resource no span or log record on or after the cutoff ($1) references. */
 const EXPIRED_RESOURCE = `max_span_day < ($1::timestamptz AT TIME ZONE 'UTC')::date`;
@@ -85,7 +93,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
     result.defaultSpans = await count('SELECT count(*) AS n FROM runledger.spans_default WHERE start_time < $1');
     result.defaultNodes = await count('SELECT count(*) AS n FROM runledger.nodes_default WHERE start_time < $1');
     result.defaultLogs = await count('SELECT count(*) AS n FROM runledger.logs_default WHERE time < $1');
-    result.runs = await count('SELECT count(*) AS n FROM runledger.runs WHERE end_time < $1');
+    result.runs = await count(`SELECT count(*) AS n FROM runledger.runs WHERE ${EXPIRED_RUN}`);
     result.resources = await count(`SELECT count(*) AS n FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`);
     p?.tick(partitions.length + 4);
     p?.done();
@@ -103,15 +111,17 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   result.defaultNodes = await deleteChunked(pool, 'runledger.nodes_default', 'start_time < $1', cutoff, chunk);
   result.defaultLogs = await deleteChunked(pool, 'runledger.logs_default', 'time < $1', cutoff, chunk);
   p?.tick();
-  result.runs = await deleteChunked(pool, 'runledger.runs', 'end_time < $1', cutoff, chunk);
+  result.runs = await deleteChunked(pool, 'runledger.runs', EXPIRED_RUN, cutoff, chunk);
   p?.tick();
   // frontier rows (children waiting for a parent) of runs that are gone, and spans waiting for content
-  // from log records that are gone
+  // from log records that are gone: its GenAI content records (sql/011 log_content's condition, which is also
+  // the partial index logs_span_content's, sql/021), not any record of the span
   const f = await pool.query(`DELETE FROM runledger.usage_frontier f
     WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.tenant_id = f.tenant_id AND r.run_id = f.trace_id)`);
   result.frontier = f.rowCount ?? 0;
   await pool.query(`DELETE FROM runledger.pending_content c WHERE NOT EXISTS (SELECT 1 FROM runledger.logs l
-    WHERE l.tenant_id = c.tenant_id AND l.run_id = c.run_id AND l.span_id = c.span_id)`);
+    WHERE l.tenant_id = c.tenant_id AND l.run_id = c.run_id AND l.span_id = c.span_id
+      AND (l.content_input IS NOT NULL OR l.content_output IS NOT NULL))`);
   // After the spans: a writer raising a row's day (it has a later span) holds the row; this DELETE then
   // re-reads the day and keeps it.
   result.resources = (await pool.query(`DELETE FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`, [cutoff])).rowCount ?? 0;
@@ -144,7 +154,9 @@ async function withLockRetry(pool: pg.Pool, sql: string, tries = 60): Promise<vo
         await client.query(sql);
         return;
       } catch (e) {
-        if ((e as { code?: string }).code !== '55P03' || i >= tries) throw e; // lock_not_available
+        // lock_not_available, or a deadlock (a deadlock_timeout below 500 ms) of which this drop was the victim
+        const code = (e as { code?: string }).code;
+        if ((code !== '55P03' && code !== '40P01') || i >= tries) throw e;
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
