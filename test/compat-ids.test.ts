@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { hex, mapped, node, span } from './helpers/spans.js';
 import { writeBatch } from '../src/sink/writer.js';
+import { ids as documented, uuid } from './compat/expectations.js';
 
-const md5uuid = (s: string) => createHash('md5').update(s).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+const md5uuid = (s: string) => uuid(createHash('md5').update(s).digest('hex'));
 const NOW_US = (Math.floor(Date.now() / 86_400_000) * 86_400_000 - 3_600_000) * 1000;
 
 /** One run: an agent root with a tool call under it; returns its trace id. */
@@ -51,10 +52,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const uuidOf = (traceId: string) => traceId.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-
 async function ids(traceId: string) {
-  const run = uuidOf(traceId);
+  const run = uuid(traceId);
   const r = (await db.pool.query(`SELECT r.workflow_id, r.triggered_by_user, e.task_id, e.agent_id FROM compat.runs r
     JOIN compat.executions e ON e.id = r.id WHERE r.id = $1`, [run])).rows[0];
   const step = (await db.pool.query(`SELECT step_id, step_name FROM compat.step_runs WHERE run_id = $1 AND step_name <> 'planner'`, [run])).rows[0];
@@ -78,8 +77,8 @@ describe('compat ids of names with "/"', () => {
   it('are the documented md5 derivations for names without "/" or "\\", and the functions give the views\' ids', async () => {
     const p = await ids(runs.plain.traceId);
     expect(p).toEqual({
-      workflow_id: md5uuid('pipeline:acme/support-bot'), task_id: md5uuid('pipeline:acme/support-bot'),
-      agent_id: md5uuid('agent:acme/planner'), triggered_by_user: md5uuid('user:acme/u-42'),
+      workflow_id: documented.pipeline('acme', 'support-bot'), task_id: documented.pipeline('acme', 'support-bot'),
+      agent_id: documented.agent('acme', 'planner'), triggered_by_user: documented.user('acme', 'u-42'),
       step_id: md5uuid('step:acme/support-bot/search'), step_name: 'search',
     });
     const f = (await db.pool.query(`SELECT compat.pipeline_uuid('org', 'team/x') AS p, compat.agent_uuid('org', 'team/a') AS a,
