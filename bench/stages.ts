@@ -30,7 +30,7 @@ const mapper = createMapper({ prices: loadPriceTable(), captureContent: true, ma
 const bodies = Array.from({ length: REQUESTS }, () => encodedRequest(REQUEST_SPANS / SPANS_PER_RUN));
 const decoded = bodies.map((b) => decodeTraceRequestProto(b, 'bench'));
 const mapped = decoded.map((d) => mapSpans(d.spans, mapper));
-const prepared: PreparedRequest[] = mapped.map((m) => ({ ...prepareSpans(m), rejected: 0, errors: [] }));
+const prepared: PreparedRequest[] = mapped.map((m) => ({ ...prepareSpans(m), rejected: 0, errors: [], adjusted: 0, warnings: [] }));
 const packed = prepared.map((p) => packPrepared(p));
 
 /** The main thread's pure work on one batch (writer.ts, without its round trips). */

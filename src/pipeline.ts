@@ -224,10 +224,11 @@ export class Pipeline {
     this.metrics?.spansRejected('database', stored.rejected);
     const rejected = p.rejected + stored.rejected;
     const errors = [...p.errors, ...stored.errors];
-    return {
-      rejected,
-      message: rejected === 0 ? '' : `${rejected} span(s) rejected: ${errors.slice(0, MAX_ERRORS).join('; ')}`,
-    };
+    const parts: string[] = [];
+    if (rejected !== 0) parts.push(`${rejected} span(s) rejected: ${errors.slice(0, MAX_ERRORS).join('; ')}`);
+    // OTLP: a message with rejected 0 is a warning; the spans are stored.
+    if (p.adjusted !== 0) parts.push(`${p.adjusted} span(s) stored ending at their start time: ${p.warnings.join('; ')}`);
+    return { rejected, message: parts.join('. ') };
   }
 }
 

@@ -535,8 +535,8 @@ describe(`fuzz (seed ${SEED})`, () => {
         llm(ids[1]!, '1732000000000000000', '1732000001000000000', '-9223372036854775808'),
         llm(ids[2]!, '1732000000000000000', '1732000001000000000', String(Number.MAX_SAFE_INTEGER)), // exact, but no count
         llm(ids[3]!, '1732000000000000000', '1732000001000000000', '1000000000000'), // the largest count taken: 1e12
-        llm(ids[4]!, '1732000005000000000', '1732000001000000000', '10'), // ends before it starts
-        llm(ids[5]!, '0', '0', '10'), // the epoch
+        llm(ids[4]!, '1732000005000000000', '1732000001000000000', '10'), // ends before it starts: kept, ending at its start
+        llm(ids[5]!, '0', '0', '10'), // no start time: rejected alone
         llm(ids[6]!, '18446744073709551615', '18446744073709551615', '10'), // max uint64 ns: year 2554
         llm(ids[7]!, '1732000000000000000', '18446744073709551615', '10'),
       ];
@@ -545,33 +545,36 @@ describe(`fuzz (seed ${SEED})`, () => {
       const doc = { resourceSpans: [{ scopeSpans: [{ spans }] }] };
       const body = enc === 'json' ? JSON.stringify(doc) : toProto(doc);
       const out = await send(`extreme numbers (${enc})`, 'http', body, enc);
-      expectAck(out, enc === 'json' ? 1 : 0, 'extreme numbers');
+      expectAck(out, enc === 'json' ? 2 : 1, 'extreme numbers');
       if (enc === 'json') expect(out.message).toMatch(/spans\[8\]: start or end time beyond year 9999/);
+      expect(out.message).toContain(`span ${ids[5]} of trace ${traceId}: no start time`);
+      expect(out.message).toContain(`1 span(s) stored ending at their start time: span ${ids[4]} of trace ${traceId}: end time before its start time`);
       const rows = (await q('SELECT span_id, attributes, start_time, end_time FROM runledger.spans WHERE trace_id = $1', [traceId])).rows;
-      expect(rows.map((x) => x.span_id).sort()).toEqual(ids.slice(0, 8).sort());
+      const storedIds = ids.slice(0, 8).filter((id) => id !== ids[5]);
+      expect(rows.map((x) => x.span_id).sort()).toEqual(storedIds.sort());
       const a = rows.find((x) => x.span_id === ids[0])!.attributes;
       expect(a).toMatchObject({ max: '9223372036854775807', min: '-9223372036854775808', nan: 'NaN', inf: 'Infinity', ninf: '-Infinity', big: 1.7976931348623157e308, tiny: 5e-324, negzero: 0 });
-      expect(rows.find((x) => x.span_id === ids[5])!.start_time.getTime()).toBe(0);
       expect(rows.find((x) => x.span_id === ids[6])!.start_time.toISOString()).toBe('2554-07-21T23:34:33.709Z');
       const nodes = (await q(`SELECT node_id, input_tokens::text, output_tokens::text, total_tokens::text, duration_ms, temperature,
           max_tokens, total_cost::text, cost_source
         FROM runledger.nodes WHERE run_id = $1 ORDER BY node_id`, [traceId])).rows;
       const byId = new Map(nodes.map((n) => [n.node_id, n]));
-      expect(nodes).toHaveLength(8);
+      expect(nodes).toHaveLength(7);
       const none = { input_tokens: null, output_tokens: null, total_tokens: null, total_cost: null, cost_source: null };
       expect(byId.get(ids[0]!)).toMatchObject({ ...none, temperature: null, max_tokens: null });
       expect(byId.get(ids[1]!)).toMatchObject(none);
       expect(byId.get(ids[2]!)).toMatchObject(none);
       expect(byId.get(ids[3]!)).toMatchObject({ input_tokens: '1000000000000', output_tokens: '1000000000000', total_tokens: '2000000000000', total_cost: '750000.0000000000', cost_source: 'price_table' });
-      expect(byId.get(ids[4]!)!.duration_ms).toBe(-4000);
+      expect(byId.get(ids[4]!)!.duration_ms).toBe(0);
+      expect(rows.find((x) => x.span_id === ids[4])!.end_time.toISOString()).toBe('2024-11-19T07:06:45.000Z');
       // run totals are the sums of the counted node rows: the ledger stays consistent with itself
       const run = (await q(`SELECT span_count::int, input_tokens::text, output_tokens::text, total_tokens::text, total_cost::text
         FROM runledger.runs WHERE run_id = $1`, [traceId])).rows[0];
       const sums = (await q(`SELECT coalesce(sum(input_tokens), 0)::text AS input_tokens, coalesce(sum(output_tokens), 0)::text AS output_tokens,
           coalesce(sum(total_tokens), 0)::text AS total_tokens, coalesce(sum(total_cost), 0)::numeric(20,10)::text AS total_cost
         FROM runledger.nodes WHERE run_id = $1 AND usage_counted`, [traceId])).rows[0];
-      expect(run).toEqual({ span_count: 8, ...sums });
-      expect(run.input_tokens).toBe('1000000000040');
+      expect(run).toEqual({ span_count: 7, ...sums });
+      expect(run.input_tokens).toBe('1000000000030');
     }
     // int64 beyond what a JSON number can hold exactly, and a JSON number beyond int64: not 5xx
     const traceId = r.id(16);

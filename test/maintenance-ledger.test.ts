@@ -125,10 +125,14 @@ describe('retention over content, resources and pending content', () => {
     await sendLogs(chatEvents(keep.traceId, keep.ids.chat, T0));
     const keptPending = hex(8);
     await sendLogs(chatEvents(keep.traceId, keptPending, T0));
-    // a run today whose only span has no end time (end_time 0 = 1970): started today, it is not expired
+    // a run today whose only span has no end time: started today, it is not expired. The gateway now stores
+    // such a span ending at its start; earlier gateways stored end_time 0 (1970), as set here.
     const unended = hex(16);
-    await sendSpans(Buffer.from(JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
-      scopeSpans: [{ spans: [{ traceId: unended, spanId: hex(8), name: 'open', kind: 1, startTimeUnixNano: String(T0), endTimeUnixNano: '0' }] }] }] })));
+    expect((await gw.pipeline.exportBody(Buffer.from(JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+      scopeSpans: [{ spans: [{ traceId: unended, spanId: hex(8), name: 'open', kind: 1, startTimeUnixNano: String(T0), endTimeUnixNano: '0' }] }] }] })), 'json', 'default')).message)
+      .toMatch(/stored ending at their start time/);
+    await gw.db.pool.query(`UPDATE runledger.spans SET end_time = 'epoch' WHERE trace_id = $1`, [unended]);
+    await gw.db.pool.query(`UPDATE runledger.runs SET end_time = 'epoch' WHERE run_id = $1`, [unended]);
     const before = await snapshot(keep.traceId);
     const rawBefore = (await gw.db.pool.query(`SELECT span_id, resource FROM runledger.raw_spans WHERE trace_id = $1 ORDER BY span_id`, [keep.traceId])).rows;
     expect(rawBefore.every((r) => r.resource?.['service.name'] === 'svc')).toBe(true);

@@ -148,6 +148,50 @@ describe('OTLP/HTTP receiver', () => {
     expect(node.rows).toEqual([{ total_cost: null, cost_source: null }]);
   });
 
+  it('keeps a span without an end time ending at its start, says so, and rejects one without a start time', async () => {
+    // What a first curl test sends: times left out. Stored as sent, the end (1970) gave the node a duration
+    // of minus 56 years and its run an end before its start.
+    const traceId = hex(16);
+    const root = hex(8), noEnd = hex(8), backwards = hex(8), noStart = hex(8);
+    const span = (spanId: string, parent: string | null, times: Record<string, string>) => ({
+      traceId, spanId, ...(parent ? { parentSpanId: parent } : {}), name: parent ? 'chat gpt-4o' : 'invoke_agent', ...times,
+      attributes: parent ? [
+        { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
+        { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } },
+        { key: 'gen_ai.usage.input_tokens', value: { intValue: '10' } },
+      ] : [{ key: 'gen_ai.operation.name', value: { stringValue: 'invoke_agent' } }],
+    });
+    const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [
+      span(root, null, { startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000002000000000' }),
+      span(noEnd, root, { startTimeUnixNano: '1700000001000000000' }),
+      span(backwards, root, { startTimeUnixNano: '1700000001500000000', endTimeUnixNano: '1700000001000000000' }),
+      span(noStart, root, { endTimeUnixNano: '1700000001000000000' }),
+    ] }] }] });
+    const res = await post(body, { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    const out = await res.json();
+    expect(Number(out.partialSuccess.rejectedSpans)).toBe(1);
+    expect(out.partialSuccess.errorMessage).toMatch(new RegExp(`^1 span\\(s\\) rejected: span ${noStart} of trace ${traceId}: no start time`));
+    expect(out.partialSuccess.errorMessage).toMatch(new RegExp(`\\. 2 span\\(s\\) stored ending at their start time: span ${noEnd} of trace ${traceId}: no end time .*; span ${backwards} of trace ${traceId}: end time before its start time$`));
+    const nodes = await gw.db.pool.query(
+      `SELECT node_id, duration_ms, end_time = start_time AS at_start FROM runledger.nodes WHERE run_id = $1 ORDER BY start_time`, [traceId]);
+    expect(nodes.rows).toEqual([
+      { node_id: root, duration_ms: 2000, at_start: false },
+      { node_id: noEnd, duration_ms: 0, at_start: true },
+      { node_id: backwards, duration_ms: 0, at_start: true },
+    ]);
+    const run = await gw.db.pool.query('SELECT span_count, input_tokens, extract(epoch FROM end_time - start_time) AS seconds FROM runledger.runs WHERE run_id = $1', [traceId]);
+    expect(run.rows).toEqual([{ span_count: '3', input_tokens: '20', seconds: '2.000000' }]);
+
+    // A request whose spans are all fine has no message; the protobuf path keeps and tells the same.
+    const proto = miniSpans(1).map((s) => ({ ...s, endNs: 0n }));
+    const res2 = await post(protoRequest(proto), { 'content-type': 'application/x-protobuf' });
+    const body2 = decodeExportResponse(new Uint8Array(await res2.arrayBuffer()));
+    expect(Number(body2.partialSuccess?.rejectedSpans ?? 0)).toBe(0);
+    expect(body2.partialSuccess?.errorMessage).toMatch(/1 span\(s\) stored ending at their start time: .*no end time/);
+    expect(await stored(proto[0]!.traceId)).toBe(1);
+  });
+
   it('answers 429 with Retry-After when the queue is full, and commits what it accepted', async () => {
     const small = await startTestGateway({ queueMaxSpans: 8, batchMaxSpans: 8, writers: 1, retryAfterSeconds: 7, runLockWaitMs: 60_000 }, gw.db);
     try {

@@ -170,6 +170,25 @@ export function spanPath(resourceIndex: number, scopeIndex: number, spanIndex: n
 /** The latest time the ledger stores: 9999-12-31T23:59:59.999999Z, in microseconds. */
 export const MAX_TIME_US = 253_402_300_799_999_999;
 
+/**
+ * What a span's times allow: OTLP calls start and end "semantically required", with end >= start. A span
+ * without a start time (0: a hand-written JSON span missing startTimeUnixNano) cannot be placed in time:
+ * it is rejected with that reason. A span ending at 0 or before its start (unfinished, or a clock set back)
+ * still carries its call and its usage, so it is kept, ending at its start: stored as it came it gave its node
+ * a duration of minus 56 years and its run an end in 1970. The decoders keep times as sent; the consumer
+ * path applies this (src/worker/prepare.ts), for every receiver and the in-process exporter alike.
+ */
+export type SpanTimes = { kind: 'ok' } | { kind: 'reject'; reason: string } | { kind: 'end_at_start'; warning: string };
+
+export function spanTimes(startUs: number, endUs: number): SpanTimes {
+  if (!(startUs <= MAX_TIME_US && endUs <= MAX_TIME_US)) return { kind: 'reject', reason: 'start or end time beyond year 9999' };
+  if (startUs === 0) return { kind: 'reject', reason: 'no start time (startTimeUnixNano 0 or missing)' };
+  if (endUs < startUs) {
+    return { kind: 'end_at_start', warning: endUs === 0 ? 'no end time (endTimeUnixNano 0 or missing)' : 'end time before its start time' };
+  }
+  return { kind: 'ok' };
+}
+
 /** Accumulates the decode result: kept spans, rejected count and the first MAX_ERRORS reasons. */
 export class DecodeCollector {
   readonly spans: SpanRecord[] = [];

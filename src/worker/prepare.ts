@@ -7,6 +7,8 @@ import { prepareSpans, type PreparedSpan } from '../sink/prepare.js';
 import { countProtoSpans } from '../otlp/span-count.js';
 import { GatewayError } from '../errors.js';
 import { checkDecodeCost } from '../otlp/decode-cost.js';
+import { spanTimes } from '../otlp/values.js';
+import { MAX_ERRORS } from '../constants.js';
 
 export type Encoding = 'proto' | 'json';
 
@@ -17,11 +19,29 @@ export interface PreparedRequest {
   /** spans rejected while decoding (invalid ids, ...) */
   rejected: number;
   errors: string[];
+  /** spans stored ending at their start (DecodeResult.adjusted), and the first few reasons */
+  adjusted: number;
+  warnings: string[];
 }
 
 export function prepareDecoded(decoded: DecodeResult, mapper: SpanMapper): PreparedRequest {
-  const { items, buffers } = prepareSpans(mapSpans(decoded.spans, mapper));
-  return { items, buffers, rejected: decoded.rejected, errors: decoded.errors };
+  const out: PreparedRequest = { items: [], buffers: [], rejected: decoded.rejected, errors: [...decoded.errors], adjusted: 0, warnings: [] };
+  const kept = decoded.spans.filter((s) => {
+    const times = spanTimes(s.startUs, s.endUs);
+    if (times.kind === 'ok') return true;
+    const which = `span ${s.spanId} of trace ${s.traceId}`;
+    if (times.kind === 'reject') {
+      out.rejected++;
+      if (out.errors.length < MAX_ERRORS) out.errors.push(`${which}: ${times.reason}`);
+      return false;
+    }
+    s.endUs = s.startUs;
+    out.adjusted++;
+    if (out.warnings.length < MAX_ERRORS) out.warnings.push(`${which}: ${times.warning}`);
+    return true;
+  });
+  ({ items: out.items, buffers: out.buffers } = prepareSpans(mapSpans(kept, mapper)));
+  return out;
 }
 
 /**

@@ -40,6 +40,8 @@ export interface PackedRequest {
   buffers: ArrayBuffer[];
   rejected: number;
   errors: string[];
+  adjusted: number;
+  warnings: string[];
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? NaN : v);
@@ -102,7 +104,7 @@ export function packPrepared(r: PreparedRequest): PackedRequest {
     }
     nums[j + N.flags] = d === null ? 0 : (d.status === 'FAILED' ? FAILED : 0) | (d.hasInput ? HAS_INPUT : 0) | (d.hasOutput ? HAS_OUTPUT : 0);
   }
-  return { n, strs, refs, nums, buffers: r.buffers, rejected: r.rejected, errors: r.errors };
+  return { n, strs, refs, nums, buffers: r.buffers, rejected: r.rejected, errors: r.errors, adjusted: r.adjusted, warnings: r.warnings };
 }
 
 export function unpackPrepared(p: PackedRequest): PreparedRequest {
@@ -146,6 +148,6 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
       resource,
     };
   }
-  return { items, buffers, rejected: p.rejected, errors: p.errors };
+  return { items, buffers, rejected: p.rejected, errors: p.errors, adjusted: p.adjusted, warnings: p.warnings };
 }
 

@@ -400,7 +400,9 @@ export function expectedAck(label: string, body: Uint8Array | string, enc: Enc, 
   const d = enc === 'proto'
     ? decodeTraceRequestProto(typeof body === 'string' ? Buffer.from(body) : body, 'default')
     : decodeTraceRequestJson(body, 'default');
-  return { label, keys: d.spans.map((s) => s.traceId + s.spanId), decodeRejected: d.rejected, rejected };
+  // A span without a start time is rejected by the consumer path (OTLP: semantically required).
+  const kept = d.spans.filter((s) => s.startUs !== 0);
+  return { label, keys: kept.map((s) => s.traceId + s.spanId), decodeRejected: d.rejected + d.spans.length - kept.length, rejected };
 }
 
 /** Run `tasks` with at most `concurrency` in flight; the first failure is rethrown after all settle. */

@@ -4,7 +4,8 @@ import { hex } from './spans.js';
 
 const v1 = opentelemetry.proto.collector.trace.v1;
 
-export interface MiniSpan { traceId: string; spanId: string; parentSpanId?: string; name: string }
+/** endNs: the end time sent (default 1 ms after the start; 0n sends none) */
+export interface MiniSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; endNs?: bigint }
 
 export function miniSpans(n: number, traceId = hex(16)): MiniSpan[] {
   return Array.from({ length: n }, (_, i) => ({ traceId, spanId: hex(8), name: `span-${i}` }));
@@ -39,7 +40,7 @@ export function protoRequest(spans: MiniSpan[], service = 'conformance'): Uint8A
         spans: spans.map((s) => ({
           traceId: Buffer.from(s.traceId, 'hex'), spanId: Buffer.from(s.spanId, 'hex'),
           parentSpanId: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : undefined, name: s.name, kind: 1,
-          startTimeUnixNano: NOW.toString(), endTimeUnixNano: (NOW + 1_000_000n).toString(),
+          startTimeUnixNano: NOW.toString(), endTimeUnixNano: (s.endNs ?? NOW + 1_000_000n).toString(),
         })),
       }],
     }],
