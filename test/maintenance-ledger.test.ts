@@ -163,6 +163,19 @@ describe('retention over content, resources and pending content', () => {
     const again = await applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
     expect({ ...again, cutoff: 0, rollupDays: 0 }).toMatchObject({ partitions: [], defaultSpans: 0, defaultNodes: 0, defaultLogs: 0, runs: 0, frontier: 0, resources: 0 });
   });
+
+  it('a late span of an expired day, after retention deleted its resource, is stored with its resource', async () => {
+    // The gateway's resource cache saw 'late-svc' committed for 18 days ago; retention then deleted that row. Skipped
+    // on the cache's word, a late span of 20 days ago referenced no row: its raw span's resource was NULL.
+    const first = { traceId: hex(16), ids: { root: hex(8), chat: hex(8), refd: hex(8) } };
+    await sendSpans(spansBody(first.traceId, first.ids, 'all', T0 - 18n * DAY_NS, 'late-svc'));
+    await applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
+    expect(await count(`SELECT count(*) AS n FROM runledger.resources WHERE resource->>'service.name' = 'late-svc'`)).toBe(0);
+    const late = hex(16);
+    await sendSpans(spansBody(late, { root: hex(8), chat: hex(8), refd: hex(8) }, 'all', T0 - 20n * DAY_NS, 'late-svc'));
+    expect((await gw.db.pool.query(`SELECT resource->>'service.name' AS s FROM runledger.raw_spans WHERE trace_id = $1`, [late])).rows)
+      .toEqual([{ s: 'late-svc' }, { s: 'late-svc' }, { s: 'late-svc' }]);
+  });
 });
 
 describe('reprice over content and references', () => {

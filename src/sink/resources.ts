@@ -64,10 +64,19 @@ const byKey = (a: ResourceNeed, b: ResourceNeed) =>
  * never less than the start day of a span that references it, which is what lets retention delete by day).
  * Filled only after COMMIT (`committed`), so a rolled-back batch leaves nothing. Bounded: beyond `max`
  * entries the least recently confirmed goes (a miss costs one upsert of a few rows, not correctness).
+ *
+ * Only spans of the current UTC day or later are skipped on a hit. Retention (another process) deletes a
+ * resource whose day is before its cutoff, which is never after today's midnight, and this cache cannot see
+ * it: a late span of an earlier day, skipped, was stored referencing a deleted row (its raw span's resource
+ * NULL). Upserting for such spans costs a statement for a batch holding late spans only.
  */
 export class ResourceCache {
   private readonly days = new Map<string, number>();
-  constructor(readonly max = 8192) {}
+  /** `now`: ms since the epoch (tests move it) */
+  constructor(readonly max = 8192, private readonly now: () => number = Date.now) {}
+
+  /** The first day whose spans a hit may skip: today, UTC. */
+  private today(): number { return Math.floor(this.now() / 86_400_000); }
 
   get size(): number { return this.days.size; }
 
@@ -77,14 +86,15 @@ export class ResourceCache {
     let lastRef: ResourceRef | null = null;
     let lastTenant = '';
     let lastDay = -Infinity;
+    const today = this.today();
     for (const m of items) {
       const day = dayOfUs(m.span.startUs);
       // spans of one ResourceSpans share their ref object: most spans skip the map look-up
-      if (m.resource === lastRef && m.span.tenantId === lastTenant && day <= lastDay) continue;
+      if (m.resource === lastRef && m.span.tenantId === lastTenant && day <= lastDay && day >= today) continue;
       lastRef = m.resource; lastTenant = m.span.tenantId;
       const k = cacheKey(m.span.tenantId, m.resource.hash);
       const known = this.days.get(k);
-      if (known !== undefined && known >= day) { lastDay = known; continue; }
+      if (known !== undefined && known >= day && day >= today) { lastDay = known; continue; }
       lastDay = -Infinity;
       out ??= new Map();
       const n = out.get(k);
@@ -97,7 +107,8 @@ export class ResourceCache {
 
   /** Of resources already gathered (a logs request's, sql/019), those not known with their day, sorted as needed() sorts. */
   unknown(needs: readonly ResourceNeed[]): ResourceNeed[] {
-    return needs.filter((n) => !this.knows(n.tenantId, n.hash, n.day))
+    const today = this.today();
+    return needs.filter((n) => n.day < today || !this.knows(n.tenantId, n.hash, n.day))
       .sort(byKey);
   }
 
