@@ -5,6 +5,7 @@ import { writeBatch } from './writer.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
 import { chunks, hex, mapped, node, rng, shuffle, span, writeAll } from '../../test/helpers/spans.js';
 import type { PreparedSpan } from './prepare.js';
+import { dayOfUs, upsertResources } from './resources.js';
 
 let db: TestDb;
 beforeAll(async () => { db = await createTestDb('writer'); });
@@ -141,6 +142,33 @@ describe('writeBatch', () => {
       }
       expect(await snapshot(trace[0]!.span.traceId), `seed ${seed}`).toEqual(expected);
     }
+  });
+
+  it('does not deadlock with another writer creating the same run and storing the same resource', async () => {
+    // The other writer (a logs writer, or a re-send) has created the run's row, uncommitted. This writer held
+    // the resource row it had upserted inside its transaction while it waited for that run; the other then
+    // upserted the same resource (a later day) and waited for this one: 40P01.
+    const service = `svc-${hex(4)}`;
+    const runId = hex(16);
+    const trace = [mapped(span({ traceId: runId, spanId: hex(8), startUs: T0, endUs: T0 + 1000, resource: { 'service.name': service } }), node({ nodeType: 'LLM', inputTokens: 5 }))];
+    const other = await db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`SELECT * FROM runledger.create_runs($1::text[], $2::uuid[])`, [['default'], [runId]]);
+      const writing = write(trace);
+      const waiting = async () => (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).rows[0].n;
+      for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await waiting()).toBe(1);
+      const ref = trace[0]!.resource;
+      await upsertResources(other, [{ tenantId: 'default', hash: ref.hash, json: ref.json, day: dayOfUs(T0) + 1 }]);
+      await other.query('COMMIT');
+      await writing;
+    } finally {
+      await other.query('ROLLBACK').catch(() => {});
+      other.release();
+    }
+    const run = (await db.pool.query(`SELECT span_count::int, status FROM runledger.runs WHERE run_id = $1`, [runId])).rows;
+    expect(run).toEqual([{ span_count: 1, status: 'COMPLETED' }]);
   });
 
   it('a run without its root stays RUNNING; the root completes or fails it', async () => {

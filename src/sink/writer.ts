@@ -19,7 +19,7 @@ import { runIdsOf, runsLiterals, type RunIds } from '../rollup/locks.js';
 import { isCallAggregate, isUsageAggregate, planMarks, runKey, runOfKey, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { columns, walkMarks } from '../rollup/walk.js';
 import { DayPartitions } from './partitions.js';
-import { processResources, upsertResources, type ResourceCache, type ResourceNeed } from './resources.js';
+import { processResources, upsertResources, type ResourceCache } from './resources.js';
 
 export interface WriteOutcome {
   /** spans newly stored */
@@ -118,6 +118,17 @@ export async function writeBatch(
 ): Promise<WriteOutcome> {
   await ensureStagingTables(client);
   await partitions.ensure(client, items.map((m) => m.span.startUs));
+  // The spans' resources, in their own statement before the batch's transaction (as the logs writer does):
+  // committed before any span that references them, and no resource row held while this transaction waits
+  // for a run another writer is creating (two writers upserting one resource and creating one run deadlocked,
+  // 40P01). Only those the cache does not know as committed: after a service's first batch, none until the
+  // next UTC day. A batch that then fails leaves a resource without spans, which retention removes.
+  const cache = opts.resources ?? processResources;
+  const needs = cache.needed(items);
+  if (needs.length > 0) {
+    await upsertResources(client, needs);
+    cache.committed(needs);
+  }
   try {
     return await writeTransaction(client, items, false, opts);
   } catch (e) {
@@ -171,14 +182,8 @@ async function writeTransaction(client: pg.PoolClient, items: PreparedSpan[], re
     const k = runKey(f.tenant_id, f.trace_id);
     return claim.held.has(k) || claim.fresh.has(k);
   });
-  // The spans' resources first, before any other row this transaction locks (rows in one order: waits, no
-  // deadlocks); only those the cache does not know as committed, and known only once this commits.
-  const cache = opts.resources ?? processResources;
-  const needs: ResourceNeed[] = work.length > 0 ? cache.needed(work) : [];
-  await upsertResources(client, needs);
   const fresh = resent && work.length > 0 ? await insertNewSpans(client, work) : work;
   const lateDeferred = await applyFresh(client, fresh, frontier, claim, !resent, opts); // commits
-  cache.committed(needs);
   const out: WriteOutcome = { inserted: fresh.length - lateDeferred.length, duplicates: work.length - fresh.length };
   if (deferred.length + lateDeferred.length > 0) out.deferred = [...deferred, ...lateDeferred];
   return out;
