@@ -11,16 +11,26 @@ const log = createLogger();
 
 const cmd = process.argv[2] ?? 'serve';
 const args = process.argv.slice(3);
+/** serve and migrate take no options (configuration is the environment): anything else is a usage error, not ignored. */
+const noArgs = (run: () => Promise<void>) => async () => {
+  if (args.length > 0) throw new UsageError(`${cmd} takes no options (configure it with RUNLEDGER_* and DATABASE_URL): ${args.join(' ')}`);
+  return run();
+};
 const commands: Record<string, () => Promise<void>> = {
-  serve: () => serve(log),
-  migrate: runMigrate,
+  serve: noArgs(() => serve(log)),
+  migrate: noArgs(runMigrate),
   repair: () => repairCommand(args),
   reprice: () => repriceCommand(args),
   retention: () => retentionCommand(args),
   refresh: () => refreshCommand(args),
 };
-const maintenance = !['serve', 'migrate'].includes(cmd);
+// a failure of these is one line on stderr; serve's is a log line (its output is the gateway's log)
+const maintenance = cmd !== 'serve';
 const run = Object.hasOwn(commands, cmd) ? commands[cmd] : undefined;
+if (args.includes('--help') || args.includes('-h')) {
+  process.stderr.write(USAGE);
+  process.exit(0);
+}
 if (!run) {
   process.stderr.write(cmd === 'help' || cmd === '--help' || cmd === '-h' ? USAGE : `unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
   process.exit(cmd === 'help' || cmd === '--help' || cmd === '-h' ? 0 : 2);

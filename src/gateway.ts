@@ -9,7 +9,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import type { Context } from 'hono';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { EmbeddedDb } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './log.js';
@@ -47,9 +47,13 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   let embedded: EmbeddedDb | null = null;
   let databaseUrl = cfg.databaseUrl;
   if (!databaseUrl) {
-    const { startEmbedded } = await import('./db/embedded.js'); // only when used: it hooks process signals
-    embedded = await startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined, log: (l) => log.debug(l) });
-    databaseUrl = embedded.url;
+    const { startEmbedded, runningEmbeddedUrl } = await import('./db/embedded.js'); // only when used: it hooks process signals
+    // A server already running on the data directory (a maintenance command's, or one a killed gateway left:
+    // starting another failed on its postmaster.pid) is used, as the maintenance commands do, and left running.
+    const running = runningEmbeddedUrl(cfg.dataDir);
+    if (running) log.warn('using the embedded PostgreSQL already running on the data directory; it is left running at exit', { dataDir: cfg.dataDir });
+    else embedded = await startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined, log: (l) => log.debug(l) });
+    databaseUrl = running ?? embedded!.url;
   }
   const url = databaseUrl;
   const pool = createPool(url, cfg, log);
@@ -108,9 +112,22 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     extra: (a) => mountOps(a, { ready, metrics }),
   });
 
-  const http = await new Promise<HttpServer>((resolve) => {
+  // A port already taken (a local OpenTelemetry Collector holds 4317/4318) ends the start with what to change,
+  // after stopping what was started (the embedded PostgreSQL above all: left running, it blocked the next start).
+  const abandon = async (e: unknown, what: string, host: string, port: number, variable: string): Promise<never> => {
+    draining = true;
+    await Promise.allSettled([schema.stop(), maintenance?.stop(), sink.close(), auth.close()]);
+    await pool.end().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    const code = (e as NodeJS.ErrnoException)?.code ?? '';
+    const why = code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(String((e as Error)?.message))
+      ? 'the address is already in use (another OpenTelemetry Collector or gateway?)' : String((e as Error)?.message ?? e);
+    throw new ConfigError(`cannot listen for ${what} on ${host}:${port}: ${why}; set ${variable} to another port`);
+  };
+  const http = await new Promise<HttpServer>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.httpHost, port: cfg.httpPort }, () => resolve(s as HttpServer));
-  });
+    s.once('error', reject);
+  }).catch((e) => abandon(e, 'OTLP/HTTP', cfg.httpHost, cfg.httpPort, 'RUNLEDGER_HTTP_PORT'));
   http.keepAliveTimeout = cfg.httpKeepAliveSeconds * 1000;
   const httpPort = (http.address() as AddressInfo).port;
 
@@ -118,7 +135,10 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     ...body, pipeline, maxBodyBytes: cfg.maxBodyBytes, tenant, onError,
     onRequest: (code, seconds, signal) => metrics.request('grpc', signal, code, seconds),
   });
-  const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort);
+  const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort).catch(async (e) => {
+    await new Promise<void>((r) => http.close(() => r()));
+    return abandon(e, 'OTLP/gRPC', cfg.grpcHost, cfg.grpcPort, 'RUNLEDGER_GRPC_PORT');
+  });
 
   let stopped: Promise<void> | null = null;
   const stop = () =>

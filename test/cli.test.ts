@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -86,10 +87,48 @@ describe('runledger serve', () => {
       const r = await cli(['repair', '--since', '3650d'], env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^repair: 1 runs scanned, 0 changed/);
+      // A gateway killed outright (SIGKILL, the OOM killer) leaves its PostgreSQL running; the next start used to
+      // fail on its postmaster.pid. It now uses that server.
+      gw.child.kill('SIGKILL');
+      await gw.exited;
+      const again = serve(env);
+      try {
+        await again.ready;
+        const more = miniSpans(3);
+        const res2 = await fetch(`http://127.0.0.1:${env.RUNLEDGER_HTTP_PORT}/v1/traces`, {
+          method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(more),
+        });
+        expect(res2.status).toBe(200);
+      } finally {
+        again.child.kill('SIGTERM');
+        expect(await again.exited).toBe(0);
+      }
     } finally {
       gw.child.kill('SIGTERM');
-      expect(await gw.exited).toBe(0);
+      await gw.exited;
+      // the server the killed gateway left (the second one does not stop what it did not start)
+      const pid = Number(readFileSync(join(dir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      try { process.kill(pid, 'SIGINT'); } catch { /* gone */ }
+      for (let i = 0; i < 100 && existsSync(join(dir, 'pgdata', 'postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 100));
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a port already taken ends the start with what to change, exit 1', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const gw = serve({ DATABASE_URL: db.url, RUNLEDGER_HTTP_PORT: String(port), RUNLEDGER_GRPC_PORT: '0' });
+      let err = '';
+      gw.child.stderr!.on('data', (d) => { err += d; });
+      gw.ready.catch(() => {});
+      expect(await gw.exited).toBe(1);
+      expect(err).toContain(`cannot listen for OTLP/HTTP on 127.0.0.1:${port}: the address is already in use`);
+      expect(err).toContain('set RUNLEDGER_HTTP_PORT');
+      expect(err).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      taken.close();
     }
   });
 });
@@ -185,6 +224,20 @@ describe('runledger maintenance commands', () => {
       expect(r.stderr).toContain('usage: runledger');
       expect(r.stdout).toBe('');
     }
+    // serve and migrate take no options: they were ignored (`migrate --dry-run` migrated, `serve --port` listened on 4318)
+    for (const args of [['serve', '--port', '9999'], ['migrate', '--dry-run']]) {
+      const r = await cli(args, { DATABASE_URL: 'postgres://127.0.0.1:1/unreachable' });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`runledger ${args[0]}: ${args[0]} takes no options`);
+    }
+    const help = await cli(['migrate', '--help'], { DATABASE_URL: 'postgres://127.0.0.1:1/unreachable' });
+    expect(help.code).toBe(0);
+    expect(help.stderr).toContain('usage: runledger');
+    // migrate's failure is one line, like the other commands' (it was a JSON log line with a stack trace)
+    const down = await cli(['migrate'], { DATABASE_URL: 'postgres://127.0.0.1:1/unreachable' });
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim()).toMatch(/^runledger migrate: .*ECONNREFUSED/);
+    expect(down.stderr).not.toMatch(/\n\s+at /);
     const bad = await cli(['reprice', '--prices', '/nonexistent/prices.json'], { DATABASE_URL: db.url });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('cannot load price table /nonexistent/prices.json');

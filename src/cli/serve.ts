@@ -1,23 +1,31 @@
 /** `runledger serve` (the default): the gateway until SIGTERM / SIGINT, which drain and exit. */
 import { configFromEnv } from '../config.js';
 import type { Logger } from '../log.js';
-import { startGateway } from '../gateway.js';
+import { startGateway, type Gateway } from '../gateway.js';
 
 export async function serve(log: Logger): Promise<void> {
   const cfg = configFromEnv();
-  const gw = await startGateway(cfg, log);
+  // Signals are taken before start-up: a signal while the embedded PostgreSQL was starting killed the process
+  // without stopping the server, and the next start failed on its postmaster.pid. SIGHUP (a closed terminal or
+  // ssh session) drains like SIGTERM. Before the gateway is up there is nothing accepted to drain: exit, and
+  // the embedded server is stopped on the way out (src/db/embedded.ts).
+  let gw: Gateway | null = null;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    if (gw === null) {
+      log.info('stopping during start-up', { signal });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     log.info('shutting down: draining accepted spans', { signal });
     gw.stop().then(
       () => { log.info('stopped'); process.exit(0); },
       (e) => { log.error('shutdown failed', { error: String(e) }); process.exit(1); },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+  gw = await startGateway(cfg, log);
   // It listens already; the banner waits for the first attempt at the database (migrations, API keys),
   // so that what it says is what a request sent now gets.
   await gw.startup;
