@@ -182,7 +182,7 @@ export type SpanTimes = { kind: 'ok' } | { kind: 'reject'; reason: string } | { 
 
 export function spanTimes(startUs: number, endUs: number): SpanTimes {
   if (!(startUs <= MAX_TIME_US && endUs <= MAX_TIME_US)) return { kind: 'reject', reason: 'start or end time beyond year 9999' };
-  if (startUs === 0) return { kind: 'reject', reason: 'no start time (startTimeUnixNano 0 or missing)' };
+  if (startUs === 0) return { kind: 'reject', reason: 'no start time (startTimeUnixNano missing, 0, or under 1 µs)' };
   if (endUs < startUs) {
     return { kind: 'end_at_start', warning: endUs === 0 ? 'no end time (endTimeUnixNano 0 or missing)' : 'end time before its start time' };
   }

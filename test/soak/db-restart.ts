@@ -30,7 +30,7 @@ const RECOVERY_BOUND_S = num('SOAK_RECOVERY_BOUND_SECONDS', 15);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const emptyRequest = () => opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.encode({
-  resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 7), spanId: Buffer.alloc(8, 9), name: 'probe', startTimeUnixNano: 1, endTimeUnixNano: 2 }] }] }],
+  resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 7), spanId: Buffer.alloc(8, 9), name: 'probe', startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n), endTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n + 1000n) }] }] }],
 } as never).finish();
 
 async function main(): Promise<number> {
