@@ -76,7 +76,7 @@ export function toSpanRecord(s: ReadableSpan, tenantId: string): SpanRecord {
 export interface PostgresSpanExporterOptions {
   databaseUrl?: string;
   config?: Partial<Config>;
-  /** apply migrations before the first export (default true) */
+  /** apply migrations before the first export (default: the config's `migrate`, RUNLEDGER_MIGRATE, true) */
   migrate?: boolean;
   logger?: Logger;
 }
@@ -90,6 +90,7 @@ export class PostgresSpanExporter implements SpanExporter {
   private ready: Promise<unknown> | null = null;
   private readonly migrateFirst: boolean;
   private pending = new Set<Promise<unknown>>();
+  private stopped: Promise<void> | null = null;
 
   constructor(opts: PostgresSpanExporterOptions = {}) {
     const log = opts.logger ?? createLogger('warn');
@@ -97,7 +98,8 @@ export class PostgresSpanExporter implements SpanExporter {
     if (!this.cfg.databaseUrl) throw new Error('PostgresSpanExporter needs databaseUrl (or DATABASE_URL)');
     this.pool = createPool(this.cfg.databaseUrl, this.cfg, log);
     ({ batcher: this.batcher, pipeline: this.pipeline } = createIngest(this.cfg, this.pool, log, 0)); // prepares on the calling thread
-    this.migrateFirst = opts.migrate !== false;
+    // opts.migrate, else the config's (RUNLEDGER_MIGRATE, config.migrate), which was ignored
+    this.migrateFirst = opts.migrate ?? this.cfg.migrate;
     if (this.migrateFirst) void this.migrated();
   }
 
@@ -116,6 +118,10 @@ export class PostgresSpanExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    if (this.stopped) { // as the OTel exporters answer after shutdown: at once, not after a connection attempt
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error('PostgresSpanExporter is shut down') });
+      return;
+    }
     const decoded: DecodeResult = { spans: [], rejected: 0, errors: [] };
     for (const s of spans) {
       const r = toSpanRecord(s, this.cfg.defaultTenant);
@@ -141,9 +147,13 @@ export class PostgresSpanExporter implements SpanExporter {
     await Promise.all([...this.pending]);
   }
 
-  async shutdown(): Promise<void> {
-    await this.forceFlush();
-    await this.batcher.drain();
-    await this.pool.end();
+  /** Once: a second call (the provider's, then the user's) waits for the first instead of failing on the closed pool. */
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      await this.forceFlush();
+      await this.batcher.drain();
+      await this.pool.end();
+    })();
+    return this.stopped;
   }
 }

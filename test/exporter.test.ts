@@ -110,6 +110,37 @@ describe('PostgresSpanExporter', () => {
     await expect(exporter.shutdown()).resolves.toBeUndefined();
   });
 
+  it('shuts down once (a second call resolves), fails exports after it at once, and honours config.migrate', async () => {
+    const db: TestDb = await createTestDb('exp');
+    try {
+      // config.migrate false (what RUNLEDGER_MIGRATE=false gives): it was ignored and the exporter migrated
+      const unmigrated = await withAdmin(async (c) => {
+        const name = `${new URL(db.url).pathname.slice(1)}_bare`;
+        await c.query(`CREATE DATABASE "${name}"`);
+        return name;
+      });
+      const bareUrl = Object.assign(new URL(db.url), { pathname: '/' + unmigrated }).toString();
+      const bare = new PostgresSpanExporter({ databaseUrl: bareUrl, config: { migrate: false }, logger: silentLogger });
+      const r = await exportOnce(bare, (await agentRunSpans()).spans);
+      expect(r.code).toBe(ExportResultCode.FAILED);
+      expect(await withAdmin((c) => c.query(`SELECT to_regclass('runledger.spans') AS t`), unmigrated).then((x) => x.rows[0].t)).toBeNull();
+      await bare.shutdown();
+      await withAdmin((c) => c.query(`DROP DATABASE "${unmigrated}" WITH (FORCE)`));
+
+      const exporter = new PostgresSpanExporter({ databaseUrl: db.url, logger: silentLogger });
+      expect(await exportOnce(exporter, (await agentRunSpans()).spans)).toEqual({ code: ExportResultCode.SUCCESS });
+      await exporter.shutdown();
+      await expect(exporter.shutdown()).resolves.toBeUndefined(); // was: "Called end on pool more than once"
+      const t0 = performance.now();
+      const after = await exportOnce(exporter, (await agentRunSpans()).spans);
+      expect(after.code).toBe(ExportResultCode.FAILED);
+      expect(String(after.error?.message)).toMatch(/shut down/);
+      expect(performance.now() - t0).toBeLessThan(1000);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('survives a database that is not there at start-up: FAILED, then SUCCESS once it exists', async () => {
     const db = await createTestDb('exp');
     const name = new URL(db.url).pathname.slice(1);
