@@ -40,8 +40,14 @@ export function wrap(p: PinoLogger): Logger {
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
-export function createLogger(level: Level = levelOf(process.env.RUNLEDGER_LOG_LEVEL)): Logger {
-  return wrap(createPino(levelOf(level)));
+export function createLogger(level?: Level): Logger {
+  const log = wrap(createPino(levelOf(level ?? process.env.RUNLEDGER_LOG_LEVEL)));
+  // An unknown RUNLEDGER_LOG_LEVEL (`verbose`, `trace`) was taken as info without a word.
+  const raw = process.env.RUNLEDGER_LOG_LEVEL?.trim();
+  if (level === undefined && raw && !LEVELS.includes(raw.toLowerCase() as Level)) {
+    log.warn(`RUNLEDGER_LOG_LEVEL=${JSON.stringify(raw)} is not one of ${LEVELS.join(', ')}: logging at info`);
+  }
+  return log;
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

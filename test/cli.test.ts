@@ -218,7 +218,7 @@ describe('runledger maintenance commands', () => {
   });
 
   it('refuses bad command lines with exit code 2 and the usage', async () => {
-    for (const args of [['repair', '--batch', '0'], ['repair', '--run', 'nope'], ['reprice', '--since', 'yesterday'], ['retention'], ['retention', '--older-than', '2025-01-01'], ['refresh', '--since', 'last week'], ['frobnicate']]) {
+    for (const args of [['repair', '--batch', '0'], ['repair', '--run', 'nope'], ['reprice', '--since', 'yesterday'], ['retention'], ['retention', '--older-than', '2025-01-01'], ['refresh', '--since', 'last week'], ['refresh', '--since', '2025-01-31', '--until', '2025-01-01'], ['frobnicate']]) {
       const r = await cli(args, { DATABASE_URL: db.url });
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('usage: runledger');

@@ -30,6 +30,16 @@ describe('durations and times', () => {
     expect(parseTime('2025-01-31T06:30:00Z', 'since', NOW).toISOString()).toBe('2025-01-31T06:30:00.000Z');
     expect(parseTime('2025-01-31T06:30:00+02:00', 'since', NOW).toISOString()).toBe('2025-01-31T04:30:00.000Z');
     for (const bad of ['yesterday', '2025-13-45', '31/01/2025', '']) expect(() => parseTime(bad, 'since', NOW), bad).toThrow(UsageError);
+    // a time without a zone is UTC like a date alone, whatever TZ says (it was read as local time)
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(parseTime('2025-01-31T06:30:00', 'since', NOW).toISOString()).toBe('2025-01-31T06:30:00.000Z');
+      expect(parseTime('2025-01-31 06:30', 'since', NOW).toISOString()).toBe('2025-01-31T06:30:00.000Z');
+      expect(parseTime('2025-01-31', 'since', NOW).toISOString()).toBe('2025-01-31T00:00:00.000Z');
+    } finally {
+      if (tz === undefined) delete process.env.TZ; else process.env.TZ = tz;
+    }
   });
 });
 

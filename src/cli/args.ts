@@ -66,8 +66,11 @@ export function parseDuration(text: string): number | null {
 export function parseTime(text: string, name: string, now: number = Date.now()): Date {
   const ms = parseDuration(text);
   if (ms !== null) return new Date(now - ms);
-  if (/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}(:?\d{2})?)?)?$/i.test(text.trim())) {
-    const d = new Date(text.trim());
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ]([0-9:.]+)(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i.exec(text.trim());
+  if (m) {
+    // A time without a zone is UTC, as a date alone is (JavaScript reads it as local time: with TZ set, the
+    // same command meant another hour).
+    const d = new Date(m[2] === undefined ? m[1]! : `${m[1]}T${m[2]}${m[3] ?? 'Z'}`);
     if (!Number.isNaN(d.getTime())) return d;
   }
   throw new UsageError(`--${name}: expected a duration (30d, 12h, 2w, 90m, 45s) or a date (2025-01-31), got ${JSON.stringify(text)}`);

@@ -96,10 +96,12 @@ export function refreshOptions(argv: readonly string[], now = Date.now()): { sin
   const a = parseArgs(argv, ['since', 'until']);
   const since = single(a, 'since');
   const until = single(a, 'until');
-  return {
+  const o = {
     ...(since === undefined ? {} : { since: parseTime(since, 'since', now) }),
     ...(until === undefined ? {} : { until: parseTime(until, 'until', now) }),
   };
+  if (o.since && o.until && o.since > o.until) throw new UsageError(`--since ${since} is after --until ${until}`);
+  return o;
 }
 
 export async function refreshCommand(argv: readonly string[]): Promise<void> {
