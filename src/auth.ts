@@ -211,6 +211,7 @@ export class ApiKeyAuth {
 
   private unreadable(): GatewayError {
     const why = this.loaded ? 'API keys could not be reloaded' : 'API keys not loaded yet';
-    return new GatewayError('unavailable', `${why}: database unavailable`, this.opts.retryAfterSeconds);
+    // the reason PostgreSQL gave (a missing schema under RUNLEDGER_MIGRATE=false read "database unavailable")
+    return new GatewayError('unavailable', `${why}: ${this.lastError ?? 'database unavailable'}`, this.opts.retryAfterSeconds);
   }
 }

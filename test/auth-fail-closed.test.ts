@@ -93,7 +93,10 @@ describe('runledger.api_keys renamed while the gateway runs (42P01)', () => {
       await db.pool.query('ALTER TABLE runledger.api_keys RENAME TO api_keys_maintenance');
       await g.auth.refresh().catch(() => {});
       const spans = miniSpans(1);
-      expect((await post(g.httpUrl, spans)).status).toBe(503);
+      const refused = await post(g.httpUrl, spans);
+      expect(refused.status).toBe(503);
+      // the answer names the cause (it said "database unavailable" with the database up)
+      expect((await refused.text())).toMatch(/API keys could not be reloaded: relation \\?"runledger.api_keys\\?" does not exist/);
       expect(await tenantsOf(spans[0]!.traceId)).toEqual([]);
       await expect(g.auth.refresh()).rejects.toThrow(/does not exist/);
     } finally {
