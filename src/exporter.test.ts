@@ -50,6 +50,11 @@ describe('toSpanRecord', () => {
       traceId: 'abcdef0123456789abcdef0123456789', spanId: 'bbbbbbbbbbbbbbb2', parentSpanId: 'aaaaaaaaaaaaaaa1',
       links: [{ traceId: 'abcdef0123456789abcdef0123456789', spanId: 'aaaaaaaaaaaaaaa1' }],
     });
+    // A span as @opentelemetry/sdk-trace-base 1.x gives it: `parentSpanId`, no `parentSpanContext`. Its parent
+    // was dropped: every span a root, the run tree flat.
+    const v2 = memory.getFinishedSpans().find((s) => s.name === 'child')!;
+    const v1 = Object.assign(Object.create(Object.getPrototypeOf(v2)), v2, { parentSpanContext: undefined, parentSpanId: 'AAAAAAAAAAAAAAA1' });
+    expect(toSpanRecord(v1, 'default').parentSpanId).toBe('aaaaaaaaaaaaaaa1');
     await provider.shutdown();
   });
 });

@@ -49,7 +49,8 @@ const micros = (t: HrTime) => t[0] * 1e6 + Math.floor(t[1] / 1000);
 /** ReadableSpan → SpanRecord (the decoded stage). */
 export function toSpanRecord(s: ReadableSpan, tenantId: string): SpanRecord {
   const ctx = s.spanContext();
-  const parent = s.parentSpanContext?.spanId;
+  // sdk-trace-base 2.x: parentSpanContext; 1.x: parentSpanId
+  const parent = s.parentSpanContext?.spanId ?? (s as { parentSpanId?: string }).parentSpanId;
   const resource = attrs(s.resource.attributes);
   return {
     // lowercase, as the OTLP decoders give them (an IdGenerator may produce uppercase hex)
