@@ -52,7 +52,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     // starting another failed on its postmaster.pid) is used, as the maintenance commands do, and left running.
     const running = runningEmbeddedUrl(cfg.dataDir);
     if (running) log.warn('using the embedded PostgreSQL already running on the data directory; it is left running at exit', { dataDir: cfg.dataDir });
-    else embedded = await startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined, log: (l) => log.debug(l) });
+    else embedded = await startEmbedded({ dataDir: cfg.dataDir, port: cfg.embeddedPgPort || undefined, log: (l) => log.debug(l), ownProcessGroup: true });
     databaseUrl = running ?? embedded!.url;
   }
   const url = databaseUrl;

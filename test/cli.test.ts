@@ -21,8 +21,9 @@ import { hex, mapped, node, span } from './helpers/spans.js';
 
 const CLI = join(packageRoot(), 'dist/src/cli.js');
 
-function serve(env: Record<string, string>): { child: ChildProcess; ready: Promise<string>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `group`: the gateway leads a process group of its own, which a test signals as a terminal's Ctrl-C does. */
+function serve(env: Record<string, string>, group = false): { child: ChildProcess; ready: Promise<string>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
   child.stderr!.on('data', (d) => process.stderr.write('[gw] ' + d));
   let out = '';
   const ready = new Promise<string>((resolve, reject) => {
@@ -110,6 +111,39 @@ describe('runledger serve', () => {
       const pid = Number(readFileSync(join(dir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
       try { process.kill(pid, 'SIGINT'); } catch { /* gone */ }
       for (let i = 0; i < 100 && existsSync(join(dir, 'pgdata', 'postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 100));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Ctrl-C (SIGINT to its process group) with embedded PostgreSQL drains what it accepted before the server stops', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runledger-cli-'));
+    chmodSync(dir, 0o755);
+    const env: Record<string, string> = {
+      DATABASE_URL: '', RUNLEDGER_DATA_DIR: dir, RUNLEDGER_EMBEDDED_PG_PORT: String(await freePort()),
+      RUNLEDGER_HTTP_PORT: String(await freePort()), RUNLEDGER_GRPC_PORT: '0', RUNLEDGER_RUN_LOCK_WAIT_MS: '60000',
+    };
+    const gw = serve(env, true);
+    let err = '';
+    gw.child.stderr!.on('data', (d) => { err += d; });
+    try {
+      await gw.ready;
+      const url = `postgres://postgres:runledger@127.0.0.1:${env.RUNLEDGER_EMBEDDED_PG_PORT}/runledger`;
+      const spans = miniSpans(4);
+      const hold = await holdRun(url, 'default', spans[0]!.traceId);
+      const inflight = fetch(`http://127.0.0.1:${env.RUNLEDGER_HTTP_PORT}/v1/traces`, {
+        method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protoRequest(spans),
+      });
+      const queued = async () => /runledger_queue_spans 4\b/.test(await (await fetch(`http://127.0.0.1:${env.RUNLEDGER_HTTP_PORT}/metrics`)).text());
+      while (!(await queued())) await new Promise((r) => setTimeout(r, 20));
+      process.kill(-gw.child.pid!, 'SIGINT'); // PostgreSQL was in this group: it shut down as the drain began (503)
+      await new Promise((r) => setTimeout(r, 300));
+      await hold.release();
+      expect((await inflight).status).toBe(200);
+      expect(await gw.exited).toBe(0);
+      expect(err).not.toMatch(/connection lost/);
+    } finally {
+      gw.child.kill('SIGKILL');
+      await gw.exited;
       rmSync(dir, { recursive: true, force: true });
     }
   });

