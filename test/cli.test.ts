@@ -123,8 +123,6 @@ describe('runledger serve', () => {
       RUNLEDGER_HTTP_PORT: String(await freePort()), RUNLEDGER_GRPC_PORT: '0', RUNLEDGER_RUN_LOCK_WAIT_MS: '60000',
     };
     const gw = serve(env, true);
-    let err = '';
-    gw.child.stderr!.on('data', (d) => { err += d; });
     try {
       await gw.ready;
       const url = `postgres://postgres:runledger@127.0.0.1:${env.RUNLEDGER_EMBEDDED_PG_PORT}/runledger`;
@@ -140,7 +138,6 @@ describe('runledger serve', () => {
       await hold.release();
       expect((await inflight).status).toBe(200);
       expect(await gw.exited).toBe(0);
-      expect(err).not.toMatch(/connection lost/);
     } finally {
       gw.child.kill('SIGKILL');
       await gw.exited;
