@@ -43,18 +43,27 @@ function plausibleCost(v: AttrValue | undefined): number | null {
   return n !== null && n < MAX_REPORTED_COST ? n : null;
 }
 
+/**
+ * A reported cost: a total (`gen_ai.usage.cost`, `llm.cost.total`), or both halves. One half alone is not the
+ * call's cost (a reported prompt cost of $0.25 replaced a computed $0.35): the price table decides. The split is
+ * kept only when its halves add up to the total (total $0.35 with halves of $5 each summed to 28× the total).
+ */
 function reportedCost(a: Attributes): Cost | null {
   const prompt = plausibleCost(a['llm.cost.prompt']);
   const completion = plausibleCost(a['llm.cost.completion']);
-  let total = plausibleCost(a['gen_ai.usage.cost']) ?? plausibleCost(a['llm.cost.total']);
-  if (total === null && (prompt !== null || completion !== null)) total = (prompt ?? 0) + (completion ?? 0);
+  const both = prompt !== null && completion !== null;
+  const total = plausibleCost(a['gen_ai.usage.cost']) ?? plausibleCost(a['llm.cost.total']) ?? (both ? prompt + completion : null);
   if (total === null) return null;
-  return { inputCost: prompt, outputCost: completion, totalCost: total, costSource: 'reported', priceRef: null };
+  const split = both && Math.abs(prompt + completion - total) <= 1e-9 * Math.max(1, total);
+  return { inputCost: split ? prompt : null, outputCost: split ? completion : null, totalCost: total, costSource: 'reported', priceRef: null };
 }
 
+/**
+ * A price applies to counted input: without an input count (missing, or not a count) the call's cost is unknown.
+ * Priced as zero input, an output-only usage was stored as a complete cost.
+ */
 function hasTokens(u: Usage): boolean {
-  return u.inputTokens !== null || u.outputTokens !== null || u.cacheReadTokens !== null ||
-    u.cacheWriteTokens !== null || u.reasoningTokens !== null;
+  return u.inputTokens !== null;
 }
 
 /** The models a price is looked up by, most telling first: the one that answered, the one asked for, model_name. */

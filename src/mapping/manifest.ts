@@ -208,13 +208,31 @@ function holds(c: Constraint): (ms: number) => boolean {
   throw new Error(`unknown price constraint ${JSON.stringify(c)}`);
 }
 
-/** `wrap` turns each compiled price into what the schedule returns (once per price, not per call). */
-export function compileSchedule<T = CompiledPrice>(m: ModelInfo, wrap: (p: CompiledPrice) => T = (p) => p as T): PriceAt<T> {
+/** The price keys compileManifestPrice applies. */
+const APPLIED_KEYS = ['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok', 'cache_write_1h_mtok', 'output_reasoning_mtok', 'requests_kcount'];
+
+/**
+ * Whether the ledger can apply a manifest price: it is free (no keys: the `:free` models), or it has a key the
+ * ledger applies. Models billed only per audio hour, page or message (whisper-1, mistral-ocr-*) have none:
+ * compiled, every price was 0 and their calls were stored at a definite $0 (cost_source price_table) instead
+ * of unpriced.
+ */
+export function pricesTokens(mp: ModelPrice): boolean {
+  const keys = Object.keys(mp);
+  return keys.length === 0 || keys.some((k) => APPLIED_KEYS.includes(k));
+}
+
+/**
+ * `wrap` turns each compiled price into what the schedule returns (once per price, not per call); null when
+ * the price in force does not price tokens (pricesTokens).
+ */
+export function compileSchedule<T = CompiledPrice>(m: ModelInfo, wrap: (p: CompiledPrice) => T = (p) => p as T): PriceAt<T | null> {
+  const compiled = (mp: ModelPrice) => (pricesTokens(mp) ? wrap(compileManifestPrice(mp)) : null);
   if (!Array.isArray(m.prices)) {
-    const p = wrap(compileManifestPrice(m.prices));
+    const p = compiled(m.prices);
     return () => p;
   }
-  const steps = m.prices.map((c) => ({ holds: holds(c.constraint as Constraint), price: wrap(compileManifestPrice(c.prices)) }));
+  const steps = m.prices.map((c) => ({ holds: holds(c.constraint as Constraint), price: compiled(c.prices) }));
   if (steps.length === 1) { const p = steps[0]!.price; return () => p; }
   return (ms) => {
     for (let i = steps.length - 1; i >= 0; i--) if (steps[i]!.holds(ms)) return steps[i]!.price;

@@ -122,6 +122,35 @@ describe('precedence: reported cost > price file > manifest', () => {
     expect(resolveCost({ 'llm.cost.prompt': 0.01, 'llm.cost.completion': 0.02 }, u, t, 'openai', models, NOW))
       .toMatchObject({ inputCost: 0.01, outputCost: 0.02, costSource: 'reported', priceRef: null });
   });
+
+  it('half a reported cost is not the cost, and a split that does not add up to the total is dropped', () => {
+    // only the prompt's cost reported: it replaced the computed cost ($0.25 for a $0.50 call)
+    expect(resolveCost({ 'llm.cost.prompt': 0.25 }, u, t, 'openai', models, NOW))
+      .toMatchObject({ totalCost: 0.5, costSource: 'price_table' });
+    expect(resolveCost({ 'llm.cost.completion': 0.25 }, u, t, 'openai', models, NOW))
+      .toMatchObject({ totalCost: 0.5, costSource: 'price_table' });
+    // halves of $5 each beside a total of $0.35: summing input_cost gave 28× the spend
+    expect(resolveCost({ 'gen_ai.usage.cost': 0.35, 'llm.cost.prompt': 5, 'llm.cost.completion': 5 }, u, t, 'openai', models, NOW))
+      .toEqual({ inputCost: null, outputCost: null, totalCost: 0.35, costSource: 'reported', priceRef: null });
+    expect(resolveCost({ 'gen_ai.usage.cost': 0.35, 'llm.cost.prompt': 0.3, 'llm.cost.completion': 0.05 }, u, t, 'openai', models, NOW))
+      .toMatchObject({ inputCost: 0.3, outputCost: 0.05, totalCost: 0.35 });
+  });
+
+  it('without an input count the cost is unknown, not priced as zero input', () => {
+    expect(resolveCost({}, usage({ inputTokens: null, outputTokens: 200 }), loadPriceTable(), 'openai', models, NOW))
+      .toEqual({ inputCost: null, outputCost: null, totalCost: null, costSource: null, priceRef: null });
+  });
+
+  it('a model billed only per audio hour or page is unpriced, not $0', () => {
+    const shipped = loadPriceTable();
+    for (const [provider, model] of [['openai', 'whisper-1'], ['groq', 'whisper-large-v3'], ['mistral_ai', 'mistral-ocr-latest']]) {
+      expect(resolveCost({}, usage({ inputTokens: 5000, outputTokens: 300 }), shipped, provider!, { responseModel: model!, requestModel: null, modelName: model! }, NOW), model)
+        .toMatchObject({ totalCost: null, costSource: null });
+    }
+    // a free model (a manifest price with no keys) still prices at $0
+    expect(resolveCost({}, usage({ inputTokens: 5000, outputTokens: 300 }), shipped, 'azure', { responseModel: 'mai-ds-r1:free', requestModel: null, modelName: null }, NOW))
+      .toMatchObject({ totalCost: 0, costSource: 'price_table' });
+  });
 });
 
 describe('precedence: price file > manifest > shipped fallback list', () => {

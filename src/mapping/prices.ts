@@ -23,7 +23,8 @@ export interface Priced {
 }
 
 /** The manifest's price at a time, as a Priced (one object per price, made once: nothing allocated per call). */
-type ManifestHit = (ms: number) => Priced;
+/** null: the manifest's entry for the model does not price tokens (manifest.ts pricesTokens): unpriced */
+type ManifestHit = (ms: number) => Priced | null;
 /** fallback: null when no entry matches (most models), so a call the manifest does not price skips it at once */
 interface Memo { file: readonly FileEntry[] | null; manifest: ManifestHit | null; fallback: readonly FileEntry[] | null }
 
