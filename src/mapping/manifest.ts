@@ -24,8 +24,16 @@ const OTEL_TO_MANIFEST: Record<string, string | null> = {
   openai: 'openai', anthropic: 'anthropic', 'aws.bedrock': 'aws', 'gcp.vertex_ai': 'google', 'gcp.gemini': 'google',
   'gcp.gen_ai': 'google', 'azure.ai.openai': 'azure', 'azure.ai.inference': 'azure', x_ai: 'x-ai', mistral_ai: 'mistral',
   deepseek: 'deepseek', cohere: 'cohere', groq: 'groq', perplexity: 'perplexity', 'ibm.watsonx.ai': null,
-  moonshot: 'moonshotai', zhipu: 'zhipuai', fireworks_ai: 'fireworks', together_ai: 'together',
+  moonshot: 'moonshotai', zhipu: 'zhipuai', fireworks_ai: 'fireworks', together_ai: 'together', togetherai: 'together',
 };
+
+/**
+ * Runtimes a user hosts models on. Their calls cost what the user's hardware costs: no catalogue prices them
+ * (a local `deepseek-r1:8b` on ollama was priced as DeepSeek's hosted R1, `meta-llama/Llama-3.1-8B-Instruct` on
+ * vLLM at OpenRouter's price). Only a price file entry naming the model prices them.
+ */
+export const SELF_HOSTED = new Set(['ollama', 'vllm', 'lmstudio', 'lm_studio', 'lm-studio', 'llama.cpp', 'llamacpp',
+  'llama_cpp', 'localai', 'tgi', 'text-generation-inference', 'llamafile', 'mlx', 'mlx_lm', 'sglang', 'triton']);
 
 type Matcher = (id: string) => boolean;
 

@@ -147,6 +147,15 @@ describe('precedence: reported cost > price file > manifest', () => {
       expect(resolveCost({}, usage({ inputTokens: 5000, outputTokens: 300 }), shipped, provider!, { responseModel: model!, requestModel: null, modelName: model! }, NOW), model)
         .toMatchObject({ totalCost: null, costSource: null });
     }
+    // a model served by a runtime the user hosts is not priced as a vendor's hosted model; a price file still prices it
+    expect(shipped.find('ollama', 'deepseek-r1:8b', null, null, NOW)).toBeNull(); // was DeepSeek's hosted R1
+    expect(shipped.find('vllm', 'meta-llama/Llama-3.1-8B-Instruct', null, null, NOW)).toBeNull(); // was OpenRouter's price
+    expect(shipped.find(null, 'deepseek-r1:8b', null, null, NOW)).not.toBeNull(); // no provider named: as before
+    const own = loadPriceTable(file('own.json', [{ match: '^deepseek-r1:8b$', provider: 'ollama', input: 0.01, output: 0.01 },
+      { match: '^deepseek-ai/deepseek-v3$', provider: 'together', input: 1.25, output: 1.25 }]));
+    expect(own.find('ollama', 'deepseek-r1:8b', null, null, NOW)!.ref).toBe(`${own.file!.source}:^deepseek-r1:8b$`);
+    // the Vercel AI SDK's provider id `togetherai` is the manifest's `together`: a price file entry for it applies
+    expect(own.find('togetherai', 'deepseek-ai/DeepSeek-V3', null, null, NOW)!.ref).toBe(`${own.file!.source}:^deepseek-ai/deepseek-v3$`);
     // a free model (a manifest price with no keys) still prices at $0
     expect(resolveCost({}, usage({ inputTokens: 5000, outputTokens: 300 }), shipped, 'azure', { responseModel: 'mai-ds-r1:free', requestModel: null, modelName: null }, NOW))
       .toMatchObject({ totalCost: 0, costSource: 'price_table' });

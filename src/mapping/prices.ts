@@ -4,7 +4,7 @@
  * is memoised per (provider, model value), so a priced span costs a map lookup and the integer price math; the
  * price in force is picked per call by its start time (prices that change on a date, DeepSeek's UTC off-peak hours).
  */
-import { MANIFEST_VERSION, compileSchedule, manifestProvider, resolveManifestModel } from './manifest.js';
+import { MANIFEST_VERSION, SELF_HOSTED, compileSchedule, manifestProvider, resolveManifestModel } from './manifest.js';
 import { loadPriceFile, providerKey, type FileEntry, type PriceFile } from './price-file.js';
 import { loadFallback } from './fallback-prices.js';
 import { familyCandidates, modelIdParts, priceCandidates } from './model-id.js';
@@ -118,6 +118,8 @@ export class PriceTable {
     const file = this.file === null ? null : matching(this.file, pk, candidates);
     const fb = this.fallback === null ? null : matching(this.fallback, pk, candidates);
     let manifest: ManifestHit | null = null;
+    const selfHosted = provider !== null && SELF_HOSTED.has(provider.toLowerCase().trim());
+    if (selfHosted) return { file, manifest: null, fallback: null };
     if (this.useManifest) {
       const vendor = modelIdParts(model).vendor;
       const pid = manifestProvider(provider) ?? manifestProvider(vendor);
