@@ -119,6 +119,31 @@ describe('usage', () => {
     expect(node('input includes cache')).toMatchObject({ inputTokens: 1000, totalTokens: 1010, usageNormalized: false });
   });
 
+  it('adds cache reads and writes to the input of the AI SDK 5 Anthropic provider, not to AI SDK 6', () => {
+    // @ai-sdk/anthropic 2: inputTokens = Anthropic's input_tokens (no cache), cache writes in providerMetadata only
+    const span = (attributes: SpanRecord['attributes']): SpanRecord => ({
+      traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', parentSpanId: null, name: 'ai.generateText.doGenerate',
+      kind: 3, startUs: Date.parse('2026-12-01T00:00:00Z') * 1000, endUs: Date.parse('2026-12-01T00:00:01Z') * 1000, statusCode: 0,
+      statusMessage: '', attributes, events: [], links: [], resource: {}, serviceName: 'svc', scopeName: 'ai', scopeVersion: null, tenantId: 't',
+    });
+    const common = { 'ai.operationId': 'ai.generateText.doGenerate', 'ai.model.provider': 'anthropic.messages', 'ai.model.id': 'claude-sonnet-4-5-20250929',
+      'ai.usage.outputTokens': 500 };
+    const map = (a: SpanRecord['attributes']) => mapSpans([span({ ...common, ...a })], createMapper({ maxContentChars: 4000, captureContent: true, prices }))[0]!.node!;
+    const v5 = map({ 'ai.usage.inputTokens': 30_000, 'ai.usage.cachedInputTokens': 10_000, 'ai.usage.totalTokens': 30_500,
+      'ai.response.providerMetadata': JSON.stringify({ anthropic: { usage: { input_tokens: 30_000 }, cacheCreationInputTokens: 2000 } }) });
+    expect(v5).toMatchObject({ inputTokens: 42_000, cacheReadTokens: 10_000, cacheWriteTokens: 2000, outputTokens: 500, totalTokens: 42_500, usageNormalized: true });
+    // 30,000 plain @3 + 10,000 reads @0.30 + 2,000 writes @3.75 + 500 output @15, per 1M: $0.108 (it was $0.0705)
+    expect(v5.totalCost).toBeCloseTo((30_000 * 3 + 10_000 * 0.3 + 2000 * 3.75 + 500 * 15) / 1e6, 12);
+    // AI SDK 6 reports the total input with its details: unchanged
+    const v6 = map({ 'ai.usage.inputTokens': 42_000, 'ai.usage.inputTokenDetails.noCacheTokens': 30_000, 'ai.usage.inputTokenDetails.cacheReadTokens': 10_000,
+      'ai.usage.inputTokenDetails.cacheWriteTokens': 2000, 'ai.usage.cachedInputTokens': 10_000, 'ai.usage.totalTokens': 42_500 });
+    expect(v6).toMatchObject({ inputTokens: 42_000, cacheReadTokens: 10_000, cacheWriteTokens: 2000, totalTokens: 42_500, usageNormalized: false });
+    expect(v6.totalCost).toBeCloseTo(v5.totalCost!, 12);
+    // OpenAI through AI SDK 5 reports input with cache included: unchanged
+    expect(map({ 'ai.model.provider': 'openai.chat', 'ai.model.id': 'gpt-4o', 'ai.usage.inputTokens': 30_000, 'ai.usage.cachedInputTokens': 10_000 }))
+      .toMatchObject({ inputTokens: 30_000, cacheReadTokens: 10_000, usageNormalized: false });
+  });
+
   it('normalises output that evidently excludes reasoning', () => {
     expect(node('gemini thoughts outside output')).toMatchObject({ outputTokens: 150, reasoningTokens: 50, totalTokens: 450, usageNormalized: true });
     expect(node('reasoning above output')).toMatchObject({ outputTokens: 320, reasoningTokens: 300, totalTokens: 420, usageNormalized: true });

@@ -8,7 +8,7 @@
  * include them, and the node says so (usage_normalized).
  */
 import type { NodeRecord } from './types.js';
-import type { Attributes } from '../otlp/types.js';
+import type { AttrValue, Attributes } from '../otlp/types.js';
 import { asCount } from './attrs.js';
 
 export const INPUT_TOKEN_KEYS = [
@@ -93,6 +93,39 @@ function normalize(u: ResolvedUsage): void {
   }
 }
 
+/**
+ * The Vercel AI SDK 5's Anthropic provider (@ai-sdk/anthropic 2) reports Anthropic's raw counts: `inputTokens`
+ * is `input_tokens`, which leaves out cache reads (`cachedInputTokens`) and cache writes (only in
+ * `ai.response.providerMetadata`'s `anthropic.cacheCreationInputTokens`), and `totalTokens` is input + output.
+ * With more uncached input than cache reads no count showed it (normalize), so a cached call was priced with
+ * its reads inside its input and its writes left out: 35% under. AI SDK 6 reports totals, with
+ * `ai.usage.inputTokenDetails.*`.
+ */
+function aiSdk5Anthropic(a: Attributes, u: ResolvedUsage): void {
+  const provider = a['ai.model.provider'];
+  if (typeof provider !== 'string' || !provider.startsWith('anthropic.') || u.inputTokens === null) return;
+  if (a['ai.usage.inputTokenDetails.noCacheTokens'] !== undefined || a['ai.usage.inputTokenDetails.cacheReadTokens'] !== undefined) return;
+  const reads = u.cacheReadTokens ?? 0;
+  const writes = u.cacheWriteTokens ?? cacheCreationOf(a['ai.response.providerMetadata']) ?? 0;
+  if (reads + writes === 0 || u.inputTokens + reads + writes > MAX_TOKENS) return;
+  u.inputTokens += reads + writes;
+  if (writes > 0) u.cacheWriteTokens = writes;
+  if (u.totalTokens !== null && u.outputTokens !== null) u.totalTokens = u.inputTokens + u.outputTokens;
+  u.usageNormalized = true;
+}
+
+/** `anthropic.cacheCreationInputTokens` of the AI SDK's JSON provider metadata; null when absent or not a count. */
+function cacheCreationOf(v: AttrValue | undefined): number | null {
+  if (typeof v !== 'string' || !v.includes('cacheCreationInputTokens')) return null;
+  try {
+    const m = JSON.parse(v) as { anthropic?: { cacheCreationInputTokens?: unknown } } | null;
+    const n = asCount(m?.anthropic?.cacheCreationInputTokens as AttrValue);
+    return n !== null && n <= MAX_TOKENS ? n : null;
+  } catch {
+    return null;
+  }
+}
+
 export function resolveUsage(a: Attributes): ResolvedUsage {
   const u: ResolvedUsage = {
     inputTokens: firstTokens(a, INPUT_TOKEN_KEYS),
@@ -103,6 +136,7 @@ export function resolveUsage(a: Attributes): ResolvedUsage {
     totalTokens: firstTokens(a, TOTAL_TOKEN_KEYS),
     usageNormalized: false,
   };
+  aiSdk5Anthropic(a, u);
   if (u.cacheReadTokens !== null || u.cacheWriteTokens !== null || u.reasoningTokens !== null) normalize(u);
   if (u.totalTokens === null && (u.inputTokens !== null || u.outputTokens !== null)) {
     u.totalTokens = (u.inputTokens ?? 0) + (u.outputTokens ?? 0);
