@@ -92,9 +92,11 @@ export class PostgresSpanExporter implements SpanExporter {
   private readonly migrateFirst: boolean;
   private pending = new Set<Promise<unknown>>();
   private stopped: Promise<void> | null = null;
+  private readonly log: Logger;
 
   constructor(opts: PostgresSpanExporterOptions = {}) {
     const log = opts.logger ?? createLogger('warn');
+    this.log = log;
     this.cfg = configFromEnv(process.env, { ...opts.config, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
     if (!this.cfg.databaseUrl) throw new Error('PostgresSpanExporter needs databaseUrl (or DATABASE_URL)');
     this.pool = createPool(this.cfg.databaseUrl, this.cfg, log);
@@ -135,9 +137,13 @@ export class PostgresSpanExporter implements SpanExporter {
       .then(
         // A span not stored (invalid, or refused by PostgreSQL) fails the export: SUCCESS would tell the
         // SDK and its user that every span is in the ledger. The others are stored; a retry changes nothing.
-        (out) => resultCallback(out.rejected === 0
-          ? { code: ExportResultCode.SUCCESS }
-          : { code: ExportResultCode.FAILED, error: new Error(`${out.rejected} of ${spans.length} span(s) not stored: ${out.message}`) }),
+        (out) => {
+          // stored, with a warning (a span ending before it started is stored ending at its start): said, not failed
+          if (out.rejected === 0 && out.message) this.log.warn('spans stored with an adjustment', { detail: out.message });
+          resultCallback(out.rejected === 0
+            ? { code: ExportResultCode.SUCCESS }
+            : { code: ExportResultCode.FAILED, error: new Error(`${out.rejected} of ${spans.length} span(s) not stored: ${out.message}`) });
+        },
         (error: Error) => resultCallback({ code: ExportResultCode.FAILED, error }),
       );
     this.pending.add(p);

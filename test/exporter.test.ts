@@ -136,6 +136,17 @@ describe('PostgresSpanExporter', () => {
       expect(after.code).toBe(ExportResultCode.FAILED);
       expect(String(after.error?.message)).toMatch(/shut down/);
       expect(performance.now() - t0).toBeLessThan(1000);
+
+      // a span ending before it started (built by hand: the SDK clamps its own) is stored ending at its start,
+      // SUCCESS, and the exporter's logger says so
+      const warned: string[] = [];
+      const logger = { ...silentLogger, warn: (msg: string, f?: Record<string, unknown>) => { warned.push(`${msg} ${JSON.stringify(f)}`); } };
+      const again = new PostgresSpanExporter({ databaseUrl: db.url, logger });
+      const one = (await agentRunSpans()).spans[0]!;
+      const backwards = Object.assign(Object.create(Object.getPrototypeOf(one)), one, { endTime: [one.startTime[0] - 5, 0] });
+      expect(await exportOnce(again, [backwards])).toEqual({ code: ExportResultCode.SUCCESS });
+      expect(warned.join('\n')).toMatch(/stored ending at their start time: .*end time before its start time/);
+      await again.shutdown();
     } finally {
       await db.drop();
     }
