@@ -37,7 +37,8 @@ describe('run_summary', () => {
         // its two LLM nodes are one call instrumented twice: one call (issue 10's tree rule)
         day: D1, duration_ms: 5000, total_nodes: '4', llm_calls: '1', error_spans: '1', failed_nodes: '1', total_tokens: '10',
         total_cost: '0.0000100000', models: ['gpt-4o-mini'], model_count: 1, cost_per_1k_tokens: '0.0010000000',
-        llm_call_share: 0.25, llm_time_ms: 2800, llm_time_share: 0.56 },
+        // and its time is that call's (the inner node's 1.3 s; summing both nodes gave 2.8 s, sql/023)
+        llm_call_share: 0.25, llm_time_ms: 1300, llm_time_share: 0.26 },
       { run_id: A3.runId, tenant_id: 'acme', pipeline: 'nightly-etl', name: null, status: 'RUNNING', error_message: null,
         day: D1, duration_ms: 49000, total_nodes: '2', llm_calls: '1', error_spans: '0', failed_nodes: '0', total_tokens: '100',
         total_cost: '0.0000000000', models: ['local-llama'], model_count: 1, cost_per_1k_tokens: '0.0000000000',
