@@ -56,7 +56,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     databaseUrl = running ?? embedded!.url;
   }
   const url = databaseUrl;
-  const pool = createPool(url, cfg, log);
+  let poolEnded = false;
+  const pool = createPool(url, cfg, log, () => poolEnded);
   const metrics = new Metrics({ defaultMetrics: true });
   const sink = createIngest(cfg, pool, log, cfg.prepareWorkers, metrics);
   const { batcher, pipeline } = sink;
@@ -160,6 +161,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       await auth.close();
       await schemaStopped;
       await maintenanceStopped;
+      poolEnded = true;
       await pool.end();
       if (embedded) await embedded.stop();
     })());

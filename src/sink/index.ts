@@ -71,7 +71,13 @@ export function createSink(cfg: Config, pool: pg.Pool, log: Logger, observer: Si
   return { batcher, partitions, progress, logs };
 }
 
-export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Pool {
+/**
+ * `ended`: true once the owner has called pool.end(). pg-pool counts a client gone when it asks it to end, not
+ * when its socket closes, so an embedded server stopped right after pool.end() resolves can still terminate
+ * connections that are closing: their 'error' is expected then, logged at debug (under load it was a warning
+ * on every Ctrl-C).
+ */
+export function createPool(databaseUrl: string, cfg: Config, log: Logger, ended: () => boolean = () => false): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: cfg.writers + 2,
@@ -85,13 +91,14 @@ export function createPool(databaseUrl: string, cfg: Config, log: Logger): pg.Po
     lock_timeout: cfg.dbLockTimeoutMs,
   });
   // An idle client losing its server (restart, failover) must not crash the process.
-  pool.on('error', (e) => log.warn('idle database connection lost', { error: e.message }));
+  const lost = (msg: string, e: Error) => (ended() ? log.debug : log.warn).call(log, msg, { error: e.message });
+  pool.on('error', (e) => lost('idle database connection lost', e));
   // Neither may a checked-out one: pg-pool removes its listener while a client is lent out, and pg's
   // Client emits 'error' when its connection ends (even with a query active, which is rejected as
   // well) — without a listener that is an uncaught exception. The writer sees the failed query and
   // releases the client as broken.
   pool.on('connect', (client) => {
-    client.on('error', (e) => log.warn('database connection lost', { error: e.message }));
+    client.on('error', (e) => lost('database connection lost', e));
   });
   return pool;
 }
