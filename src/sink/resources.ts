@@ -62,7 +62,8 @@ const byKey = (a: ResourceNeed, b: ResourceNeed) =>
 /**
  * Keys known to be committed, with the max_span_day known to be stored for them (sql/014: the row's day is
  * never less than the start day of a span that references it, which is what lets retention delete by day).
- * Filled only after COMMIT (`committed`), so a rolled-back batch leaves nothing. Bounded: beyond `max`
+ * Filled only once the upsert has committed (`committed`; the writers upsert in a statement of their own,
+ * before their batch's transaction), so it never names a row that is not there. Bounded: beyond `max`
  * entries the least recently confirmed goes (a miss costs one upsert of a few rows, not correctness).
  *
  * Only spans of the current UTC day or later are skipped on a hit. Retention (another process) deletes a

@@ -19,7 +19,7 @@ export interface PreparedRequest {
   /** spans rejected while decoding (invalid ids, ...) */
   rejected: number;
   errors: string[];
-  /** spans stored ending at their start (DecodeResult.adjusted), and the first few reasons */
+  /** spans stored ending at their start (otlp/values.ts spanTimes), and the first few of them with why */
   adjusted: number;
   warnings: string[];
 }
