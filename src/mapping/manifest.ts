@@ -175,13 +175,16 @@ function rawPrice(v: ModelPrice[string]): RawPrice | null {
   return typeof v === 'number' ? { base: v } : { base: v.base, tiers: v.tiers };
 }
 
-/** The manifest's price keys this ledger can apply (modalities, searches, pages are not counted on spans). */
+/** The manifest's price keys this ledger can apply (modalities, searches, pages are not counted on spans), by the price each sets. */
+const APPLIED: Partial<Record<keyof RawPrices, string>> = {
+  input: 'input_mtok', output: 'output_mtok', cacheRead: 'cache_read_mtok', cacheWrite: 'cache_write_mtok',
+  cacheWrite1h: 'cache_write_1h_mtok', reasoning: 'output_reasoning_mtok', requests: 'requests_kcount',
+};
+const APPLIED_KEYS = Object.values(APPLIED);
+
 export function compileManifestPrice(mp: ModelPrice): CompiledPrice {
-  const raw: RawPrices = {
-    input: rawPrice(mp['input_mtok']), output: rawPrice(mp['output_mtok']), cacheRead: rawPrice(mp['cache_read_mtok']),
-    cacheWrite: rawPrice(mp['cache_write_mtok']), cacheWrite1h: rawPrice(mp['cache_write_1h_mtok']),
-    reasoning: rawPrice(mp['output_reasoning_mtok']), requests: rawPrice(mp['requests_kcount']),
-  };
+  const raw = {} as RawPrices;
+  for (const [price, key] of Object.entries(APPLIED) as [keyof RawPrices, string][]) raw[price] = rawPrice(mp[key]);
   return compilePrice(raw);
 }
 
@@ -215,9 +218,6 @@ function holds(c: Constraint): (ms: number) => boolean {
   }
   throw new Error(`unknown price constraint ${JSON.stringify(c)}`);
 }
-
-/** The price keys compileManifestPrice applies. */
-const APPLIED_KEYS = ['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok', 'cache_write_1h_mtok', 'output_reasoning_mtok', 'requests_kcount'];
 
 /**
  * Whether the ledger can apply a manifest price: it is free (no keys: the `:free` models), or it has a key the

@@ -180,8 +180,14 @@ export const MAX_TIME_US = 253_402_300_799_999_999;
  */
 export type SpanTimes = { kind: 'ok' } | { kind: 'reject'; reason: string } | { kind: 'end_at_start'; warning: string };
 
+/** Why a span whose times PostgreSQL cannot store is rejected (the decoders check it too), or null. */
+function beyondStorable(startUs: number, endUs: number): string | null {
+  return startUs <= MAX_TIME_US && endUs <= MAX_TIME_US ? null : 'start or end time beyond year 9999';
+}
+
 export function spanTimes(startUs: number, endUs: number): SpanTimes {
-  if (!(startUs <= MAX_TIME_US && endUs <= MAX_TIME_US)) return { kind: 'reject', reason: 'start or end time beyond year 9999' };
+  const beyond = beyondStorable(startUs, endUs);
+  if (beyond !== null) return { kind: 'reject', reason: beyond };
   if (startUs === 0) return { kind: 'reject', reason: 'no start time (startTimeUnixNano missing, 0, or under 1 µs)' };
   if (endUs < startUs) {
     return { kind: 'end_at_start', warning: endUs === 0 ? 'no end time (endTimeUnixNano 0 or missing)' : 'end time before its start time' };
@@ -197,10 +203,8 @@ export class DecodeCollector {
 
   /** Keep a span, or reject it when its times cannot be stored. */
   add(path: string, span: SpanRecord): void {
-    if (!(span.startUs <= MAX_TIME_US && span.endUs <= MAX_TIME_US)) {
-      this.reject(path, 'start or end time beyond year 9999');
-      return;
-    }
+    const beyond = beyondStorable(span.startUs, span.endUs);
+    if (beyond !== null) return this.reject(path, beyond);
     this.spans.push(span);
   }
 

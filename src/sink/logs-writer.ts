@@ -13,7 +13,7 @@ import type { DayPartitions } from './partitions.js';
 import { DELETE_EMPTY_RUNS_SQL } from '../rollup/sql.js';
 import { runKey, runOfKey } from '../rollup/usage.js';
 import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
-import { processResources, upsertResources, type ResourceCache, type ResourceNeed } from './resources.js';
+import { processResources, storeResources, type ResourceCache, type ResourceNeed } from './resources.js';
 
 export interface LogsWriteOutcome {
   /** records newly stored */
@@ -83,11 +83,7 @@ export async function writeLogs(
   await partitions.ensure(client, items.map((m) => m.timeUs));
   const runs = runIdsOf(items.map((m) => ({ tenantId: m.tenantId, runId: m.runId })));
   const cache = opts.resources ?? processResources;
-  const needs = cache.unknown(resources);
-  if (needs.length > 0) {
-    await upsertResources(client, needs);
-    cache.committed(needs);
-  }
+  await storeResources(client, cache, cache.unknown(resources));
   await client.query('BEGIN');
   try {
     const createdRuns = await lockRunsWaiting(client, runs);

@@ -143,6 +143,19 @@ export class ResourceCache {
 export const processResources = new ResourceCache();
 
 /**
+ * Store the resources a batch needs in a statement of its own, before the batch's transaction (both writers):
+ * committed before any row that references them, and no resource row held while that transaction waits for
+ * run locks (inside it, two writers storing one resource and creating one run deadlocked); then the cache
+ * knows them. A batch that then fails leaves resource rows without rows referencing them, which retention
+ * removes with their day.
+ */
+export async function storeResources(client: pg.ClientBase, cache: ResourceCache, needs: readonly ResourceNeed[]): Promise<void> {
+  if (needs.length === 0) return;
+  await upsertResources(client, needs);
+  cache.committed(needs);
+}
+
+/**
  * Store a batch's resources; inside the batch's transaction, before its spans. A new key inserts its row; a
  * stored one only has its day raised when this batch has later spans (an existing row is otherwise left as it
  * is: its content is its key). Rows are keyed by tenant: a tenant's upsert can only meet its own rows.

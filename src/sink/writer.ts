@@ -19,7 +19,7 @@ import { runIdsOf, runsLiterals, type RunIds } from '../rollup/locks.js';
 import { isCallAggregate, isUsageAggregate, planMarks, runKey, runOfKey, spanKey, type FrontierRow } from '../rollup/usage.js';
 import { columns, walkMarks } from '../rollup/walk.js';
 import { DayPartitions } from './partitions.js';
-import { processResources, upsertResources, type ResourceCache } from './resources.js';
+import { processResources, storeResources, type ResourceCache } from './resources.js';
 
 export interface WriteOutcome {
   /** spans newly stored */
@@ -118,17 +118,10 @@ export async function writeBatch(
 ): Promise<WriteOutcome> {
   await ensureStagingTables(client);
   await partitions.ensure(client, items.map((m) => m.span.startUs));
-  // The spans' resources, in their own statement before the batch's transaction (as the logs writer does):
-  // committed before any span that references them, and no resource row held while this transaction waits
-  // for a run another writer is creating (two writers upserting one resource and creating one run deadlocked,
-  // 40P01). Only those the cache does not know as committed: after a service's first batch, none until the
-  // next UTC day. A batch that then fails leaves a resource without spans, which retention removes.
+  // The spans' resources the cache does not know as committed (after a service's first batch, none until the
+  // next UTC day), before the batch's transaction.
   const cache = opts.resources ?? processResources;
-  const needs = cache.needed(items);
-  if (needs.length > 0) {
-    await upsertResources(client, needs);
-    cache.committed(needs);
-  }
+  await storeResources(client, cache, cache.needed(items));
   try {
     return await writeTransaction(client, items, false, opts);
   } catch (e) {
