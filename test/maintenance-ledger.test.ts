@@ -164,6 +164,34 @@ describe('retention over content, resources and pending content', () => {
     expect({ ...again, cutoff: 0, rollupDays: 0 }).toMatchObject({ partitions: [], defaultSpans: 0, defaultNodes: 0, defaultLogs: 0, runs: 0, frontier: 0, resources: 0 });
   });
 
+  it('retries a delete that a writer deadlocked with, instead of failing', async () => {
+    // Retention deletes rows in their physical order, writers lock them in key order. Here a writer's transaction
+    // holds the second expired resource and then wants the first, which retention's DELETE holds: 40P01, and
+    // retention (waiting first, it detects the cycle) was the one that failed.
+    const [r1, r2] = [hex(16), hex(16)];
+    await gw.db.pool.query(`INSERT INTO runledger.resources (tenant_id, resource_hash, resource, max_span_day)
+      VALUES ('dl', $1, '{"n":1}', '2000-01-01'), ('dl', $2, '{"n":2}', '2000-01-01')`, [r1, r2]);
+    const writer = await gw.db.pool.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(`UPDATE runledger.resources SET max_span_day = max_span_day WHERE tenant_id = 'dl' AND resource_hash = $1`, [r2]);
+      const retention = applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
+      retention.catch(() => {});
+      const waiting = async () => Number((await gw.db.pool.query(`SELECT count(*) AS n FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM runledger.resources%'`)).rows[0].n);
+      for (let i = 0; i < 300 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await waiting()).toBe(1);
+      await writer.query(`UPDATE runledger.resources SET max_span_day = max_span_day WHERE tenant_id = 'dl' AND resource_hash = $1`, [r1]);
+      await writer.query('ROLLBACK');
+      const res = await retention;
+      expect(res.resources).toBeGreaterThanOrEqual(2);
+    } finally {
+      await writer.query('ROLLBACK').catch(() => {});
+      writer.release();
+    }
+    expect(await count(`SELECT count(*) AS n FROM runledger.resources WHERE tenant_id = 'dl'`)).toBe(0);
+  });
+
   it('a late span of an expired day, after retention deleted its resource, is stored with its resource', async () => {
     // The gateway's resource cache saw 'late-svc' committed for 18 days ago; retention then deleted that row. Skipped
     // on the cache's word, a late span of 20 days ago referenced no row: its raw span's resource was NULL.

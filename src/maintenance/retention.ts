@@ -15,6 +15,7 @@
 import type pg from 'pg';
 import { finalizeDailyUsage } from './daily-usage.js';
 import type { JobProgress } from './progress.js';
+import { withRetries } from '../sink/pg-errors.js';
 
 
 export interface RetentionOptions {
@@ -116,25 +117,30 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   // frontier rows (children waiting for a parent) of runs that are gone, and spans waiting for content
   // from log records that are gone: its GenAI content records (sql/011 log_content's condition, which is also
   // the partial index logs_span_content's, sql/021), not any record of the span
-  const f = await pool.query(`DELETE FROM runledger.usage_frontier f
-    WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.tenant_id = f.tenant_id AND r.run_id = f.trace_id)`);
+  const f = await withRetries(() => pool.query(`DELETE FROM runledger.usage_frontier f
+    WHERE NOT EXISTS (SELECT 1 FROM runledger.runs r WHERE r.tenant_id = f.tenant_id AND r.run_id = f.trace_id)`));
   result.frontier = f.rowCount ?? 0;
-  await pool.query(`DELETE FROM runledger.pending_content c WHERE NOT EXISTS (SELECT 1 FROM runledger.logs l
+  await withRetries(() => pool.query(`DELETE FROM runledger.pending_content c WHERE NOT EXISTS (SELECT 1 FROM runledger.logs l
     WHERE l.tenant_id = c.tenant_id AND l.run_id = c.run_id AND l.span_id = c.span_id
-      AND (l.content_input IS NOT NULL OR l.content_output IS NOT NULL))`);
+      AND (l.content_input IS NOT NULL OR l.content_output IS NOT NULL))`));
   // After the spans: a writer raising a row's day (it has a later span) holds the row; this DELETE then
   // re-reads the day and keeps it.
-  result.resources = (await pool.query(`DELETE FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`, [cutoff])).rowCount ?? 0;
+  result.resources = (await withRetries(() => pool.query(`DELETE FROM runledger.resources WHERE ${EXPIRED_RESOURCE}`, [cutoff]))).rowCount ?? 0;
   p?.tick();
   p?.done();
   return result;
 }
 
+/**
+ * Row deletes lock rows in their physical order, writers in key order (the logs writer waits for its runs, the
+ * writers' resource upserts for their rows): a deadlock ends one side, and when it is this side the statement
+ * is retried like the writers' (withRetries; it is idempotent). Ingestion beside retention hit it.
+ */
 async function deleteChunked(pool: pg.Pool, table: string, where: string, cutoff: Date, chunk: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const r = await pool.query(
-      `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} WHERE ${where} LIMIT ${chunk}))`, [cutoff]);
+    const r = await withRetries(() => pool.query(
+      `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} WHERE ${where} LIMIT ${chunk}))`, [cutoff]));
     total += r.rowCount ?? 0;
     if ((r.rowCount ?? 0) < chunk) return total;
   }
