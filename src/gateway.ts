@@ -58,6 +58,12 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   const url = databaseUrl;
   let poolEnded = false;
   const pool = createPool(url, cfg, log, () => poolEnded);
+  /** Last, once nothing uses them: the pool, then the embedded server this gateway started. */
+  const closeDatabase = async () => {
+    poolEnded = true;
+    await pool.end();
+    await embedded?.stop();
+  };
   const metrics = new Metrics({ defaultMetrics: true });
   const sink = createIngest(cfg, pool, log, cfg.prepareWorkers, metrics);
   const { batcher, pipeline } = sink;
@@ -118,8 +124,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   const abandon = async (e: unknown, what: string, host: string, port: number, variable: string): Promise<never> => {
     draining = true;
     await Promise.allSettled([schema.stop(), maintenance?.stop(), sink.close(), auth.close()]);
-    await pool.end().catch(() => {});
-    await embedded?.stop().catch(() => {});
+    await closeDatabase().catch(() => {});
     const code = (e as NodeJS.ErrnoException)?.code ?? '';
     const why = code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(String((e as Error)?.message))
       ? 'the address is already in use (another OpenTelemetry Collector or gateway?)' : String((e as Error)?.message ?? e);
@@ -161,9 +166,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
       await auth.close();
       await schemaStopped;
       await maintenanceStopped;
-      poolEnded = true;
-      await pool.end();
-      if (embedded) await embedded.stop();
+      await closeDatabase();
     })());
 
   return {

@@ -46,8 +46,8 @@ export interface RetentionResult {
 
 /**
  * A run all of whose spans started and ended before the cutoff ($1). end_time alone is not enough: a span sent
- * without an end time (OTLP's 0, stored as 1970) or ending before it starts can leave a run that started after
- * the cutoff with an earlier end_time, and deleting its row would orphan its kept spans and nodes.
+ * without an end time (OTLP's 0, which gateways before otlp/values.ts spanTimes stored as 1970) can leave a run
+ * that started after the cutoff with an earlier end_time, and deleting its row would orphan its kept spans and nodes.
  * last_start_time is NULL only in rows written before sql/012 (their start_time then bounds it from below).
  */
 const EXPIRED_RUN = `end_time < $1 AND coalesce(last_start_time, start_time) < $1`;

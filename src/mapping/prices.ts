@@ -22,8 +22,10 @@ export interface Priced {
   ref: string;
 }
 
-/** The manifest's price at a time, as a Priced (one object per price, made once: nothing allocated per call). */
-/** null: the manifest's entry for the model does not price tokens (manifest.ts pricesTokens): unpriced */
+/**
+ * The manifest's price at a time, as a Priced (one object per price, made once: nothing allocated per call);
+ * null when the model's entry does not price tokens (manifest.ts pricesTokens): unpriced.
+ */
 type ManifestHit = (ms: number) => Priced | null;
 /** fallback: null when no entry matches (most models), so a call the manifest does not price skips it at once */
 interface Memo { file: readonly FileEntry[] | null; manifest: ManifestHit | null; fallback: readonly FileEntry[] | null }
@@ -118,8 +120,7 @@ export class PriceTable {
     const file = this.file === null ? null : matching(this.file, pk, candidates);
     const fb = this.fallback === null ? null : matching(this.fallback, pk, candidates);
     let manifest: ManifestHit | null = null;
-    const selfHosted = provider !== null && SELF_HOSTED.has(provider.toLowerCase().trim());
-    if (selfHosted) return { file, manifest: null, fallback: null };
+    if (provider !== null && SELF_HOSTED.has(provider.toLowerCase().trim())) return { file, manifest: null, fallback: null };
     if (this.useManifest) {
       const vendor = modelIdParts(model).vendor;
       const pid = manifestProvider(provider) ?? manifestProvider(vendor);
