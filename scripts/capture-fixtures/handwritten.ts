@@ -8,6 +8,7 @@ import { contentFixtures, costFixture, openInferenceKinds } from './handwritten-
 import { agentAndToolNames, genkit, providers, toolContent } from './handwritten-frameworks.js';
 import { operations, usageKeys, usageWithoutModel } from './handwritten-usage.js';
 import { genAiContent, runHints, vercelRenamed } from './handwritten-runs.js';
+import { clientKeys } from './handwritten-clients.js';
 
 otelGenAiCurrent();
 otelGenAiDeprecated();
@@ -25,3 +26,4 @@ operations();
 genAiContent();
 runHints();
 vercelRenamed();
+clientKeys();

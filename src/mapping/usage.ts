@@ -28,6 +28,7 @@ export const CACHE_WRITE_KEYS = [
   'gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_write.input_tokens',
   'gen_ai.usage.cache_creation_input_tokens', 'llm.token_count.prompt_details.cache_write',
   'ai.usage.inputTokenDetails.cacheWriteTokens', 'gen_ai.usage.details.cache_write_tokens',
+  'gen_ai.usage.cache_write_input_tokens', // Strands Agents (before 1.54 its only cache-write key)
 ] as const;
 export const REASONING_KEYS = [
   'gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens', 'llm.usage.reasoning_tokens',

@@ -1,0 +1,34 @@
+/**
+ * What current clients send, mapped: the client-keys fixture (scripts/capture-fixtures/handwritten-clients.ts;
+ * each span's source file and version are cited there). One describe per client.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { SpanRecord } from '../otlp/types.js';
+import type { NodeRecord } from './types.js';
+import { createMapper, loadPriceTable, mapSpans } from './index.js';
+
+const spans = (JSON.parse(readFileSync(fileURLToPath(new URL('../../testdata/mapping/client-keys.spans.json', import.meta.url)),
+  'utf8')) as { spans: SpanRecord[] }).spans;
+const mapped = mapSpans(spans, createMapper({ prices: loadPriceTable(), maxContentChars: 4000, captureContent: true }));
+
+function node(trace: number, name: string, nth = 0): NodeRecord | null {
+  const hits = mapped.filter((m) => m.span.traceId.endsWith(String(trace)) && m.span.name === name);
+  if (hits.length <= nth) throw new Error(`no span "${name}" #${nth} in trace ${trace}`);
+  return hits[nth]!.node;
+}
+
+describe('Strands Agents 1.40 (Bedrock)', () => {
+  it('reads the cache writes of gen_ai.usage.cache_write_input_tokens and counts them in the input', () => {
+    // Bedrock's inputTokens leaves the cache out: 14 + 2625 written = the 2639 input tokens billed
+    expect(node(1, 'chat')).toMatchObject({ nodeType: 'LLM', provider: null, inputTokens: 2639, cacheWriteTokens: 2625,
+      cacheReadTokens: 0, outputTokens: 264, totalTokens: 2903, usageNormalized: true });
+  });
+
+  it('maps the agent span, whose accumulated usage is an aggregate of its calls, to an AGENT', () => {
+    expect(node(1, 'invoke_agent Strands Agents')).toMatchObject({ nodeType: 'AGENT', agentName: 'Strands Agents',
+      cacheWriteTokens: 2625 });
+    expect(node(1, 'execute_event_loop_cycle')).toBeNull();
+  });
+});
