@@ -32,3 +32,13 @@ describe('Strands Agents 1.40 (Bedrock)', () => {
     expect(node(1, 'execute_event_loop_cycle')).toBeNull();
   });
 });
+
+describe('Google ADK 1.x (call_llm)', () => {
+  it('reads gen_ai.usage.experimental.reasoning_tokens, which its output_tokens (Gemini candidates) leave out', () => {
+    expect(node(2, 'call_llm', 0)).toMatchObject({ nodeType: 'LLM', modelName: 'gemini-2.5-flash', inputTokens: 1200,
+      outputTokens: 980, reasoningTokens: 900, totalTokens: 2180, usageNormalized: true });
+    // fewer thoughts than answer tokens: no count shows the exclusion, the key does
+    expect(node(2, 'call_llm', 1)).toMatchObject({ inputTokens: 1500, outputTokens: 620, reasoningTokens: 120,
+      totalTokens: 2120, usageNormalized: true });
+  });
+});

@@ -30,11 +30,14 @@ export const CACHE_WRITE_KEYS = [
   'ai.usage.inputTokenDetails.cacheWriteTokens', 'gen_ai.usage.details.cache_write_tokens',
   'gen_ai.usage.cache_write_input_tokens', // Strands Agents (before 1.54 its only cache-write key)
 ] as const;
-export const REASONING_KEYS = [
+/** Google ADK 1.x: Gemini's thoughts, left out of its gen_ai.usage.output_tokens (adkThoughts) */
+const ADK_REASONING_KEY = 'gen_ai.usage.experimental.reasoning_tokens';
+const REASONING_KEYS_BEFORE_ADK = [
   'gen_ai.usage.reasoning.output_tokens', 'gen_ai.usage.reasoning_tokens', 'llm.usage.reasoning_tokens',
   'llm.token_count.completion_details.reasoning', 'ai.usage.outputTokenDetails.reasoningTokens',
   'ai.usage.reasoningTokens', 'gen_ai.usage.details.reasoning_tokens', 'gen_ai.usage.details.thoughts_tokens',
 ] as const;
+export const REASONING_KEYS = [...REASONING_KEYS_BEFORE_ADK, ADK_REASONING_KEY] as const;
 export const TOTAL_TOKEN_KEYS = [
   'gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens',
 ] as const;
@@ -127,6 +130,22 @@ function cacheCreationOf(v: AttrValue | undefined): number | null {
   }
 }
 
+/**
+ * Google ADK 1.x (`trace_call_llm`) reports Gemini's `candidates_token_count` as `gen_ai.usage.output_tokens`,
+ * which leaves the thoughts out, and the thoughts as `gen_ai.usage.experimental.reasoning_tokens`, with no total
+ * (ADK 2.3 moved to `gen_ai.usage.reasoning.output_tokens`, thoughts inside the output). With fewer thoughts than
+ * answer tokens no count showed it (normalize), and the thoughts, billed as output, went unpriced. Known by the key.
+ */
+function adkThoughts(a: Attributes, u: ResolvedUsage): void {
+  if (u.reasoningTokens === null || u.outputTokens === null || a[ADK_REASONING_KEY] === undefined) return;
+  if (firstTokens(a, REASONING_KEYS_BEFORE_ADK) !== null || u.outputTokens + u.reasoningTokens > MAX_TOKENS) return;
+  u.outputTokens += u.reasoningTokens;
+  if (u.totalTokens !== null && u.totalTokens < (u.inputTokens ?? 0) + u.outputTokens) {
+    u.totalTokens = (u.inputTokens ?? 0) + u.outputTokens;
+  }
+  u.usageNormalized = true;
+}
+
 export function resolveUsage(a: Attributes): ResolvedUsage {
   const u: ResolvedUsage = {
     inputTokens: firstTokens(a, INPUT_TOKEN_KEYS),
@@ -138,6 +157,7 @@ export function resolveUsage(a: Attributes): ResolvedUsage {
     usageNormalized: false,
   };
   aiSdk5Anthropic(a, u);
+  adkThoughts(a, u);
   if (u.cacheReadTokens !== null || u.cacheWriteTokens !== null || u.reasoningTokens !== null) normalize(u);
   if (u.totalTokens === null && (u.inputTokens !== null || u.outputTokens !== null)) {
     u.totalTokens = (u.inputTokens ?? 0) + (u.outputTokens ?? 0);
