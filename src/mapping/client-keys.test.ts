@@ -42,3 +42,11 @@ describe('Google ADK 1.x (call_llm)', () => {
       totalTokens: 2120, usageNormalized: true });
   });
 });
+
+describe('Spring AI 2.0', () => {
+  it('maps gen_ai.operation.name "embedding" to an EMBEDDING node, not an LLM call', () => {
+    expect(node(3, 'embedding text-embedding-3-small')).toMatchObject({ nodeType: 'EMBEDDING', operation: 'embedding',
+      provider: 'openai', modelName: 'text-embedding-3-small', inputTokens: 8, totalTokens: 8 });
+    expect(node(3, 'chat gpt-4o-mini')).toMatchObject({ nodeType: 'LLM', inputTokens: 20, outputTokens: 5 });
+  });
+});

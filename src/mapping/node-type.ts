@@ -37,10 +37,11 @@ const OPENINFERENCE: Record<string, NodeType | null> = {
   RERANKER: 'RERANKER', GUARDRAIL: 'GUARDRAIL', EVALUATOR: 'EVALUATOR', UNKNOWN: null, PROMPT: null,
 };
 
-/** gen_ai.operation.name (OTel GenAI semconv) */
+/** gen_ai.operation.name (OTel GenAI semconv; `embedding` is Spring AI's spelling of `embeddings`) */
 const GEN_AI_OPERATION: Record<string, NodeType> = {
   chat: 'LLM', text_completion: 'LLM', generate_content: 'LLM', embeddings: 'EMBEDDING', retrieval: 'RETRIEVER',
   execute_tool: 'TOOL', invoke_agent: 'AGENT', create_agent: 'AGENT', invoke_workflow: 'CHAIN', rerank: 'RERANKER',
+  embedding: 'EMBEDDING',
 };
 
 /** Genkit action subtypes (genkit:metadata:subtype) → [type, derived operation]; other subtypes are not nodes. */
