@@ -4,7 +4,8 @@
  * - run hints: the run-hints fixture (session / user on non-GenAI spans, OpenLLMetry's workflow-name stamping)
  *   written in any order and batch split, then the runs rows deleted and recreated by `runledger repair`: the
  *   runs' pipeline, session_id and user_id are the same every time;
- * - the node columns of migration 009 (usage_normalized, tool_definitions) next to usage_counted.
+ * - the node columns of migration 009 (usage_normalized, tool_definitions) next to usage_counted;
+ * - the run totals of current clients' keys (client-keys fixture: Strands, Google ADK 1.x, Spring AI).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -89,5 +90,25 @@ describe('node columns of migration 009', () => {
     const structured = await q('chat structured');
     expect(structured).toMatchObject({ usage_normalized: false, usage_counted: false });
     expect(structured.tool_definitions).toEqual(fixture('otel-genai-content')[0]!.attributes['gen_ai.tool.definitions']);
+  });
+});
+
+describe('current clients\' keys in the run totals', () => {
+  it('counts Strands cache writes, Google ADK 1.x thoughts and Spring AI embeddings as the clients meant them', async () => {
+    const items = prepareSpans(fixture('client-keys').map(mapper)).items;
+    const c = await db.pool.connect();
+    try { await writeBatch(c, items); } finally { c.release(); }
+    const run = async (trace: number) => (await db.pool.query(`SELECT input_tokens::int, output_tokens::int,
+      cache_write_tokens::int, reasoning_tokens::int, llm_calls::int, total_nodes::int FROM runledger.runs
+      WHERE run_id = $1::uuid`, [`0000000000000011000000000000000${trace}`])).rows[0];
+    // Strands: the agent span's accumulated usage is an aggregate of its one call: counted once, cache writes in
+    expect(await run(1)).toEqual({ input_tokens: 2639, output_tokens: 264, cache_write_tokens: 2625, reasoning_tokens: 0,
+      llm_calls: 1, total_nodes: 2 });
+    // ADK 1.x: the thoughts (900 + 120) are output tokens
+    expect(await run(2)).toEqual({ input_tokens: 2700, output_tokens: 1600, cache_write_tokens: 0, reasoning_tokens: 1020,
+      llm_calls: 2, total_nodes: 3 });
+    // Spring AI: one chat call and one embedding, not two LLM calls
+    expect(await run(3)).toEqual({ input_tokens: 28, output_tokens: 5, cache_write_tokens: 0, reasoning_tokens: 0,
+      llm_calls: 1, total_nodes: 2 });
   });
 });
