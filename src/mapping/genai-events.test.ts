@@ -40,6 +40,36 @@ describe('GenAI content events', () => {
   });
 });
 
+describe('Semantic Kernel content events (one JSON text per message)', () => {
+  // .NET 1.80 (dotnet/src/InternalUtilities/src/Diagnostics/ModelDiagnostics.cs): span events named by role and
+  // gen_ai.choice, the message JSON-serialised into the attribute gen_ai.event.content
+  it('read a span event\'s gen_ai.event.content as the message', () => {
+    const ev = (name: string, timeUs: number, content: string) =>
+      ({ name, timeUs, attributes: { 'gen_ai.event.content': content, 'gen_ai.system': 'openai' } });
+    expect(spanEventContent([
+      ev('gen_ai.system.message', 10, '{"role":"system","content":"Be brief.","tool_calls":[]}'),
+      ev('gen_ai.user.message', 11, '{"role":"user","content":"Weather in Paris?","tool_calls":[]}'),
+      ev('gen_ai.choice', 20, '{"index":0,"message":{"role":"assistant","content":"Rainy."},"finish_reason":"Stop"}'),
+    ])).toEqual({
+      input: '[{"role":"system","content":"Be brief.","tool_calls":[]},{"role":"user","content":"Weather in Paris?","tool_calls":[]}]',
+      output: '[{"index":0,"message":{"role":"assistant","content":"Rainy."},"finish_reason":"Stop"}]',
+    });
+  });
+
+  // Python 1.44 (python/semantic_kernel/utils/telemetry/model_diagnostics/decorators.py): log records with an
+  // event.name attribute, the body `json.dumps(message.to_dict())` (a string)
+  it('read a log record\'s JSON body as the message, and keep other text bodies as content', () => {
+    expect(contentFragment('gen_ai.user.message', { 'event.name': 'gen_ai.user.message', 'gen_ai.system': 'openai' },
+      '{"role": "user", "content": "Weather in Paris?"}'))
+      .toEqual({ input: '{"role":"user","content":"Weather in Paris?"}', output: null, whole: false, rank: 1 });
+    expect(contentFragment('gen_ai.choice', {}, '{"message": {"role": "assistant", "content": "Rainy."}, "finish_reason": "stop", "index": 1}'))
+      .toEqual({ input: null, output: '{"message":{"role":"assistant","content":"Rainy."},"finish_reason":"stop","index":1}', whole: false, rank: 1 });
+    // a text that is JSON but not a message stays the content
+    expect(contentFragment('gen_ai.user.message', {}, '{"city": "Paris"}'))
+      .toEqual({ input: '{"role":"user","content":"{\\"city\\": \\"Paris\\"}"}', output: null, whole: false, rank: 1 });
+  });
+});
+
 describe('content_source of a span', () => {
   const opts = { captureContent: true, maxContentChars: 10_000 } as Parameters<typeof resolveContent>[2];
   it('is span when the span carries its conversation, null when its only content is system instructions', () => {

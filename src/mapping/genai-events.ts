@@ -7,7 +7,8 @@
  *   (+ gen_ai.system_instructions, prepended as a system message, as on spans) and gen_ai.output.messages;
  * - gen_ai.system.message, gen_ai.user.message, gen_ai.assistant.message, gen_ai.tool.message: one input
  *   message each, the body (or, on a span event, the attributes) with its role: {"role": ..., ...body};
- * - gen_ai.choice: one output message, the body as sent ({index, finish_reason, message}).
+ * - gen_ai.choice: one output message, the body as sent ({index, finish_reason, message});
+ * - Semantic Kernel: the message as one JSON text (span event attribute gen_ai.event.content; a string body).
  * A node's input is the whole input of its latest operation.details event, else its input messages in order
  * (time, then system < user < assistant < tool, then content); likewise output (choices by index).
  */
@@ -46,15 +47,33 @@ const decoded = (v: AttrValue | undefined): unknown => {
   try { return JSON.parse(v); } catch { return v; }
 };
 
+/**
+ * Semantic Kernel sends each message as one JSON text: .NET in this span event attribute, Python as the log
+ * record's body (`json.dumps(message.to_dict())`). Read as the message, or it is stored as a string inside one.
+ */
+const SK_CONTENT = 'gen_ai.event.content';
+
+/** A JSON text of a message ({role, content, ...}) or a choice ({message, ...}); null for any other value. */
+function jsonMessage(v: unknown): Record<string, unknown> | null {
+  if (typeof v !== 'string' || v.charCodeAt(0) !== 123 /* { */) return null;
+  const d = decoded(v);
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) return null;
+  const m = d as Record<string, unknown>;
+  // a user's text that happens to be JSON stays the text
+  return 'role' in m || 'content' in m || 'message' in m ? m : null;
+}
+
 /** The event's message: its body when it has one (log records), else its attributes (span events). */
 function messageOf(body: AttrValue | undefined, attributes: Attributes): Record<string, unknown> {
   const b = body ?? null;
   if (b === null) {
+    const sk = jsonMessage(attributes[SK_CONTENT]);
+    if (sk !== null) return sk;
     const { 'event.name': _e, 'gen_ai.system': _s, 'gen_ai.provider.name': _p, ...rest } = attributes;
     return rest;
   }
   if (typeof b === 'object' && !Array.isArray(b)) return b;
-  return { content: b };
+  return jsonMessage(b) ?? { content: b };
 }
 
 /**
