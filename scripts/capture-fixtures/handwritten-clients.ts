@@ -9,7 +9,7 @@ const SRC = 'hand-written (scripts/capture-fixtures/handwritten-clients.ts)';
 export function clientKeys(): void {
   const res = { 'service.name': 'clients-svc' };
   const bedrockModel = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
-  writeFixture('client-keys', `${SRC}: Strands Agents, Google ADK 1.x, Spring AI keys and values`, buildSpans(17, res, [
+  writeFixture('client-keys', `${SRC}: Strands Agents, Google ADK 1.x, Spring AI, LiteLLM keys and values`, buildSpans(17, res, [
     // Strands Agents 1.40.0, src/strands/telemetry/tracer.py (default conventions, Bedrock model): the agent span
     // carries the accumulated usage, the model span `chat` the call's; cache writes only as
     // gen_ai.usage.cache_write_input_tokens. Bedrock's inputTokens leaves the cache out; its totalTokens counts it.
@@ -49,5 +49,21 @@ export function clientKeys(): void {
       'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o-mini',
       'gen_ai.response.model': 'gpt-4o-mini-2024-07-18', 'gen_ai.usage.input_tokens': '20',
       'gen_ai.usage.output_tokens': '5', 'gen_ai.usage.total_tokens': '25' } },
+    // LiteLLM proxy (litellm/integrations/opentelemetry.py set_attributes, as stored at commit 00145a6; CallTypes in
+    // litellm/types/utils.py): gen_ai.operation.name is the call type ("completion" written as "chat"), so the
+    // proxy's async calls say acompletion / aembedding; finish reasons are one JSON text; usage, model and
+    // content on the "Received Proxy Server Request" span (1.81 and later).
+    { trace: 4, name: 'Received Proxy Server Request', kind: 2, attrs: {
+      'gen_ai.operation.name': 'acompletion', 'gen_ai.request.type': 'acompletion', 'gen_ai.system': 'openai',
+      'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+      'gen_ai.usage.total_tokens': 25, 'gen_ai.usage.output_tokens': 5, 'gen_ai.usage.input_tokens': 20,
+      'gen_ai.response.finish_reasons': '["stop"]', 'gen_ai.request.stream': 'False' } },
+    { trace: 5, name: 'Received Proxy Server Request', kind: 2, attrs: {
+      'gen_ai.operation.name': 'aembedding', 'gen_ai.request.type': 'aembedding', 'gen_ai.system': 'openai',
+      'gen_ai.request.model': 'text-embedding-3-small', 'gen_ai.response.model': 'text-embedding-3-small',
+      'gen_ai.usage.total_tokens': 8, 'gen_ai.usage.output_tokens': '', 'gen_ai.usage.input_tokens': 8 } },
+    // a failed call: no usage, only the call type says what it was
+    { trace: 6, name: 'Received Proxy Server Request', kind: 2, status: 2, statusMessage: 'RateLimitError', attrs: {
+      'gen_ai.operation.name': 'acompletion', 'gen_ai.system': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5' } },
   ]));
 }

@@ -50,3 +50,19 @@ describe('Spring AI 2.0', () => {
     expect(node(3, 'chat gpt-4o-mini')).toMatchObject({ nodeType: 'LLM', inputTokens: 20, outputTokens: 5 });
   });
 });
+
+describe('LiteLLM proxy', () => {
+  it('maps its call types in gen_ai.operation.name: acompletion is an LLM call, aembedding an embedding', () => {
+    expect(node(4, 'Received Proxy Server Request')).toMatchObject({ nodeType: 'LLM', operation: 'acompletion',
+      inputTokens: 20, outputTokens: 5 });
+    expect(node(5, 'Received Proxy Server Request')).toMatchObject({ nodeType: 'EMBEDDING', operation: 'aembedding',
+      inputTokens: 8, outputTokens: null });
+    // without usage only the call type says it was a call: the failure is a node
+    expect(node(6, 'Received Proxy Server Request')).toMatchObject({ nodeType: 'LLM', status: 'FAILED',
+      errorMessage: 'RateLimitError', modelName: 'claude-sonnet-4-5' });
+  });
+
+  it('reads finish reasons sent as one JSON text', () => {
+    expect(node(4, 'Received Proxy Server Request')!.finishReasons).toEqual(['stop']);
+  });
+});

@@ -37,11 +37,13 @@ const OPENINFERENCE: Record<string, NodeType | null> = {
   RERANKER: 'RERANKER', GUARDRAIL: 'GUARDRAIL', EVALUATOR: 'EVALUATOR', UNKNOWN: null, PROMPT: null,
 };
 
-/** gen_ai.operation.name (OTel GenAI semconv; `embedding` is Spring AI's spelling of `embeddings`) */
+/** gen_ai.operation.name (OTel GenAI semconv; `embedding` is Spring AI's and LiteLLM's spelling of `embeddings`) */
 const GEN_AI_OPERATION: Record<string, NodeType> = {
   chat: 'LLM', text_completion: 'LLM', generate_content: 'LLM', embeddings: 'EMBEDDING', retrieval: 'RETRIEVER',
   execute_tool: 'TOOL', invoke_agent: 'AGENT', create_agent: 'AGENT', invoke_workflow: 'CHAIN', rerank: 'RERANKER',
   embedding: 'EMBEDDING',
+  // LiteLLM writes its call type (CallTypes), "completion" as chat: the proxy's async calls and Anthropic's API
+  acompletion: 'LLM', atext_completion: 'LLM', anthropic_messages: 'LLM', aembedding: 'EMBEDDING', arerank: 'RERANKER',
 };
 
 /** Genkit action subtypes (genkit:metadata:subtype) → [type, derived operation]; other subtypes are not nodes. */

@@ -6,7 +6,7 @@
  * max_tokens:  gen_ai.request.max_tokens → gen_ai.request.max_completion_tokens → ai.settings.maxOutputTokens →
  *              llm.invocation_parameters.{max_tokens, max_completion_tokens, max_output_tokens}
  * finish_reasons: gen_ai.response.finish_reasons → gen_ai.response.finish_reason → llm.response.finish_reason →
- *              llm.finish_reason → ai.response.finishReason (array or single string → text[])
+ *              llm.finish_reason → ai.response.finishReason (array, a JSON text of one, or a single string → text[])
  * tool call / session / user ids: see the key lists below (tool and agent names: names.ts).
  */
 import type { AttrValue, Attributes } from '../otlp/types.js';
@@ -52,11 +52,24 @@ export function invocationParams(a: Attributes): Invocation {
   }
 }
 
+/** A JSON text of an array of strings (LiteLLM sends its finish reasons so), else null. */
+function jsonStrings(v: string): string[] | null {
+  if (v.charCodeAt(0) !== 91 /* [ */) return null;
+  try {
+    const d = JSON.parse(v) as unknown;
+    if (!Array.isArray(d)) return null;
+    const out = d.filter((x): x is string => typeof x === 'string' && x !== '');
+    return out.length > 0 ? out : null;
+  } catch {
+    return null;
+  }
+}
+
 function finishReasons(a: Attributes): string[] | null {
   for (const k of FINISH_KEYS) {
     const v = a[k];
     if (typeof v === 'string') {
-      if (v !== '') return [v];
+      if (v !== '') return jsonStrings(v) ?? [v];
     } else if (Array.isArray(v)) {
       const out: string[] = [];
       for (const item of v) if (typeof item === 'string' && item !== '') out.push(item);
