@@ -9,7 +9,7 @@ const SRC = 'hand-written (scripts/capture-fixtures/handwritten-clients.ts)';
 export function clientKeys(): void {
   const res = { 'service.name': 'clients-svc' };
   const bedrockModel = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
-  writeFixture('client-keys', `${SRC}: Strands Agents, Google ADK 1.x, Spring AI, LiteLLM keys and values`, buildSpans(17, res, [
+  writeFixture('client-keys', `${SRC}: Strands Agents, Google ADK 1.x, Spring AI, LiteLLM, AI SDK 7 keys and values`, buildSpans(17, res, [
     // Strands Agents 1.40.0, src/strands/telemetry/tracer.py (default conventions, Bedrock model): the agent span
     // carries the accumulated usage, the model span `chat` the call's; cache writes only as
     // gen_ai.usage.cache_write_input_tokens. Bedrock's inputTokens leaves the cache out; its totalTokens counts it.
@@ -65,5 +65,18 @@ export function clientKeys(): void {
     // a failed call: no usage, only the call type says what it was
     { trace: 6, name: 'Received Proxy Server Request', kind: 2, status: 2, statusMessage: 'RateLimitError', attrs: {
       'gen_ai.operation.name': 'acompletion', 'gen_ai.system': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5' } },
+    // Vercel AI SDK 7, @ai-sdk/otel 1.0.77 (packages/otel/src/open-telemetry.ts): generateText is a span
+    // `invoke_agent <model id>` (gen_ai.agent.name only when a functionId is given), a step span (agent_step),
+    // and the model call `chat <model id>`; the root repeats the calls' usage.
+    { trace: 7, key: 'ai7', name: 'invoke_agent gpt-4o-mini', attrs: {
+      'gen_ai.operation.name': 'invoke_agent', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': 30, 'gen_ai.usage.output_tokens': 12, 'gen_ai.response.finish_reasons': ['stop'] } },
+    { trace: 7, key: 'ai7step', parent: 'ai7', name: 'step 1', attrs: { 'gen_ai.operation.name': 'agent_step' } },
+    { trace: 7, parent: 'ai7step', name: 'chat gpt-4o-mini', attrs: {
+      'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.response.model': 'gpt-4o-mini-2024-07-18', 'gen_ai.usage.input_tokens': 30, 'gen_ai.usage.output_tokens': 12 } },
+    { trace: 8, name: 'invoke_agent gpt-4o-mini', attrs: {
+      'gen_ai.operation.name': 'invoke_agent', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.agent.name': 'weather-bot' } },
   ]));
 }

@@ -66,3 +66,12 @@ describe('LiteLLM proxy', () => {
     expect(node(4, 'Received Proxy Server Request')!.finishReasons).toEqual(['stop']);
   });
 });
+
+describe('Vercel AI SDK 7 (@ai-sdk/otel)', () => {
+  it('does not take the model id in the span name `invoke_agent <model id>` for an agent name', () => {
+    expect(node(7, 'invoke_agent gpt-4o-mini')).toMatchObject({ nodeType: 'AGENT', agentName: null, inputTokens: 30 });
+    expect(node(7, 'step 1')).toBeNull();
+    expect(node(7, 'chat gpt-4o-mini')).toMatchObject({ nodeType: 'LLM', agentName: null, inputTokens: 30 });
+    expect(node(8, 'invoke_agent gpt-4o-mini')).toMatchObject({ nodeType: 'AGENT', agentName: 'weather-bot' });
+  });
+});

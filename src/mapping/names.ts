@@ -6,7 +6,8 @@
  * agent_name: gen_ai.agent.name → agent.name → traceloop.entity.name (Traceloop agent spans) → agent_name
  *             (Pydantic AI instrumentation v2) → OpenInference metadata `lc_agent_name` (LangGraph / LangChain
  *             agents) → AGENT nodes: graph.node.id (OpenInference OpenAI Agents) → the span name
- *             "invoke_agent <name>" / "create_agent <name>" → an OpenInference AGENT span's own name (OpenAI
+ *             "invoke_agent <name>" / "create_agent <name>" (not when <name> is gen_ai.request.model: the AI SDK 7
+ *             names its calls "invoke_agent <model id>") → an OpenInference AGENT span's own name (OpenAI
  *             Agents and LangChain name agent spans after the agent).
  * The agent name of a non-agent node is the agent it runs under, where the producer stamps one (OpenLLMetry
  * stamps gen_ai.agent.name on every span under an agent; LangGraph's metadata is inherited).
@@ -49,6 +50,15 @@ export function resolveAgentName(a: Attributes, nodeType: NodeType, spanName: st
     firstString(a, AGENT_NAME_TAIL_KEYS) ??
     metadataString(a, LC_AGENT_NAME);
   if (n !== null || nodeType !== 'AGENT') return n;
-  return asString(a['graph.node.id']) ?? afterPrefix(spanName, AGENT_SPAN_PREFIXES) ??
+  return asString(a['graph.node.id']) ?? agentOfSpanName(a, spanName) ??
     (a['openinference.span.kind'] !== undefined && spanName !== '' ? spanName : null);
+}
+
+/**
+ * The agent in "invoke_agent <name>", unless <name> is the model: the Vercel AI SDK 7 (@ai-sdk/otel) names its
+ * generateText span "invoke_agent <model id>" when no functionId names the call.
+ */
+function agentOfSpanName(a: Attributes, spanName: string): string | null {
+  const rest = afterPrefix(spanName, AGENT_SPAN_PREFIXES);
+  return rest !== null && rest === asString(a['gen_ai.request.model']) ? null : rest;
 }
