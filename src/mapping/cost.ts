@@ -1,6 +1,6 @@
 /**
  * Node cost: a cost reported on the span wins (`gen_ai.usage.cost` → `llm.cost.total`, with
- * `llm.cost.prompt` / `llm.cost.completion` as the split), else it is computed from the price table
+ * `llm.cost.prompt` / `llm.cost.completion` as the split → LiteLLM's `gen_ai.cost.*`), else it is computed from the price table
  * (override file, then the genai-prices manifest, then the shipped fallback list; prices.ts) at the price in
  * force when the call started, else it is unknown (null: unknown model or no tokens). Computed costs are exact
  * at the ledger's 1e-10 USD.
@@ -43,19 +43,38 @@ function plausibleCost(v: AttrValue | undefined): number | null {
   return n !== null && n < MAX_REPORTED_COST ? n : null;
 }
 
+/** Where a producer reports a call's cost: its total, and the input and output halves. */
+interface CostKeys { totals: readonly string[]; prompt: string; completion: string; zeroIsUnknown: boolean }
+
 /**
- * A reported cost: a total (`gen_ai.usage.cost`, `llm.cost.total`), or both halves. One half alone is not the
- * call's cost (a reported prompt cost of $0.25 replaced a computed $0.35): the price table decides. The split is
- * kept only when its halves add up to the total (total $0.35 with halves of $5 each summed to 28× the total).
+ * Reporters in order. LiteLLM (litellm/integrations/opentelemetry.py: its CostBreakdown as `gen_ai.cost.*`)
+ * reports the spend it bills, after its discounts and with its tool-usage cost, so its total wins over our
+ * catalogue price, which misses its cache discount (it sends no cache counts). But it writes 0.0 for a call it
+ * could not price (a model on hosted_vllm): its zero means unknown, and the price table decides.
+ */
+const REPORTERS: readonly CostKeys[] = [
+  { totals: ['gen_ai.usage.cost', 'llm.cost.total'], prompt: 'llm.cost.prompt', completion: 'llm.cost.completion', zeroIsUnknown: false },
+  { totals: ['gen_ai.cost.total_cost'], prompt: 'gen_ai.cost.input_cost', completion: 'gen_ai.cost.output_cost', zeroIsUnknown: true },
+];
+
+/**
+ * A reported cost: a total, or both halves. One half alone is not the call's cost (a reported prompt cost of
+ * $0.25 replaced a computed $0.35): the price table decides. The split is kept only when its halves add up to the
+ * total (total $0.35 with halves of $5 each summed to 28× the total).
  */
 function reportedCost(a: Attributes): Cost | null {
-  const prompt = plausibleCost(a['llm.cost.prompt']);
-  const completion = plausibleCost(a['llm.cost.completion']);
-  const both = prompt !== null && completion !== null;
-  const total = plausibleCost(a['gen_ai.usage.cost']) ?? plausibleCost(a['llm.cost.total']) ?? (both ? prompt + completion : null);
-  if (total === null) return null;
-  const split = both && Math.abs(prompt + completion - total) <= 1e-9 * Math.max(1, total);
-  return { inputCost: split ? prompt : null, outputCost: split ? completion : null, totalCost: total, costSource: 'reported', priceRef: null };
+  for (const r of REPORTERS) {
+    const prompt = plausibleCost(a[r.prompt]);
+    const completion = plausibleCost(a[r.completion]);
+    const both = prompt !== null && completion !== null;
+    let total: number | null = null;
+    for (let i = 0; i < r.totals.length && total === null; i++) total = plausibleCost(a[r.totals[i]!]);
+    total ??= both ? prompt + completion : null;
+    if (total === null || (total === 0 && r.zeroIsUnknown)) continue;
+    const split = both && Math.abs(prompt + completion - total) <= 1e-9 * Math.max(1, total);
+    return { inputCost: split ? prompt : null, outputCost: split ? completion : null, totalCost: total, costSource: 'reported', priceRef: null };
+  }
+  return null;
 }
 
 /**

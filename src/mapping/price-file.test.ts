@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST_SOURCE, PriceTable, loadPriceTable, priceUsage } from './index.js';
 import { resolveCost } from './cost.js';
+import { normalizeProvider } from './provider.js';
 import { readFileSync } from 'node:fs';
 import { loadPriceFile, parsePriceFile } from './price-file.js';
 import type { Usage } from './usage.js';
@@ -134,6 +135,33 @@ describe('precedence: reported cost > price file > manifest', () => {
       .toEqual({ inputCost: null, outputCost: null, totalCost: 0.35, costSource: 'reported', priceRef: null });
     expect(resolveCost({ 'gen_ai.usage.cost': 0.35, 'llm.cost.prompt': 0.3, 'llm.cost.completion': 0.05 }, u, t, 'openai', models, NOW))
       .toMatchObject({ inputCost: 0.3, outputCost: 0.05, totalCost: 0.35 });
+  });
+
+  it("reads LiteLLM's reported cost (gen_ai.cost.*), whose zero means it could not price the call", () => {
+    // LiteLLM's CostBreakdown (litellm/integrations/opentelemetry.py set_attributes): the spend it bills
+    expect(resolveCost({ 'gen_ai.cost.input_cost': 4.26e-5, 'gen_ai.cost.output_cost': 1.62e-5, 'gen_ai.cost.total_cost': 5.88e-5 },
+      u, t, 'openai', models, NOW)).toEqual({ inputCost: 4.26e-5, outputCost: 1.62e-5, totalCost: 5.88e-5, costSource: 'reported', priceRef: null });
+    // a tool-usage cost or a discount: the halves do not add up to the total, which stands alone
+    expect(resolveCost({ 'gen_ai.cost.input_cost': 0.3, 'gen_ai.cost.output_cost': 0.1, 'gen_ai.cost.total_cost': 0.3,
+      'gen_ai.cost.discount_amount': 0.1 }, u, t, 'openai', models, NOW))
+      .toEqual({ inputCost: null, outputCost: null, totalCost: 0.3, costSource: 'reported', priceRef: null });
+    // 0.0 for a model LiteLLM has no price for: not a free call, the price table decides
+    expect(resolveCost({ 'gen_ai.cost.input_cost': 0, 'gen_ai.cost.output_cost': 0, 'gen_ai.cost.total_cost': 0 },
+      u, t, 'openai', models, NOW)).toMatchObject({ totalCost: 0.5, costSource: 'price_table' });
+    // the earlier reporters' keys come first, and their zero is a zero
+    expect(resolveCost({ 'llm.cost.total': 0, 'gen_ai.cost.total_cost': 0.2 }, u, t, 'openai', models, NOW))
+      .toMatchObject({ totalCost: 0, costSource: 'reported' });
+    expect(resolveCost({ 'llm.cost.total': 0.4, 'llm.cost.prompt': 0.1, 'llm.cost.completion': 0.3 }, u, t, 'openai', models, NOW))
+      .toEqual({ inputCost: 0.1, outputCost: 0.3, totalCost: 0.4, costSource: 'reported', priceRef: null });
+  });
+
+  it("LiteLLM's self-hosted providers (hosted_vllm, ollama_chat) are self-hosted: unpriced, not a catalogue price", () => {
+    const qwen = { responseModel: 'Qwen/Qwen2.5-0.5B-Instruct', requestModel: 'Qwen/Qwen2.5-0.5B-Instruct', modelName: null };
+    for (const raw of ['hosted_vllm', 'ollama_chat']) {
+      expect(resolveCost({ 'gen_ai.cost.total_cost': 0 }, u, loadPriceTable(), normalizeProvider(raw), qwen, NOW))
+        .toMatchObject({ totalCost: null, costSource: null });
+    }
+    expect([normalizeProvider('hosted_vllm'), normalizeProvider('ollama_chat')]).toEqual(['vllm', 'ollama']);
   });
 
   it('without an input count the cost is unknown, not priced as zero input', () => {

@@ -48,6 +48,8 @@ const ALIASES: Record<string, string> = {
   bedrock_converse: 'aws.bedrock',
   mistral: 'mistral_ai', mistralai: 'mistral_ai', xai: 'x_ai', 'x-ai': 'x_ai', watsonx: 'ibm.watsonx.ai',
   ibm: 'ibm.watsonx.ai', moonshotai: 'moonshot_ai', moonshot: 'moonshot_ai',
+  // LiteLLM's custom_llm_provider names for self-hosted servers (a vLLM server, Ollama's chat API)
+  hosted_vllm: 'vllm', ollama_chat: 'ollama',
 };
 
 /** Vercel AI SDK provider ids: the head of "<id>.<api>" provider strings. */
