@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import type { PriceTable } from '../mapping/prices.js';
+import type { ModalityTokens } from '../mapping/types.js';
 import { resolveCost } from '../mapping/cost.js';
 import { costUnits, unitsToDecimal } from '../rollup/amounts.js';
 import { earliestOf, repairLocked } from './repair.js';
@@ -54,6 +55,7 @@ interface NodeRow {
   input_tokens: string | null; output_tokens: string | null; cache_read_tokens: string | null;
   cache_write_tokens: string | null; reasoning_tokens: string | null; total_tokens: string | null;
   input_cost: string | null; output_cost: string | null; total_cost: string | null; cost_source: string | null;
+  modality_tokens: ModalityTokens | null;
 }
 
 interface NewCost { input: string | null; output: string | null; total: string | null; source: string | null; ref: string | null }
@@ -66,6 +68,7 @@ export function priceNode(n: NodeRow, prices: PriceTable): NewCost {
   const c = resolveCost({}, {
     inputTokens: num(n.input_tokens), outputTokens: num(n.output_tokens), cacheReadTokens: num(n.cache_read_tokens),
     cacheWriteTokens: num(n.cache_write_tokens), reasoningTokens: num(n.reasoning_tokens), totalTokens: num(n.total_tokens),
+    modalityTokens: n.modality_tokens,
   }, prices, n.provider, { responseModel: n.response_model, requestModel: n.request_model, modelName: n.model_name }, Number(n.start_us));
   return { input: dec(c.inputCost), output: dec(c.outputCost), total: dec(c.totalCost), source: c.costSource, ref: c.priceRef };
 }
@@ -118,7 +121,7 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
            (extract(epoch FROM n.start_time) * 1000000)::bigint::text AS start_us, n.provider, n.model_name,
            n.request_model, n.response_model, n.price_ref, n.input_tokens, n.output_tokens, n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens,
            n.total_tokens, n.input_cost::text AS input_cost, n.output_cost::text AS output_cost,
-           n.total_cost::text AS total_cost, n.cost_source
+           n.total_cost::text AS total_cost, n.cost_source, n.modality_tokens
          FROM runledger.nodes n WHERE ${filter}
            AND ($4::text IS NULL OR (n.tenant_id, n.run_id, n.node_id, n.start_time) > ($4::text, $5::uuid, $6::text, $7::timestamptz))
          ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $8`, [...params, ...(after ?? [null, null, null, null]), batch]);

@@ -70,6 +70,7 @@ function mapNodeRefs(span: SpanRecord, opts: MapperOptions, refs: ContentRefs | 
     cacheWriteTokens: usage.cacheWriteTokens,
     reasoningTokens: usage.reasoningTokens,
     totalTokens: usage.totalTokens,
+    ...(usage.modalityTokens ? { modalityTokens: usage.modalityTokens } : {}),
     usageNormalized: usage.usageNormalized,
     inputCost: cost.inputCost,
     outputCost: cost.outputCost,

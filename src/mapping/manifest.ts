@@ -179,6 +179,8 @@ function rawPrice(v: ModelPrice[string]): RawPrice | null {
 const APPLIED: Partial<Record<keyof RawPrices, string>> = {
   input: 'input_mtok', output: 'output_mtok', cacheRead: 'cache_read_mtok', cacheWrite: 'cache_write_mtok',
   cacheWrite1h: 'cache_write_1h_mtok', reasoning: 'output_reasoning_mtok', requests: 'requests_kcount',
+  inputAudio: 'input_audio_mtok', cacheAudioRead: 'cache_audio_read_mtok', outputAudio: 'output_audio_mtok',
+  inputImage: 'input_image_mtok', cacheImageRead: 'cache_image_read_mtok', outputImage: 'output_image_mtok',
 };
 const APPLIED_KEYS = Object.values(APPLIED);
 

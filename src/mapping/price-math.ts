@@ -33,12 +33,23 @@ export interface CompiledPrice {
   reasoning: ScaledPrice | null;
   /** per 1k requests (a fee per call, in the total only) */
   requests: ScaledPrice | null;
+  /** audio and image input, default: input; their cache reads, default: cacheRead where the model has one, else theirs */
+  inputAudio: ScaledPrice | null;
+  cacheAudioRead: ScaledPrice | null;
+  inputImage: ScaledPrice | null;
+  cacheImageRead: ScaledPrice | null;
+  /** audio and image output, default: output */
+  outputAudio: ScaledPrice | null;
+  outputImage: ScaledPrice | null;
   /** the effective prices when none is tiered (the common case: no per-call tier lookup) */
   flat: Effective | null;
 }
 
 /** The prices that apply to one call, defaults resolved. */
-export interface Effective { input: number; read: number; write: number; write1h: number; output: number; reason: number; fee: number }
+export interface Effective {
+  input: number; read: number; write: number; write1h: number; output: number; reason: number; fee: number;
+  audioIn: number; audioRead: number; imageIn: number; imageRead: number; audioOut: number; imageOut: number;
+}
 
 export interface RawPrice {
   base: number;
@@ -62,7 +73,8 @@ function scaled(s: string, scale: number): number {
 
 /** Compile prices (any of them absent) to integers at one scale, the largest number of decimals among them. */
 export function compilePrice(raw: RawPrices): CompiledPrice {
-  const keys = ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning', 'requests'] as const;
+  const keys = ['input', 'output', 'cacheRead', 'cacheWrite', 'cacheWrite1h', 'reasoning', 'requests', 'inputAudio',
+    'cacheAudioRead', 'inputImage', 'cacheImageRead', 'outputAudio', 'outputImage'] as const;
   let scale = 0;
   const texts = new Map<string, { base: string; tiers: { start: number; price: string }[] | null }>();
   for (const k of keys) {
@@ -77,7 +89,8 @@ export function compilePrice(raw: RawPrices): CompiledPrice {
     texts.set(k, t);
   }
   const out: CompiledPrice = {
-    scale, input: null, output: null, cacheRead: null, cacheWrite: null, cacheWrite1h: null, reasoning: null, requests: null, flat: null,
+    scale, input: null, output: null, cacheRead: null, cacheWrite: null, cacheWrite1h: null, reasoning: null, requests: null,
+    inputAudio: null, cacheAudioRead: null, inputImage: null, cacheImageRead: null, outputAudio: null, outputImage: null, flat: null,
   };
   for (const [k, t] of texts) {
     out[k as (typeof keys)[number]] = {
@@ -99,9 +112,17 @@ function effective(p: CompiledPrice, totalIn: number): Effective {
   const input = at(p.input, totalIn) ?? 0;
   const write = at(p.cacheWrite, totalIn) ?? input;
   const output = at(p.output, totalIn) ?? 0;
+  const read = at(p.cacheRead, totalIn) ?? input;
+  const audioIn = at(p.inputAudio, totalIn) ?? input;
+  const imageIn = at(p.inputImage, totalIn) ?? input;
   return {
-    input, read: at(p.cacheRead, totalIn) ?? input, write, write1h: at(p.cacheWrite1h, totalIn) ?? write,
+    input, read, write, write1h: at(p.cacheWrite1h, totalIn) ?? write,
     output, reason: at(p.reasoning, totalIn) ?? output, fee: at(p.requests, totalIn) ?? 0,
+    // a cached audio token is a cache read where the model prices cache reads, else an audio token (the
+    // manifest prices the pair whenever a model has both: cache_audio_read_mtok)
+    audioIn, audioRead: at(p.cacheAudioRead, totalIn) ?? (p.cacheRead !== null ? read : audioIn),
+    imageIn, imageRead: at(p.cacheImageRead, totalIn) ?? (p.cacheRead !== null ? read : imageIn),
+    audioOut: at(p.outputAudio, totalIn) ?? output, imageOut: at(p.outputImage, totalIn) ?? output,
   };
 }
 
@@ -130,10 +151,13 @@ function toUnitsBig(fine: bigint, scale: number): number {
 }
 
 /**
- * Token counts follow OTel: input includes cache reads and writes, output includes reasoning. Each part is
- * priced once at its own rate (or its parent's, when the model has no separate price); a detail count
- * larger than its total clamps the plain part at zero. The tier is chosen on the total input (cached
- * tokens included), the larger of the reported input and the cache reads plus writes.
+ * Token counts follow OTel: input includes cache reads and writes, output includes reasoning, and the modality
+ * parts (Usage.modalityTokens) are parts of input, cache reads and output. Each part is priced once at its own
+ * rate (or its parent's, when the model has no separate price), as genai-prices' calcPrice prices the most
+ * specific unit first: audio input at the audio rate, its cache reads at the cached-audio rate, the rest of the
+ * cache reads at the cache rate, the rest of the input at the input rate. A detail count larger than its total
+ * clamps the rest at zero. The tier is chosen on the total input (cached tokens included), the larger of the
+ * reported input and the cache reads plus writes.
  * `cacheWrite1hTokens` is the 1-hour part of cacheWriteTokens (no span attribute carries it yet).
  */
 export function priceUnits(u: Usage, p: CompiledPrice, cacheWrite1hTokens = 0): CostUnits {
@@ -142,23 +166,33 @@ export function priceUnits(u: Usage, p: CompiledPrice, cacheWrite1hTokens = 0): 
   const cacheWrite = u.cacheWriteTokens ?? 0;
   const output = u.outputTokens ?? 0;
   const reasoning = u.reasoningTokens ?? 0;
+  const m = u.modalityTokens;
+  const audioRead = m?.audio_cache_read ?? 0;
+  const imageRead = m?.image_cache_read ?? 0;
+  const audioIn = Math.max(0, (m?.audio_input ?? 0) - audioRead);
+  const imageIn = Math.max(0, (m?.image_input ?? 0) - imageRead);
+  const audioOut = m?.audio_output ?? 0;
+  const imageOut = m?.image_output ?? 0;
   const e = p.flat ?? effective(p, Math.max(input, cacheRead + cacheWrite));
   const pIn = e.input, pRead = e.read, pWrite = e.write, pWrite1h = e.write1h, pOut = e.output, pReason = e.reason, fee = e.fee;
-  const plainIn = Math.max(0, input - cacheRead - cacheWrite);
+  const textRead = Math.max(0, cacheRead - audioRead - imageRead);
+  const plainIn = Math.max(0, input - cacheWrite - textRead - audioRead - imageRead - audioIn - imageIn);
   const write1h = Math.min(cacheWrite1hTokens, cacheWrite);
   const write5m = cacheWrite - write1h;
-  const plainOut = Math.max(0, output - reasoning);
+  const plainOut = Math.max(0, output - reasoning - audioOut - imageOut);
   // fine units: 10^-(scale+6) USD (a price per 1M tokens times tokens); a fee per 1k requests is price * 1000
-  const inFine = plainIn * pIn + cacheRead * pRead + write5m * pWrite + write1h * pWrite1h;
-  const outFine = plainOut * pOut + reasoning * pReason;
+  const inFine = plainIn * pIn + textRead * pRead + write5m * pWrite + write1h * pWrite1h +
+    audioIn * e.audioIn + audioRead * e.audioRead + imageIn * e.imageIn + imageRead * e.imageRead;
+  const outFine = plainOut * pOut + reasoning * pReason + audioOut * e.audioOut + imageOut * e.imageOut;
   const feeFine = fee * 1000;
   let inU: number, outU: number, feeU: number;
   if (inFine + outFine + feeFine <= Number.MAX_SAFE_INTEGER) { // products and sums exact (see the header)
     inU = toUnits(inFine, p.scale); outU = toUnits(outFine, p.scale); feeU = toUnits(feeFine, p.scale);
   } else {
     const B = BigInt;
-    inU = toUnitsBig(B(plainIn) * B(pIn) + B(cacheRead) * B(pRead) + B(write5m) * B(pWrite) + B(write1h) * B(pWrite1h), p.scale);
-    outU = toUnitsBig(B(plainOut) * B(pOut) + B(reasoning) * B(pReason), p.scale);
+    inU = toUnitsBig(B(plainIn) * B(pIn) + B(textRead) * B(pRead) + B(write5m) * B(pWrite) + B(write1h) * B(pWrite1h) +
+      B(audioIn) * B(e.audioIn) + B(audioRead) * B(e.audioRead) + B(imageIn) * B(e.imageIn) + B(imageRead) * B(e.imageRead), p.scale);
+    outU = toUnitsBig(B(plainOut) * B(pOut) + B(reasoning) * B(pReason) + B(audioOut) * B(e.audioOut) + B(imageOut) * B(e.imageOut), p.scale);
     feeU = toUnitsBig(B(fee) * 1000n, p.scale);
   }
   return { input: inU, output: outU, total: inU + outU + feeU };

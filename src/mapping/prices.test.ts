@@ -5,6 +5,7 @@ import { MANIFEST_SOURCE, loadPriceTable, priceUsage } from './index.js';
 import { compileSchedule, manifestEntries } from './manifest.js';
 import { compilePrice, priceUnits } from './price-math.js';
 import type { Usage } from './usage.js';
+import { MODALITY_PARTS, type ModalityPart } from './types.js';
 import oldTable from '../../testdata/prices/old-price-table.json' with { type: 'json' };
 
 const usage = (u: Partial<Usage>): Usage => ({
@@ -52,6 +53,12 @@ describe('priceUsage', () => {
   });
 });
 
+/** calcPrice's usage keys of the ledger's modality parts */
+const MODALITY_USAGE_KEYS: Record<ModalityPart, string> = {
+  audio_input: 'input_audio_tokens', audio_cache_read: 'cache_audio_read_tokens', audio_output: 'output_audio_tokens',
+  image_input: 'input_image_tokens', image_cache_read: 'cache_image_read_tokens', image_output: 'output_image_tokens',
+};
+
 /** The manifest's own calculation (calcPrice: floats) in ledger units, for one usage at one time. */
 function manifestUnits(provider: string, model: string, u: Record<string, number>, when: number) {
   const c = calcPrice(u, model, { providerId: provider, timestamp: new Date(when / 1000) });
@@ -64,6 +71,10 @@ function ourUnits(provider: string | null, model: string, u: Record<string, numb
   const c = priceUnits(usage({
     inputTokens: u['input_tokens'] ?? null, outputTokens: u['output_tokens'] ?? null, cacheReadTokens: u['cache_read_tokens'] ?? null,
     cacheWriteTokens: u['cache_write_tokens'] ?? null, reasoningTokens: u['output_reasoning_tokens'] ?? null,
+    modalityTokens: Object.fromEntries(MODALITY_PARTS.flatMap((part) => {
+      const n = u[MODALITY_USAGE_KEYS[part]];
+      return n === undefined ? [] : [[part, n]];
+    })),
   }), p.price);
   return { ref: p.ref.slice(MANIFEST_SOURCE.length + 1), ...c };
 }
@@ -113,6 +124,10 @@ describe('the shipped manifest', () => {
     const usages = [
       { input_tokens: 1000, cache_read_tokens: 200, cache_write_tokens: 100, output_tokens: 500, output_reasoning_tokens: 100 },
       { input_tokens: 300_000, cache_read_tokens: 20_000, cache_write_tokens: 10_000, output_tokens: 5000, output_reasoning_tokens: 1000 },
+      // audio and image parts (a realtime call; a vision call): each at its own rate where the model has one
+      { input_tokens: 4000, cache_read_tokens: 1500, input_audio_tokens: 2500, cache_audio_read_tokens: 1000, input_image_tokens: 600,
+        cache_image_read_tokens: 200, output_tokens: 900, output_audio_tokens: 700 },
+      { input_tokens: 2000, input_image_tokens: 1200, output_tokens: 1500, output_image_tokens: 1000 },
     ];
     let compared = 0;
     const off: string[] = [];

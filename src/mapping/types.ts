@@ -2,6 +2,11 @@
 import type { ContentRefs } from './content.js';
 import type { SpanRecord } from '../otlp/types.js';
 
+/** Parts of a node's counts by modality: input (cache reads among them) and output; stored as nodes.modality_tokens. */
+export const MODALITY_PARTS = ['audio_input', 'audio_cache_read', 'audio_output', 'image_input', 'image_cache_read', 'image_output'] as const;
+export type ModalityPart = (typeof MODALITY_PARTS)[number];
+export type ModalityTokens = Partial<Record<ModalityPart, number>>;
+
 export const NODE_TYPES = [
   'LLM', 'EMBEDDING', 'TOOL', 'AGENT', 'CHAIN', 'RETRIEVER', 'RERANKER', 'GUARDRAIL', 'EVALUATOR',
 ] as const;
@@ -30,6 +35,11 @@ export interface NodeRecord {
   cacheWriteTokens: number | null;
   reasoningTokens: number | null;
   totalTokens: number | null;
+  /**
+   * Audio and image parts of the counts above, where the producer reports them (usage.ts MODALITY_KEYS):
+   * priced at the model's audio and image rates (price-math.ts). Absent when none is reported.
+   */
+  modalityTokens?: ModalityTokens | null;
   /**
    * true when input_tokens (output_tokens) was raised to include cache (reasoning) tokens the reported count
    * evidently left out (usage.ts normalize); the cache / reasoning counts are as reported

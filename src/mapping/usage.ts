@@ -7,7 +7,7 @@
  * numbers themselves show a producer left the parts out (see normalize): then input (output) is raised to
  * include them, and the node says so (usage_normalized).
  */
-import type { NodeRecord } from './types.js';
+import { MODALITY_PARTS, type ModalityPart, type ModalityTokens, type NodeRecord } from './types.js';
 import type { AttrValue, Attributes } from '../otlp/types.js';
 import { asCount } from './attrs.js';
 
@@ -42,8 +42,23 @@ export const TOTAL_TOKEN_KEYS = [
   'gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens',
 ] as const;
 
+/**
+ * Modality parts of the counts (OTel GenAI `gen_ai.usage.<modality>.*`, OpenInference `*_details.audio/image`),
+ * each part of its parent count: audio and image input within input (their cache reads within the cache reads),
+ * audio and image output within output. Text is the rest, so its keys are not read.
+ */
+export const MODALITY_KEYS: Readonly<Record<ModalityPart, readonly string[]>> = {
+  audio_input: ['gen_ai.usage.audio.input_tokens', 'llm.token_count.prompt_details.audio'],
+  audio_cache_read: ['gen_ai.usage.audio.cache_read.input_tokens'],
+  audio_output: ['gen_ai.usage.audio.output_tokens', 'llm.token_count.completion_details.audio'],
+  image_input: ['gen_ai.usage.image.input_tokens', 'llm.token_count.prompt_details.image'],
+  image_cache_read: ['gen_ai.usage.image.cache_read.input_tokens'],
+  image_output: ['gen_ai.usage.image.output_tokens'],
+};
+
 export type Usage = Pick<NodeRecord,
-  'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens'>;
+  'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'totalTokens' |
+  'modalityTokens'>;
 /** The counts as stored, and whether normalize changed them. */
 export type ResolvedUsage = Usage & Pick<NodeRecord, 'usageNormalized'>;
 
@@ -146,6 +161,16 @@ function adkThoughts(a: Attributes, u: ResolvedUsage): void {
   u.usageNormalized = true;
 }
 
+/** The reported modality parts; zeros are left out (a part of 0 prices nothing). Null when none is reported. */
+function modalityTokens(a: Attributes): ModalityTokens | null {
+  let out: ModalityTokens | null = null;
+  for (const part of MODALITY_PARTS) {
+    const n = firstTokens(a, MODALITY_KEYS[part as ModalityPart]);
+    if (n !== null && n > 0) (out ??= {})[part] = n;
+  }
+  return out;
+}
+
 export function resolveUsage(a: Attributes): ResolvedUsage {
   const u: ResolvedUsage = {
     inputTokens: firstTokens(a, INPUT_TOKEN_KEYS),
@@ -156,6 +181,8 @@ export function resolveUsage(a: Attributes): ResolvedUsage {
     totalTokens: firstTokens(a, TOTAL_TOKEN_KEYS),
     usageNormalized: false,
   };
+  const modality = modalityTokens(a);
+  if (modality !== null) u.modalityTokens = modality;
   aiSdk5Anthropic(a, u);
   adkThoughts(a, u);
   if (u.cacheReadTokens !== null || u.cacheWriteTokens !== null || u.reasoningTokens !== null) normalize(u);

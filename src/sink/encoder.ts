@@ -33,7 +33,7 @@ export const NODE_COLUMNS = [
   'agent_name', 'session_id', 'user_id', 'prompt_hash', 'input', 'output', 'input_ref', 'output_ref', 'tool_definitions',
   'tool_definitions_ref', 'usage_normalized',
   'price_ref', 'content_source', 'parent_node_id', 'parent_missing', 'depth', 'step_order', 'attempt',
-  'tree_path', 'call_counted', 'usage_counted',
+  'tree_path', 'modality_tokens', 'call_counted', 'usage_counted',
 ] as const;
 
 /** Spans of one ResourceSpans share their resource object: it is hashed once, not once per span. */
@@ -148,6 +148,7 @@ export function writeNodeRow(w: RowWriter, m: MappedSpan, place: NodePlace): voi
   w.int4(place.stepOrder);
   w.int4(place.attempt);
   w.int4Array(place.treePath);
+  w.jsonb(n.modalityTokens ? JSON.stringify(n.modalityTokens) : null);
   w.bool(false); // call_counted
   w.bool(false); // usage_counted
   w.endRow();
