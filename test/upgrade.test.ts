@@ -2,7 +2,8 @@
  * The upgrade path: a ledger as a gateway of migration 013 left it (resources inline, content copied onto nodes,
  * spans stored without a start time or ending before it), migrated to today's schema with the queued repair
  * `runledger migrate` runs, reads in every runledger and compat view as a fresh ingest of the same spans and
- * log records by today's gateway — except the differences docs/schema.md states (see IGNORED).
+ * log records by today's gateway — except the differences docs/schema.md states (see IGNORED); and one whose
+ * nodes an earlier mapping made does after `runledger repair --remap`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import { chatEvents, logsJson } from './helpers/logs.js';
 import { migrate } from '../src/db/migrate.js';
 import { createMapper, loadPriceTable, mapSpans } from '../src/mapping/index.js';
 import type { SpanRecord } from '../src/otlp/types.js';
-import { repairQueued } from '../src/maintenance/repair.js';
+import { repair, repairQueued } from '../src/maintenance/repair.js';
 import { writeLogs } from '../src/sink/logs-writer.js';
 import { DayPartitions } from '../src/sink/partitions.js';
 import { prepareSpans } from '../src/sink/prepare.js';
@@ -97,21 +98,48 @@ async function snapshot(db: TestDb): Promise<Record<string, string[]>> {
   return out;
 }
 
+/**
+ * What the mapping of an earlier release made of the same spans, as the gateway of 2026-11-25 (a5d0520) did:
+ * nodes it did not recognise, provider ids not normalised, usage not normalised, content_source unknown, a
+ * pipeline from a source ranked differently.
+ */
+async function earlierMapping(db: TestDb): Promise<void> {
+  await db.pool.query(`DELETE FROM runledger.nodes WHERE node_type IN ('RERANKER', 'EMBEDDING', 'TOOL')`);
+  await db.pool.query(`UPDATE runledger.nodes SET provider = provider || '.chat' WHERE provider = 'openai'`);
+  await db.pool.query(`UPDATE runledger.nodes SET input_tokens = input_tokens - cache_read_tokens, usage_normalized = false
+    WHERE usage_normalized AND cache_read_tokens > 0`);
+  await db.pool.query(`UPDATE runledger.nodes SET content_source = NULL`);
+  await db.pool.query(`UPDATE runledger.runs SET pipeline = name, pipeline_rank = 4 WHERE name IS NOT NULL AND pipeline <> name`);
+}
+
 let fresh: TestDb;
 let scratch: TestDb;
 let old: TestDb;
+let older: TestDb;
 beforeAll(async () => {
-  [fresh, scratch, old] = await Promise.all([createTestDb('upg_fresh'), createTestDb('upg_scratch'), createTestDb('upg_old', OLD)]);
+  [fresh, scratch, old, older] = await Promise.all([createTestDb('upg_fresh'), createTestDb('upg_scratch'),
+    createTestDb('upg_old', OLD), createTestDb('upg_older', OLD)]);
   const spans = [...fixtures(), ...badTimes()];
   for (const [db, normalise] of [[fresh, true], [scratch, false]] as const) {
     const c = await db.pool.connect();
     try { await ingest(c, spans, normalise); } finally { c.release(); }
   }
-  // the old ledger: the rows an earlier gateway wrote, in the form of migration 013 (no resources table, no references)
-  for (const [from, table] of [['raw_spans', 'spans'], ['nodes_full', 'nodes'], ['runs', 'runs'], ['usage_frontier', 'usage_frontier'],
-    ['raw_logs', 'logs'], ['pending_content', 'pending_content']] as const) await copy(scratch, old, from, table);
+  // the old ledgers: the rows an earlier gateway wrote, in the form of migration 013 (no resources table, no references)
+  for (const db of [old, older]) {
+    for (const [from, table] of [['raw_spans', 'spans'], ['nodes_full', 'nodes'], ['runs', 'runs'], ['usage_frontier', 'usage_frontier'],
+      ['raw_logs', 'logs'], ['pending_content', 'pending_content']] as const) await copy(scratch, db, from, table);
+  }
+  await earlierMapping(older);
 }, 60_000);
-afterAll(async () => { await Promise.all([fresh?.drop(), scratch?.drop(), old?.drop()]); });
+afterAll(async () => { await Promise.all([fresh?.drop(), scratch?.drop(), old?.drop(), older?.drop()]); });
+
+function expectSame(x: Record<string, string[]>, y: Record<string, string[]>): void {
+  expect(Object.keys(x)).toEqual(Object.keys(y));
+  for (const v of Object.keys(y)) {
+    expect(y[v]!.length, v).toBeGreaterThan(0);
+    expect(x[v], v).toEqual(y[v]);
+  }
+}
 
 describe('upgrading a ledger of migration 013', () => {
   it('the old ledger holds what earlier gateways stored', async () => {
@@ -125,10 +153,24 @@ describe('upgrading a ledger of migration 013', () => {
     await migrate(old.url);
     await repairQueued(old.pool);
     const [x, y] = await Promise.all([snapshot(old), snapshot(fresh)]);
-    expect(Object.keys(x)).toEqual(Object.keys(y));
-    for (const v of Object.keys(y)) {
-      expect(y[v]!.length, v).toBeGreaterThan(0);
-      expect(x[v], v).toEqual(y[v]);
-    }
+    expectSame(x, y);
+  });
+});
+
+describe('upgrading a ledger an earlier mapping wrote', () => {
+  it('reads as a fresh ingest after repair --remap, and a second one changes nothing', async () => {
+    await migrate(older.url);
+    await repairQueued(older.pool);
+    await repair(older.pool);
+    const y = await snapshot(fresh);
+    const before = await snapshot(older);
+    // the earlier mapping shows (a plain repair keeps nodes as mapped)
+    expect(Object.keys(y).filter((v) => JSON.stringify(before[v]) !== JSON.stringify(y[v])).length).toBeGreaterThan(10);
+    const remap = { mapper, logContentChars: 4000 };
+    const r = await repair(older.pool, { remap });
+    expect(r.scanned).toBe(y['runledger.run_summary']!.length);
+    expectSame(await snapshot(older), y);
+    await repair(older.pool, { remap });
+    expectSame(await snapshot(older), y);
   });
 });
