@@ -10,6 +10,7 @@ import { copyRows } from '../sink/copy.js';
 import { NODE_COLUMNS } from '../sink/encoder.js';
 import { prepareSpans } from '../sink/prepare.js';
 import type { RunIds } from '../rollup/locks.js';
+import { runKey } from '../rollup/usage.js';
 
 export interface RemapOptions {
   mapper: SpanMapper;
@@ -56,7 +57,24 @@ function spanOf(r: SpanRow): SpanRecord {
  */
 export async function remapLocked(client: pg.ClientBase, runs: RunIds, opts: RemapOptions): Promise<number> {
   const target = [runs.tenants, runs.runIds];
-  const spans = (await client.query<SpanRow>(SPANS_SQL, target)).rows.map(spanOf);
+  const stored = (await client.query<SpanRow>(SPANS_SQL, target)).rows.map(spanOf);
+  // Times as a gateway now stores them (sql/024 did it once; gateways of earlier releases still running during a
+  // rolling upgrade store them after it): a span without a start time goes, one ending before it ends at it.
+  const spans = stored.filter((s) => s.startUs !== 0);
+  if (spans.length < stored.length) {
+    await client.query(`DELETE FROM runledger.spans WHERE (tenant_id, trace_id) IN ${RUNS} AND start_time = 'epoch'`, target);
+    const left = new Set(spans.map((s) => runKey(s.tenantId, s.traceId)));
+    const gone = [...new Set(stored.map((s) => runKey(s.tenantId, s.traceId)))].filter((k) => !left.has(k));
+    // no span left: no run, as after a fresh ingest (repair leaves rows without spans alone)
+    if (gone.length > 0) {
+      await client.query('DELETE FROM runledger.runs WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
+        [gone.map((k) => k.slice(0, -32)), gone.map((k) => k.slice(-32))]);
+    }
+  }
+  if (spans.some((s) => s.endUs < s.startUs)) {
+    await client.query(`UPDATE runledger.spans SET end_time = start_time WHERE (tenant_id, trace_id) IN ${RUNS} AND end_time < start_time`, target);
+    for (const s of spans) if (s.endUs < s.startUs) s.endUs = s.startUs;
+  }
   const nodes = prepareSpans(mapSpans(spans, opts.mapper)).items.filter((p) => p.nodeRow !== null);
   // prompt_hash hashes the input's source text as sent: structured and flattened attributes in the order the
   // request listed them, which jsonb does not keep. A node whose content comes out the same keeps its hash.
