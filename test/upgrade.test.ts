@@ -19,6 +19,7 @@ import { writeLogs } from '../src/sink/logs-writer.js';
 import { DayPartitions } from '../src/sink/partitions.js';
 import { prepareSpans } from '../src/sink/prepare.js';
 import { writeBatch } from '../src/sink/writer.js';
+import { mapped, node, span } from './helpers/spans.js';
 import { prepareDecoded } from '../src/worker/prepare.js';
 import { prepareLogsBody } from '../src/worker/prepare-logs.js';
 
@@ -113,6 +114,9 @@ async function earlierMapping(db: TestDb): Promise<void> {
 }
 
 let fresh: TestDb;
+/** the fresh ingest's views, read once */
+let freshViews: Promise<Record<string, string[]>> | null = null;
+const freshSnapshot = () => (freshViews ??= snapshot(fresh));
 let scratch: TestDb;
 let old: TestDb;
 let older: TestDb;
@@ -152,7 +156,7 @@ describe('upgrading a ledger of migration 013', () => {
   it('after the migrations and the repair they queue, every view reads as a fresh ingest', async () => {
     await migrate(old.url);
     await repairQueued(old.pool);
-    const [x, y] = await Promise.all([snapshot(old), snapshot(fresh)]);
+    const [x, y] = await Promise.all([snapshot(old), freshSnapshot()]);
     expectSame(x, y);
   });
 });
@@ -172,7 +176,7 @@ describe('upgrading a ledger an earlier mapping wrote', () => {
       await copy(scratch, older, from, table, isBad(col));
     }
     expect((await older.pool.query(`SELECT count(*)::int AS n FROM runledger.spans WHERE start_time = 'epoch' OR end_time < start_time`)).rows[0].n).toBe(2);
-    const y = await snapshot(fresh);
+    const y = await freshSnapshot();
     const before = await snapshot(older);
     // the earlier mapping shows (a plain repair keeps nodes as mapped)
     expect(Object.keys(y).filter((v) => JSON.stringify(before[v]) !== JSON.stringify(y[v])).length).toBeGreaterThan(10);
@@ -182,5 +186,23 @@ describe('upgrading a ledger an earlier mapping wrote', () => {
     expectSame(await snapshot(older), y);
     await repair(older.pool, { remap });
     expectSame(await snapshot(older), y);
+  });
+});
+
+describe('run_summary', () => {
+  it('gives the same llm_time_ms for the same calls stored in another order', async () => {
+    // 0.1 + 0.2 + 0.3 ms as doubles: 0.6000000000000001 summed in this order, 0.6 in the other
+    const t = 1_700_000_000_000_000;
+    const run = (traceId: string, lengths: number[]) => lengths.map((us, i) => mapped(span({ traceId, spanId: `00000000000000a${i}`,
+      parentSpanId: null, name: 'chat', startUs: t + i * 1000, endUs: t + i * 1000 + us }), node({ nodeType: 'LLM', inputTokens: 1, outputTokens: 1 })));
+    const a = 'aa'.repeat(16);
+    const b = 'bb'.repeat(16);
+    const c = await scratch.pool.connect();
+    try {
+      await writeBatch(c, run(a, [100, 200, 300]));
+      await writeBatch(c, run(b, [300, 200, 100]));
+    } finally { c.release(); }
+    const { rows } = await scratch.pool.query(`SELECT llm_time_ms FROM runledger.run_summary WHERE run_id IN ($1::uuid, $2::uuid)`, [a, b]);
+    expect(rows.map((r) => r.llm_time_ms)).toEqual([0.6, 0.6]);
   });
 });
