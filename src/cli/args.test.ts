@@ -76,6 +76,8 @@ describe('arguments', () => {
       runIds: [id], since: new Date(NOW - 2 * 86_400_000), batch: 50,
     });
     expect(repairOptions([], NOW)).toEqual({ runIds: undefined, since: null, batch: 500 });
+    expect(repairOptions(['--remap', '--since', '2d'], NOW)).toEqual({ runIds: undefined, since: new Date(NOW - 2 * 86_400_000), batch: 500, remap: true });
+    expect(() => repairOptions(['--remap=yes'], NOW)).toThrow(/--remap takes no value/);
     expect(repriceOptions(['--prices', '/tmp/p.json'], NOW)).toEqual({ since: null, prices: '/tmp/p.json', batch: 1000, force: false });
     expect(repriceOptions(['--force'], NOW)).toEqual({ since: null, prices: undefined, batch: 1000, force: true });
     expect(retentionOptions(['--older-than', '30d', '--dry-run'], NOW)).toEqual({ olderThan: new Date(NOW - 30 * 86_400_000), dryRun: true });

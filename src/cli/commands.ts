@@ -4,6 +4,7 @@
  */
 import { configFromEnv } from '../config.js';
 import { loadPriceTable } from '../mapping/prices.js';
+import { createMapper } from '../mapping/index.js';
 import { flag, parseArgs, UsageError, parseBatch, parseOlderThan, parseRunId, parseTime, single } from './args.js';
 import { withLedger } from './db.js';
 import { Progress } from './progress.js';
@@ -15,8 +16,9 @@ import { refreshDailyUsage } from '../maintenance/daily-usage.js';
 export const USAGE = `usage: runledger [command]
   serve                       run the gateway (default)
   migrate                     apply pending schema migrations
-  repair  [--run <id>]... [--since <30d|2025-01-31>] [--batch 500]
-                              recompute run rollups from stored spans and nodes
+  repair  [--run <id>]... [--since <30d|2025-01-31>] [--batch 500] [--remap]
+                              recompute run rollups from stored spans and nodes; --remap: map the stored
+                              spans again with this version's mapping first (nodes of an earlier version)
   reprice [--since <30d|2025-01-31>] [--prices <file>] [--batch 1000] [--force]
                               recompute costs priced by a price source no longer in force (an upgraded
                               manifest, a changed RUNLEDGER_PRICES_FILE or --prices) and unpriced ones, and
@@ -30,22 +32,28 @@ export const USAGE = `usage: runledger [command]
 const n = (v: number) => v.toLocaleString('en-US');
 const out = (text: string) => process.stdout.write(text + '\n');
 
-export function repairOptions(argv: readonly string[], now = Date.now()): RepairOptions {
-  const a = parseArgs(argv, ['run', 'since', 'batch']);
+export function repairOptions(argv: readonly string[], now = Date.now()): Omit<RepairOptions, 'remap'> & { remap?: true } {
+  const a = parseArgs(argv, ['run', 'since', 'batch'], ['remap']);
   const since = single(a, 'since');
   const runs = a.values.get('run');
   return {
     runIds: runs ? [...new Set(runs.map(parseRunId))] : undefined,
     since: since === undefined ? null : parseTime(since, 'since', now),
     batch: parseBatch(single(a, 'batch'), 500),
+    remap: flag(a, 'remap') || undefined,
   };
 }
 
 export async function repairCommand(argv: readonly string[]): Promise<void> {
-  const opts = repairOptions(argv);
+  const { remap, ...opts } = repairOptions(argv);
   const cfg = configFromEnv();
-  const r = await withLedger(cfg, (pool) => repair(pool, { ...opts, progress: new Progress({ label: 'repair', unit: 'runs' }) }));
-  out(`repair: ${n(r.scanned)} runs scanned, ${n(r.changed)} changed` +
+  // the gateway's own mapping settings (ingest.ts), so remapped nodes are what it would write now
+  const remapOpts = remap ? {
+    mapper: createMapper({ maxContentChars: cfg.maxContentChars, captureContent: cfg.captureContent, prices: loadPriceTable(cfg.pricesFile ?? undefined) }),
+    logContentChars: cfg.captureContent ? cfg.maxContentChars : null,
+  } : undefined;
+  const r = await withLedger(cfg, (pool) => repair(pool, { ...opts, remap: remapOpts, progress: new Progress({ label: remap ? 'remap' : 'repair', unit: 'runs' }) }));
+  out(`repair${remap ? ' --remap' : ''}: ${n(r.scanned)} runs scanned, ${n(r.changed)} changed` +
     ` (${n(r.recreated)} recreated, ${n(r.nodesFixed)} nodes' counted flags, ${n(r.treeFixed)} nodes' tree columns and ${n(r.frontierFixed)} frontier rows fixed)` +
     (r.withoutSpans ? `; ${n(r.withoutSpans)} runs have no stored spans and were left as they are` : '') +
     (r.rollupDays ? `; ${n(r.rollupDays)} days of daily_usage rewritten` : ''));

@@ -19,6 +19,7 @@ import { HINT_SPANS_SQL, MARKED_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repai
 import type { JobProgress } from './progress.js';
 import { refreshDailyUsage } from './daily-usage.js';
 import { withRetries } from '../sink/pg-errors.js';
+import { remapLocked, type RemapOptions } from './remap.js';
 
 export interface RepairOptions {
   /** only the runs with these trace ids (32 hex digits or uuids), in every tenant */
@@ -32,6 +33,11 @@ export interface RepairOptions {
   refreshDaily?: boolean;
   /** the runs queued in runledger.repair_queue (by migrations) instead; each is dequeued once repaired */
   queued?: boolean;
+  /**
+   * map the runs' stored spans again with this mapper and write their nodes anew (remap.ts), then repair
+   * them as recreated runs: every runs column, the descriptive ones too, from the spans and the new nodes
+   */
+  remap?: RemapOptions;
 }
 
 export interface RepairResult {
@@ -154,10 +160,15 @@ async function recreatedHints(client: pg.ClientBase, runs: RunIds, created: Read
 }
 
 /** One batch in its own transaction. */
-export async function repairBatch(client: pg.ClientBase, runs: RunIds): Promise<BatchOutcome> {
+export async function repairBatch(client: pg.ClientBase, runs: RunIds, remap?: RemapOptions): Promise<BatchOutcome> {
   await client.query('BEGIN');
   try {
-    const created = await lockRunsWaiting(client, runs);
+    let created = await lockRunsWaiting(client, runs);
+    if (remap) {
+      await remapLocked(client, runs, remap);
+      // every run is rebuilt as a recreated one: its descriptive columns too come from its spans and new nodes
+      created = new Set(runs.tenants.map((t, i) => runKey(t, runs.runIds[i]!)));
+    }
     const out = await repairLocked(client, runs, created);
     await client.query('COMMIT');
     return out;
@@ -209,7 +220,7 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       const runs: RunIds = { tenants: page.rows.map((r) => r.tenant_id), runIds: page.rows.map((r) => r.run_id) };
       // a deadlock with a gateway creating a day's partitions (it locks the default partitions this batch reads)
       // or with another batch: the batch is rolled back whole and done again, as the writers retry theirs
-      const out = await withRetries(() => repairBatch(client, runs));
+      const out = await withRetries(() => repairBatch(client, runs, opts.remap));
       if (opts.queued) {
         await client.query('DELETE FROM runledger.repair_queue WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
           [runs.tenants, runs.runIds]);

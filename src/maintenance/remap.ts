@@ -1,0 +1,105 @@
+/**
+ * `runledger repair --remap`: map the stored spans of runs again with this version's mapping and write their
+ * nodes anew, inside a repair batch (its run locks held), so that runs an earlier version stored read as a
+ * fresh ingest of the same spans: a node is otherwise mapped once, when its span is stored (docs/mapping.md).
+ */
+import type pg from 'pg';
+import { mapSpans, type SpanMapper } from '../mapping/index.js';
+import { SPAN_KINDS, STATUS_CODES, type SpanRecord } from '../otlp/types.js';
+import { copyRows } from '../sink/copy.js';
+import { NODE_COLUMNS } from '../sink/encoder.js';
+import { prepareSpans } from '../sink/prepare.js';
+import type { RunIds } from '../rollup/locks.js';
+import { runKey } from '../rollup/usage.js';
+
+export interface RemapOptions {
+  mapper: SpanMapper;
+  /** the content limit of log records' content (the writers': null without content capture) */
+  logContentChars: number | null;
+}
+
+const RUNS = '(SELECT * FROM unnest($1::text[], $2::uuid[]))';
+
+/**
+ * The spans as sent (raw_spans: the resource whichever way it is stored), times to the microsecond (a Date
+ * would keep milliseconds), in the order the decoders give no meaning to.
+ */
+const SPANS_SQL = `
+SELECT replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id, tenant_id, name, kind,
+  (extract(epoch FROM start_time) * 1000000)::bigint::text AS start_us, (extract(epoch FROM end_time) * 1000000)::bigint::text AS end_us,
+  status_code, status_message, service_name, scope_name, attributes, resource, events, links
+FROM runledger.raw_spans WHERE (tenant_id, trace_id) IN ${RUNS}
+ORDER BY tenant_id, trace_id, start_time, span_id`;
+
+interface SpanRow {
+  trace_id: string; span_id: string; parent_span_id: string | null; tenant_id: string; name: string; kind: string;
+  start_us: string; end_us: string; status_code: string; status_message: string | null; service_name: string | null;
+  scope_name: string | null; attributes: SpanRecord['attributes']; resource: SpanRecord['resource'] | null;
+  events: SpanRecord['events'] | null; links: SpanRecord['links'] | null;
+}
+
+function spanOf(r: SpanRow): SpanRecord {
+  return {
+    traceId: r.trace_id, spanId: r.span_id, parentSpanId: r.parent_span_id, name: r.name,
+    kind: Math.max(0, SPAN_KINDS.indexOf(r.kind as (typeof SPAN_KINDS)[number])),
+    startUs: Number(r.start_us), endUs: Number(r.end_us),
+    statusCode: Math.max(0, STATUS_CODES.indexOf(r.status_code as (typeof STATUS_CODES)[number])), statusMessage: r.status_message ?? '',
+    attributes: r.attributes, events: r.events ?? [], links: r.links ?? [], resource: r.resource ?? {},
+    serviceName: r.service_name, scopeName: r.scope_name, scopeVersion: null, tenantId: r.tenant_id,
+  };
+}
+
+/**
+ * Replace the nodes of these runs (locked by the caller) by the nodes this version maps from their spans, and
+ * give nodes without content of their span the content of their GenAI log records, as the writers do. The
+ * caller then repairs the runs as recreated (repairLocked): counted flags, tree, frontier and every runs
+ * column, the descriptive ones included, from the new nodes. Returns the nodes written.
+ */
+export async function remapLocked(client: pg.ClientBase, runs: RunIds, opts: RemapOptions): Promise<number> {
+  const target = [runs.tenants, runs.runIds];
+  const stored = (await client.query<SpanRow>(SPANS_SQL, target)).rows.map(spanOf);
+  // Times as a gateway now stores them (sql/024 did it once; gateways of earlier releases still running during a
+  // rolling upgrade store them after it): a span without a start time goes, one ending before it ends at it.
+  const spans = stored.filter((s) => s.startUs !== 0);
+  if (spans.length < stored.length) {
+    await client.query(`DELETE FROM runledger.spans WHERE (tenant_id, trace_id) IN ${RUNS} AND start_time = 'epoch'`, target);
+    const left = new Set(spans.map((s) => runKey(s.tenantId, s.traceId)));
+    const gone = [...new Set(stored.map((s) => runKey(s.tenantId, s.traceId)))].filter((k) => !left.has(k));
+    // no span left: no run, as after a fresh ingest (repair leaves rows without spans alone)
+    if (gone.length > 0) {
+      await client.query('DELETE FROM runledger.runs WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
+        [gone.map((k) => k.slice(0, -32)), gone.map((k) => k.slice(-32))]);
+    }
+  }
+  if (spans.some((s) => s.endUs < s.startUs)) {
+    await client.query(`UPDATE runledger.spans SET end_time = start_time WHERE (tenant_id, trace_id) IN ${RUNS} AND end_time < start_time`, target);
+    for (const s of spans) if (s.endUs < s.startUs) s.endUs = s.startUs;
+  }
+  const nodes = prepareSpans(mapSpans(spans, opts.mapper)).items.filter((p) => p.nodeRow !== null);
+  // prompt_hash hashes the input's source text as sent: structured and flattened attributes in the order the
+  // request listed them, which jsonb does not keep. A node whose content comes out the same keeps its hash.
+  await client.query(`DROP TABLE IF EXISTS pg_temp.runledger_remap_old`);
+  await client.query(`CREATE TEMP TABLE runledger_remap_old ON COMMIT DROP AS SELECT tenant_id, run_id, node_id, start_time, prompt_hash, input
+    FROM runledger.nodes_full WHERE (tenant_id, run_id) IN ${RUNS} AND prompt_hash IS NOT NULL AND input IS NOT NULL`, target);
+  await client.query(`DELETE FROM runledger.nodes WHERE (tenant_id, run_id) IN ${RUNS}`, target);
+  // the counted flags are written false; repairLocked sets them by the tree rule
+  if (nodes.length > 0) await copyRows(client as pg.PoolClient, 'runledger.nodes', NODE_COLUMNS, nodes, (p) => p.nodeRow!);
+  if (opts.logContentChars !== null) {
+    const logged = await client.query<{ tenant_id: string; run_id: string; span_id: string }>(`SELECT DISTINCT tenant_id, run_id, span_id
+      FROM runledger.logs WHERE (tenant_id, run_id) IN ${RUNS} AND span_id IS NOT NULL
+        AND (content_input IS NOT NULL OR content_output IS NOT NULL)`, target);
+    if (logged.rows.length > 0) {
+      await client.query('SELECT runledger.apply_log_content($1::text[], $2::uuid[], $3::text[], $4::integer)',
+        [logged.rows.map((r) => r.tenant_id), logged.rows.map((r) => r.run_id), logged.rows.map((r) => r.span_id), opts.logContentChars]);
+    }
+    // spans whose records waited for a node the earlier mapping did not make have one now
+    await client.query(`DELETE FROM runledger.pending_content p WHERE (p.tenant_id, p.run_id) IN ${RUNS}
+      AND EXISTS (SELECT FROM runledger.nodes n WHERE n.tenant_id = p.tenant_id AND n.run_id = p.run_id AND n.node_id = p.span_id)`, target);
+  }
+  await client.query(`UPDATE runledger.nodes n SET prompt_hash = o.prompt_hash FROM runledger_remap_old o, runledger.nodes_full f
+    WHERE n.tenant_id = o.tenant_id AND n.run_id = o.run_id AND n.node_id = o.node_id AND n.start_time = o.start_time
+      AND f.tenant_id = n.tenant_id AND f.run_id = n.run_id AND f.node_id = n.node_id AND f.start_time = n.start_time
+      AND f.input = o.input AND n.prompt_hash IS DISTINCT FROM o.prompt_hash`);
+  await client.query('DROP TABLE runledger_remap_old');
+  return nodes.length;
+}
