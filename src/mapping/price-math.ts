@@ -4,6 +4,7 @@
  * no float artefacts such as 0.14773699999999998. Plain numbers while the sums stay below 2^53, BigInt beyond.
  */
 import type { Usage } from './usage.js';
+import type { ModalityTokens } from './types.js';
 
 /** The ledger's cost scale: integer units of 1e-10 USD. */
 export const UNITS_PER_USD = 1e10;
@@ -151,12 +152,24 @@ function toUnitsBig(fine: bigint, scale: number): number {
 }
 
 /**
+ * The modality parts when they fit in their totals (calcPrice refuses parts above them), else null: a part
+ * above its total is a producer's bug, priced at the text rate rather than above the call's reported tokens.
+ */
+function consistentParts(u: Usage): ModalityTokens | null {
+  const m = u.modalityTokens;
+  if (!m) return null;
+  const ai = m.audio_input ?? 0, ar = m.audio_cache_read ?? 0, ii = m.image_input ?? 0, ir = m.image_cache_read ?? 0;
+  return ai + ii <= (u.inputTokens ?? 0) && ar + ir <= (u.cacheReadTokens ?? 0) && ar <= ai && ir <= ii &&
+    (m.audio_output ?? 0) + (m.image_output ?? 0) <= (u.outputTokens ?? 0) ? m : null;
+}
+
+/**
  * Token counts follow OTel: input includes cache reads and writes, output includes reasoning, and the modality
  * parts (Usage.modalityTokens) are parts of input, cache reads and output. Each part is priced once at its own
  * rate (or its parent's, when the model has no separate price), as genai-prices' calcPrice prices the most
  * specific unit first: audio input at the audio rate, its cache reads at the cached-audio rate, the rest of the
  * cache reads at the cache rate, the rest of the input at the input rate. A detail count larger than its total
- * clamps the rest at zero. The tier is chosen on the total input (cached tokens included), the larger of the
+ * clamps the rest at zero; modality parts larger than theirs are left out (consistentParts). The tier is chosen on the total input (cached tokens included), the larger of the
  * reported input and the cache reads plus writes.
  * `cacheWrite1hTokens` is the 1-hour part of cacheWriteTokens (no span attribute carries it yet).
  */
@@ -166,7 +179,7 @@ export function priceUnits(u: Usage, p: CompiledPrice, cacheWrite1hTokens = 0): 
   const cacheWrite = u.cacheWriteTokens ?? 0;
   const output = u.outputTokens ?? 0;
   const reasoning = u.reasoningTokens ?? 0;
-  const m = u.modalityTokens;
+  const m = consistentParts(u);
   const audioRead = m?.audio_cache_read ?? 0;
   const imageRead = m?.image_cache_read ?? 0;
   const audioIn = Math.max(0, (m?.audio_input ?? 0) - audioRead);

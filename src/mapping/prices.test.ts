@@ -38,6 +38,17 @@ describe('priceUsage', () => {
     expect(c.outputCost).toBe(0.00006);
   });
 
+  it('prices audio parts that do not fit in their totals at the text rate, not above the reported tokens', () => {
+    const rt = table.find('openai', 'gpt-4o-realtime-preview', null, null, NOW)!.price;
+    const text = priceUsage(usage({ inputTokens: 100, outputTokens: 10 }), rt).totalCost;
+    for (const modalityTokens of [{ audio_input: 150 }, { audio_input: 50, audio_cache_read: 10 }, { audio_output: 11 },
+      { audio_input: 60, image_input: 50 }]) {
+      expect(priceUsage(usage({ inputTokens: 100, outputTokens: 10, modalityTokens }), rt).totalCost).toBe(text);
+    }
+    // fitting parts are priced at their rates: 60 audio at 40, 40 text at 5 per 1M
+    expect(priceUsage(usage({ inputTokens: 100, modalityTokens: { audio_input: 60 } }), rt).totalCost).toBe(0.0026);
+  });
+
   it('treats missing counts as zero', () => {
     expect(priceUsage(usage({ outputTokens: 1_000_000 }), price)).toEqual({ inputCost: 0, outputCost: 2, totalCost: 2 });
   });
