@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { SpanRecord } from '../otlp/types.js';
+import type { Attributes, SpanRecord } from '../otlp/types.js';
 import type { NodeRecord } from './types.js';
 import { createMapper, loadPriceTable, mapSpans } from './index.js';
+import { resolveUsage } from './usage.js';
 
 const spans = (JSON.parse(readFileSync(fileURLToPath(new URL('../../testdata/mapping/client-keys.spans.json', import.meta.url)),
   'utf8')) as { spans: SpanRecord[] }).spans;
@@ -73,5 +74,39 @@ describe('Vercel AI SDK 7 (@ai-sdk/otel)', () => {
     expect(node(7, 'step 1')).toBeNull();
     expect(node(7, 'chat gpt-4o-mini')).toMatchObject({ nodeType: 'LLM', agentName: null, inputTokens: 30 });
     expect(node(8, 'invoke_agent gpt-4o-mini')).toMatchObject({ nodeType: 'AGENT', agentName: 'weather-bot' });
+  });
+});
+
+describe('Google ADK (trace_call_llm: usage in its recorded LlmResponse)', () => {
+  // src/google/adk/telemetry/tracing.py: input_tokens = prompt_token_count, output_tokens = candidates_token_count;
+  // the cache and the thoughts only in gcp.vertex.agent.llm_response (LlmResponse.model_dump_json)
+  const response = (meta: Record<string, number>) => JSON.stringify({
+    content: { role: 'model', parts: [{ text: 'Sunny, 21°C.' }] }, usage_metadata: meta });
+  const adk = (meta: Record<string, number>, more: Attributes = {}) => ({
+    'gen_ai.system': 'gcp.vertex.agent', 'gen_ai.request.model': 'gemini-2.5-flash', 'gen_ai.usage.input_tokens': 5200,
+    'gen_ai.usage.output_tokens': 80, 'gcp.vertex.agent.llm_response': response(meta), ...more });
+
+  it('reads the cached prompt and the thoughts, which its counts leave out', () => {
+    expect(resolveUsage(adk({ prompt_token_count: 5200, cached_content_token_count: 4096, candidates_token_count: 80,
+      thoughts_token_count: 900, total_token_count: 6180 }))).toMatchObject({
+      inputTokens: 5200, cacheReadTokens: 4096, outputTokens: 980, reasoningTokens: 900, totalTokens: 6180, usageNormalized: true });
+  });
+
+  it('leaves the counts alone where an attribute reports them, or the response is another call\'s', () => {
+    const meta = { prompt_token_count: 5200, cached_content_token_count: 4096, candidates_token_count: 80, thoughts_token_count: 900 };
+    expect(resolveUsage(adk(meta, { 'gen_ai.usage.cache_read.input_tokens': 1000, 'gen_ai.usage.reasoning.output_tokens': 900,
+      'gen_ai.usage.output_tokens': 980 }))).toMatchObject({ cacheReadTokens: 1000, outputTokens: 980, reasoningTokens: 900 });
+    expect(resolveUsage(adk({ ...meta, prompt_token_count: 7 }))).toMatchObject({ cacheReadTokens: null, outputTokens: 80, reasoningTokens: null });
+    expect(resolveUsage(adk(meta, { 'gcp.vertex.agent.llm_response': '{}' }))).toMatchObject({ cacheReadTokens: null, outputTokens: 80 });
+    expect(resolveUsage(adk(meta, { 'gcp.vertex.agent.llm_response': '{"usage_metadata": ' }))).toMatchObject({ cacheReadTokens: null });
+  });
+
+  it('prices the cached prompt at the cache rate', () => {
+    const span0 = spans[0]!;
+    const s: SpanRecord = { ...span0, attributes: adk({ prompt_token_count: 5200, cached_content_token_count: 4096,
+      candidates_token_count: 80, thoughts_token_count: 0 }) };
+    const n = mapSpans([s], createMapper({ prices: loadPriceTable(), maxContentChars: 4000, captureContent: true }))[0]!.node!;
+    // gemini-2.5-flash: 0.30 in, 0.03 cached in, 2.50 out per 1M
+    expect(n.totalCost).toBeCloseTo((1104 * 0.3 + 4096 * 0.03 + 80 * 2.5) / 1e6, 12);
   });
 });

@@ -153,12 +153,46 @@ function cacheCreationOf(v: AttrValue | undefined): number | null {
  */
 function adkThoughts(a: Attributes, u: ResolvedUsage): void {
   if (u.reasoningTokens === null || u.outputTokens === null || a[ADK_REASONING_KEY] === undefined) return;
-  if (firstTokens(a, REASONING_KEYS_BEFORE_ADK) !== null || u.outputTokens + u.reasoningTokens > MAX_TOKENS) return;
+  if (firstTokens(a, REASONING_KEYS_BEFORE_ADK) !== null) return;
+  thoughtsIntoOutput(u);
+}
+
+/** Output (Gemini's candidates) raised by the thoughts it leaves out, the total with it. */
+function thoughtsIntoOutput(u: ResolvedUsage): void {
+  if (u.outputTokens === null || u.reasoningTokens === null || u.outputTokens + u.reasoningTokens > MAX_TOKENS) return;
   u.outputTokens += u.reasoningTokens;
   if (u.totalTokens !== null && u.totalTokens < (u.inputTokens ?? 0) + u.outputTokens) {
     u.totalTokens = (u.inputTokens ?? 0) + u.outputTokens;
   }
   u.usageNormalized = true;
+}
+
+/** Google ADK's call_llm span: its LlmResponse as JSON, when ADK captures content (its default). */
+const ADK_RESPONSE_KEY = 'gcp.vertex.agent.llm_response';
+
+/**
+ * Google ADK (src/google/adk/telemetry/tracing.py trace_call_llm) reports only Gemini's prompt_token_count as
+ * input and candidates_token_count as output: the cached part of the prompt and the thoughts (which candidates
+ * leave out) are only in the LlmResponse it records, under usage_metadata. Without them a cached prompt was priced
+ * at the full input rate and a thinking call's thoughts went unpriced. Read only when the response's counts are
+ * the ones the span reports, and only what no attribute reports.
+ */
+function adkResponseUsage(a: Attributes, u: ResolvedUsage): void {
+  const v = a[ADK_RESPONSE_KEY];
+  if (typeof v !== 'string' || u.inputTokens === null || !v.includes('usage_metadata')) return;
+  let meta: unknown;
+  try { meta = (JSON.parse(v) as { usage_metadata?: unknown } | null)?.usage_metadata; } catch { return; }
+  if (meta === null || typeof meta !== 'object') return;
+  const m = meta as Record<string, AttrValue>;
+  if (asCount(m['prompt_token_count']) !== u.inputTokens) return;
+  const cached = asCount(m['cached_content_token_count']);
+  if (u.cacheReadTokens === null && cached !== null && cached > 0 && cached <= u.inputTokens) u.cacheReadTokens = cached;
+  const thoughts = asCount(m['thoughts_token_count']);
+  if (u.reasoningTokens === null && thoughts !== null && thoughts > 0 && u.outputTokens !== null &&
+    asCount(m['candidates_token_count']) === u.outputTokens) {
+    u.reasoningTokens = thoughts;
+    thoughtsIntoOutput(u);
+  }
 }
 
 /** The reported modality parts; zeros are left out (a part of 0 prices nothing). Null when none is reported. */
@@ -185,6 +219,7 @@ export function resolveUsage(a: Attributes): ResolvedUsage {
   if (modality !== null) u.modalityTokens = modality;
   aiSdk5Anthropic(a, u);
   adkThoughts(a, u);
+  adkResponseUsage(a, u);
   if (u.cacheReadTokens !== null || u.cacheWriteTokens !== null || u.reasoningTokens !== null) normalize(u);
   if (u.totalTokens === null && (u.inputTokens !== null || u.outputTokens !== null)) {
     u.totalTokens = (u.inputTokens ?? 0) + (u.outputTokens ?? 0);
