@@ -1,6 +1,8 @@
 /**
  * `runledger repair`: recompute each run's rollups from what is stored, in batches of runs, each batch
- * one transaction holding the writer's per-run row locks (so it is safe while the gateway writes). A run is
+ * one transaction holding the writer's per-run row locks (so it is safe while the gateway writes). A batch
+ * takes the runs no other transaction holds and never waits while it holds some: a held run is repaired
+ * alone afterwards (maintenance yields to ingestion). A run is
  * (tenant, trace id): runs of different tenants sharing a trace id are repaired each from its own spans.
  *
  * Recomputed: nodes.usage_counted and call_counted (the tree rule of rollup/usage.ts and docs/rollup.md, over stored spans), the
@@ -11,7 +13,7 @@
 import type pg from 'pg';
 import { PROBE_FRONTIER_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
 import { runKey, type FrontierRow } from '../rollup/usage.js';
-import { lockRunsWaiting, type RunIds } from '../rollup/locks.js';
+import { lockRunsAvailable, lockRunsWaiting, runIdsExcept, type RunIds } from '../rollup/locks.js';
 import { resolveRunHints } from '../mapping/run-hints.js';
 import { pipelineBefore } from '../rollup/deltas.js';
 import type { SpanRecord } from '../otlp/types.js';
@@ -153,18 +155,42 @@ async function recreatedHints(client: pg.ClientBase, runs: RunIds, created: Read
   return [...out.values()];
 }
 
-/** One batch in its own transaction. */
-export async function repairBatch(client: pg.ClientBase, runs: RunIds): Promise<BatchOutcome> {
+/**
+ * One batch in its own transaction, of the runs no other transaction holds; the runs another holds are returned
+ * (skipped), for repairOne. `wait`: wait for the runs' locks instead (repairOne: one run, so nothing else waits).
+ */
+export async function repairBatch(client: pg.ClientBase, runs: RunIds, wait = false): Promise<BatchOutcome & { skipped: RunIds }> {
   await client.query('BEGIN');
   try {
-    const created = await lockRunsWaiting(client, runs);
-    const out = await repairLocked(client, runs, created);
+    let created: Set<string>;
+    let skipped: RunIds = { tenants: [], runIds: [] };
+    if (wait) created = await lockRunsWaiting(client, runs);
+    else ({ created, skipped } = await lockRunsAvailable(client, runs));
+    const out = await repairLocked(client, skipped.runIds.length === 0 ? runs : runIdsExcept(runs, skipped), created);
     await client.query('COMMIT');
-    return out;
+    return { ...out, skipped };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The batch's runs, those another transaction held (the batch skipped them) each alone afterwards, waiting for
+ * its lock while holding no other run's.
+ */
+async function repairAll(client: pg.ClientBase, runs: RunIds): Promise<BatchOutcome> {
+  const out = await withRetries(() => repairBatch(client, runs));
+  for (let i = 0; i < out.skipped.runIds.length; i++) {
+    const one = await withRetries(() => repairBatch(client, { tenants: [out.skipped.tenants[i]!], runIds: [out.skipped.runIds[i]!] }, true));
+    for (const k of one.changed) out.changed.add(k);
+    out.recreated += one.recreated;
+    out.nodesFixed += one.nodesFixed;
+    out.treeFixed += one.treeFixed;
+    out.frontierFixed += one.frontierFixed;
+    out.withSpans += one.withSpans;
+  }
+  return out;
 }
 
 const IDS = 'runledger_repair_ids';
@@ -209,7 +235,7 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       const runs: RunIds = { tenants: page.rows.map((r) => r.tenant_id), runIds: page.rows.map((r) => r.run_id) };
       // a deadlock with a gateway creating a day's partitions (it locks the default partitions this batch reads)
       // or with another batch: the batch is rolled back whole and done again, as the writers retry theirs
-      const out = await withRetries(() => repairBatch(client, runs));
+      const out = await repairAll(client, runs);
       if (opts.queued) {
         await client.query('DELETE FROM runledger.repair_queue WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
           [runs.tenants, runs.runIds]);
