@@ -21,19 +21,27 @@ import { HINT_SPANS_SQL, MARKED_SQL, ROLLUP_SQL, SET_COUNTED_SQL } from './repai
 import type { JobProgress } from './progress.js';
 import { refreshDailyUsage } from './daily-usage.js';
 import { withRetries } from '../sink/pg-errors.js';
+import { BatchSizer } from './batch-size.js';
 
 export interface RepairOptions {
   /** only the runs with these trace ids (32 hex digits or uuids), in every tenant */
   runIds?: readonly string[];
   /** only runs with a span (or a runs row) starting at or after this time */
   since?: Date | null;
-  /** runs per transaction */
+  /** runs per transaction, at most (see batchTargetMs) */
   batch?: number;
   progress?: JobProgress | null;
   /** re-roll the daily usage table over the days of the runs that changed (default true) */
   refreshDaily?: boolean;
   /** the runs queued in runledger.repair_queue (by migrations) instead; each is dequeued once repaired */
   queued?: boolean;
+  /**
+   * a transaction's target duration: batches grow up to `batch` runs while faster, shrink when slower
+   * (batch-size.ts; writers wait for the runs a batch holds)
+   */
+  batchTargetMs?: number;
+  /** milliseconds, for measuring batches (tests) */
+  clock?: () => number;
 }
 
 export interface RepairResult {
@@ -179,8 +187,10 @@ export async function repairBatch(client: pg.ClientBase, runs: RunIds, wait = fa
  * The batch's runs, those another transaction held (the batch skipped them) each alone afterwards, waiting for
  * its lock while holding no other run's.
  */
-async function repairAll(client: pg.ClientBase, runs: RunIds): Promise<BatchOutcome> {
+async function repairAll(client: pg.ClientBase, runs: RunIds, sizer: BatchSizer, clock: () => number): Promise<BatchOutcome> {
+  const started = clock();
   const out = await withRetries(() => repairBatch(client, runs));
+  sizer.took(runs.runIds.length, clock() - started); // the batch's hold on its runs, not the waits for held ones below
   for (let i = 0; i < out.skipped.runIds.length; i++) {
     const one = await withRetries(() => repairBatch(client, { tenants: [out.skipped.tenants[i]!], runIds: [out.skipped.runIds[i]!] }, true));
     for (const k of one.changed) out.changed.add(k);
@@ -216,7 +226,8 @@ async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<
 }
 
 export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<RepairResult> {
-  const batch = opts.batch ?? 500;
+  const sizer = new BatchSizer(opts.batch ?? 500, opts.batchTargetMs);
+  const clock = opts.clock ?? (() => performance.now());
   const client = await pool.connect();
   const result: RepairResult = { scanned: 0, changed: 0, recreated: 0, nodesFixed: 0, treeFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 };
   let earliest: Date | null = null;
@@ -228,14 +239,14 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       const page: pg.QueryResult<{ tenant_id: string; run_id: string; id: string }> = await client.query(
         `SELECT tenant_id, run_id::text AS id, replace(run_id::text, '-', '') AS run_id FROM ${IDS}
          WHERE $1::text IS NULL OR (tenant_id, run_id) > ($1::text, $2::uuid) ORDER BY tenant_id, run_id LIMIT $3`,
-        [after?.[0] ?? null, after?.[1] ?? null, batch]);
+        [after?.[0] ?? null, after?.[1] ?? null, sizer.next]);
       if (page.rows.length === 0) break;
       const last = page.rows[page.rows.length - 1]!;
       after = [last.tenant_id, last.id];
       const runs: RunIds = { tenants: page.rows.map((r) => r.tenant_id), runIds: page.rows.map((r) => r.run_id) };
       // a deadlock with a gateway creating a day's partitions (it locks the default partitions this batch reads)
       // or with another batch: the batch is rolled back whole and done again, as the writers retry theirs
-      const out = await repairAll(client, runs);
+      const out = await repairAll(client, runs, sizer, clock);
       if (opts.queued) {
         await client.query('DELETE FROM runledger.repair_queue WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
           [runs.tenants, runs.runIds]);

@@ -19,6 +19,7 @@ import { runKey } from '../rollup/usage.js';
 import type { JobProgress } from './progress.js';
 import { refreshDailyUsage } from './daily-usage.js';
 import { withRetries } from '../sink/pg-errors.js';
+import { BatchSizer } from './batch-size.js';
 
 export interface RepriceOptions {
   prices: PriceTable;
@@ -26,8 +27,12 @@ export interface RepriceOptions {
   force?: boolean;
   /** only nodes starting at or after this time */
   since?: Date | null;
-  /** nodes per page (and at most per transaction) */
+  /** nodes per page (and at most per transaction), at most (see batchTargetMs) */
   batch?: number;
+  /** a transaction's target duration: pages grow up to `batch` nodes while faster, shrink when slower (batch-size.ts) */
+  batchTargetMs?: number;
+  /** milliseconds, for measuring transactions (tests) */
+  clock?: () => number;
   progress?: JobProgress | null;
   /** re-roll the daily usage table over the days whose costs changed (default true) */
   refreshDaily?: boolean;
@@ -120,7 +125,8 @@ async function applyChanges(client: pg.ClientBase, all: Change[], wait = false):
 }
 
 export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<RepriceResult> {
-  const batch = opts.batch ?? 1000;
+  const sizer = new BatchSizer(opts.batch ?? 1000, opts.batchTargetMs);
+  const clock = opts.clock ?? (() => performance.now());
   const since = opts.since ?? null;
   const filter = `${CANDIDATE} AND ($1::timestamptz IS NULL OR n.start_time >= $1)`;
   const params = [since, opts.prices.sources, opts.force ?? false];
@@ -141,7 +147,7 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
            n.total_cost::text AS total_cost, n.cost_source
          FROM runledger.nodes n WHERE ${filter}
            AND ($4::text IS NULL OR (n.tenant_id, n.run_id, n.node_id, n.start_time) > ($4::text, $5::uuid, $6::text, $7::timestamptz))
-         ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $8`, [...params, ...(after ?? [null, null, null, null]), batch]);
+         ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $8`, [...params, ...(after ?? [null, null, null, null]), sizer.next]);
       if (page.rows.length === 0) break;
       const last = page.rows[page.rows.length - 1]!;
       after = [last.tenant_id, last.run_id, last.node_id, last.start_time];
@@ -151,9 +157,12 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
         if (c.input !== n.input_cost || c.output !== n.output_cost || c.total !== n.total_cost || c.source !== n.cost_source ||
           c.ref !== n.price_ref) changes.push({ n, c });
       }
-      if (changes.length > 0) {
+      if (changes.length === 0) sizer.took(page.rows.length, 0); // nothing locked: the next page may be bigger
+      else {
         // rolled back whole on a deadlock (e.g. with a gateway creating a day's partitions): done again
+        const started = clock();
         const applied = [await withRetries(() => applyChanges(client, changes))];
+        sizer.took(page.rows.length, clock() - started); // the page's hold on its runs, not the waits for held ones below
         // the runs another transaction held: each alone, waiting for its lock while holding no other run's
         const byRun = new Map<string, Change[]>();
         for (const x of applied[0]!.skipped) {
