@@ -207,6 +207,38 @@ describe('runledger maintenance commands', () => {
     expect(again.stdout).toContain('repair: 1 runs scanned, 0 changed');
   });
 
+  it('repair whose session the server ends (pg_terminate_backend) exits 1 with the reason, and runs again', async () => {
+    const traceId = hex(16);
+    const c = await db.pool.connect();
+    try {
+      await writeBatch(c, [mapped(span({ traceId, spanId: hex(8), name: 'agent' }), node({ nodeType: 'AGENT' }))]);
+    } finally { c.release(); }
+    const held = await holdRun(db.url, 'default', traceId);
+    const child = spawn(process.execPath, [CLI, 'repair', '--run', traceId], { env: { ...process.env, DATABASE_URL: db.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d; });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // the repair waits for the held run; a DBA (or a failover) ends its session
+      let ended = 0;
+      for (let i = 0; i < 300 && ended === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        ended = (await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%lock_runs%'`)).rowCount ?? 0;
+      }
+      expect(ended).toBe(1);
+      expect(await exited).toBe(1);
+      expect(stderr).toContain('runledger repair: terminating connection due to administrator command');
+      expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      child.kill();
+      await held.release();
+    }
+    const again = await cli(['repair', '--run', traceId], { DATABASE_URL: db.url });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('repair: 1 runs scanned, 0 changed');
+  });
+
   it('reprice runs with a price file and reports what it changed', async () => {
     for (const force of [[], ['--force']]) {
       const r = await cli(['reprice', '--since', '3650d', '--prices', join(packageRoot(), 'testdata/prices/example-prices.json'), ...force], { DATABASE_URL: db.url });

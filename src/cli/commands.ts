@@ -10,7 +10,7 @@ import { withLedger } from './db.js';
 import { Progress } from './progress.js';
 import { repair, type RepairOptions } from '../maintenance/repair.js';
 import { reprice } from '../maintenance/reprice.js';
-import { applyRetention } from '../maintenance/retention.js';
+import { applyRetention, retentionLockWaitMs } from '../maintenance/retention.js';
 import { refreshDailyUsage } from '../maintenance/daily-usage.js';
 
 export const USAGE = `usage: runledger [command]
@@ -92,7 +92,8 @@ export async function retentionCommand(argv: readonly string[]): Promise<void> {
   const r = await withLedger(cfg, async (pool) => {
     const progress = new Progress({ label: 'retention', unit: 'steps' });
     try {
-      return await applyRetention(pool, { ...o, progress });
+      // the gateways' lock timeout, when this environment is theirs: writers queued behind a drop must not time out
+      return await applyRetention(pool, { ...o, progress, lockWaitMs: retentionLockWaitMs(cfg.dbLockTimeoutMs) });
     } finally {
       progress.finish();
     }

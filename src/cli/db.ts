@@ -32,6 +32,10 @@ export async function withLedger<T>(cfg: Config, fn: (pool: pg.Pool) => Promise<
     await migrate(url);
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     pool.on('error', () => {}); // an idle client dropped by the server is not the command's failure
+    // Nor an 'error' event of a client in use (its session ended by pg_terminate_backend, a restart): pg-pool
+    // listens only to idle ones, and unheard it was an uncaught exception (a stack trace, the embedded server
+    // left running). The query under way is rejected with the server's reason, which the command reports.
+    pool.on('connect', (client) => { client.on('error', () => {}); });
     try {
       return await fn(pool);
     } finally {

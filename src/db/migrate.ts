@@ -13,10 +13,20 @@ export function migrationFiles(dir = join(packageRoot(), 'sql')): { version: str
 }
 
 /**
+ * A migration's DDL waits for its locks behind running queries (an analyst's long SELECT, an open transaction),
+ * and every later request for those tables, the writers' included, queues behind its request: ingestion would
+ * stall for the query's whole duration. So each migration waits at most lockTimeoutMs for a lock, is rolled
+ * back whole, and tried again retryMs later (writers go on meanwhile), up to `tries` times.
+ */
+export interface MigrateLockOptions { lockTimeoutMs: number; retryMs: number; tries: number }
+const MIGRATE_LOCKS: MigrateLockOptions = { lockTimeoutMs: 500, retryMs: 1000, tries: 400 };
+
+/**
  * Apply pending migrations (through `through`, a version such as '006_analyst_identity', when given: tests
  * of a migration start from the schema before it); returns the versions applied now.
  */
-export async function migrate(databaseUrl: string, through?: string): Promise<string[]> {
+export async function migrate(databaseUrl: string, through?: string, locks: Partial<MigrateLockOptions> = {}): Promise<string[]> {
+  const lk = { ...MIGRATE_LOCKS, ...locks };
   // A server that does not answer fails the attempt (the gateway retries in the background) instead of
   // waiting for the operating system's TCP timeout.
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
@@ -37,14 +47,26 @@ export async function migrate(databaseUrl: string, through?: string): Promise<st
     for (const m of migrationFiles()) {
       if (through !== undefined && m.version > through) break;
       if (done.has(m.version)) continue;
-      await client.query('BEGIN');
-      try {
-        await client.query(readFileSync(m.path, 'utf8'));
-        await client.query('INSERT INTO runledger.schema_migrations (version) VALUES ($1)', [m.version]);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK');
-        throw new Error(`migration ${m.version} failed: ${(e as Error).message}`);
+      const text = readFileSync(m.path, 'utf8');
+      for (let attempt = 1; ; attempt++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lk.lockTimeoutMs))}`);
+          await client.query(text);
+          await client.query('INSERT INTO runledger.schema_migrations (version) VALUES ($1)', [m.version]);
+          await client.query('COMMIT');
+          break;
+        } catch (e) {
+          await client.query('ROLLBACK');
+          // lock_not_available, or a deadlock with a writer: nothing of it is left; step back and try again
+          const code = (e as { code?: string }).code;
+          if ((code === '55P03' || code === '40P01') && attempt < lk.tries) {
+            await new Promise((r) => setTimeout(r, lk.retryMs));
+            continue;
+          }
+          const waited = code === '55P03' ? ` (after ${attempt} tries: a long query or open transaction holds a lock it needs)` : '';
+          throw new Error(`migration ${m.version} failed: ${(e as Error).message}${waited}`);
+        }
       }
       applied.push(m.version);
     }

@@ -1,6 +1,8 @@
 /**
  * `runledger repair`: recompute each run's rollups from what is stored, in batches of runs, each batch
- * one transaction holding the writer's per-run row locks (so it is safe while the gateway writes). A run is
+ * one transaction holding the writer's per-run row locks (so it is safe while the gateway writes). A batch
+ * takes the runs no other transaction holds and never waits while it holds some: a held run is repaired
+ * alone afterwards (maintenance yields to ingestion). A run is
  * (tenant, trace id): runs of different tenants sharing a trace id are repaired each from its own spans.
  *
  * Recomputed: nodes.usage_counted and call_counted (the tree rule of rollup/usage.ts and docs/rollup.md, over stored spans), the
@@ -11,7 +13,7 @@
 import type pg from 'pg';
 import { PROBE_FRONTIER_SQL, DELETE_EMPTY_RUNS_SQL, DELETE_FRONTIER_SQL, INSERT_FRONTIER_SQL } from '../rollup/sql.js';
 import { runKey, type FrontierRow } from '../rollup/usage.js';
-import { lockRunsWaiting, type RunIds } from '../rollup/locks.js';
+import { lockRunsAvailable, lockRunsWaiting, runIdsExcept, type RunIds } from '../rollup/locks.js';
 import { resolveRunHints } from '../mapping/run-hints.js';
 import { pipelineBefore } from '../rollup/deltas.js';
 import type { SpanRecord } from '../otlp/types.js';
@@ -20,19 +22,27 @@ import type { JobProgress } from './progress.js';
 import { refreshDailyUsage } from './daily-usage.js';
 import { withRetries } from '../sink/pg-errors.js';
 import { remapLocked, type RemapOptions } from './remap.js';
+import { BatchSizer } from './batch-size.js';
 
 export interface RepairOptions {
   /** only the runs with these trace ids (32 hex digits or uuids), in every tenant */
   runIds?: readonly string[];
   /** only runs with a span (or a runs row) starting at or after this time */
   since?: Date | null;
-  /** runs per transaction */
+  /** runs per transaction, at most (see batchTargetMs) */
   batch?: number;
   progress?: JobProgress | null;
   /** re-roll the daily usage table over the days of the runs that changed (default true) */
   refreshDaily?: boolean;
   /** the runs queued in runledger.repair_queue (by migrations) instead; each is dequeued once repaired */
   queued?: boolean;
+  /**
+   * a transaction's target duration: batches grow up to `batch` runs while faster, shrink when slower
+   * (batch-size.ts; writers wait for the runs a batch holds)
+   */
+  batchTargetMs?: number;
+  /** milliseconds, for measuring batches (tests) */
+  clock?: () => number;
   /**
    * map the runs' stored spans again with this mapper and write their nodes anew (remap.ts), then repair
    * them as recreated runs: every runs column, the descriptive ones too, from the spans and the new nodes
@@ -159,23 +169,51 @@ async function recreatedHints(client: pg.ClientBase, runs: RunIds, created: Read
   return [...out.values()];
 }
 
-/** One batch in its own transaction. */
-export async function repairBatch(client: pg.ClientBase, runs: RunIds, remap?: RemapOptions): Promise<BatchOutcome> {
+/**
+ * One batch in its own transaction, of the runs no other transaction holds; the runs another holds are returned
+ * (skipped), for repairOne. `wait`: wait for the runs' locks instead (repairOne: one run, so nothing else waits).
+ * `remap`: the locked runs' nodes are mapped again first (remap.ts) and every one is rebuilt as a recreated run.
+ */
+export async function repairBatch(client: pg.ClientBase, runs: RunIds, wait = false, remap?: RemapOptions): Promise<BatchOutcome & { skipped: RunIds }> {
   await client.query('BEGIN');
   try {
-    let created = await lockRunsWaiting(client, runs);
+    let created: Set<string>;
+    let skipped: RunIds = { tenants: [], runIds: [] };
+    if (wait) created = await lockRunsWaiting(client, runs);
+    else ({ created, skipped } = await lockRunsAvailable(client, runs));
+    const locked = skipped.runIds.length === 0 ? runs : runIdsExcept(runs, skipped);
     if (remap) {
-      await remapLocked(client, runs, remap);
+      await remapLocked(client, locked, remap);
       // every run is rebuilt as a recreated one: its descriptive columns too come from its spans and new nodes
-      created = new Set(runs.tenants.map((t, i) => runKey(t, runs.runIds[i]!)));
+      created = new Set(locked.tenants.map((t, i) => runKey(t, locked.runIds[i]!)));
     }
-    const out = await repairLocked(client, runs, created);
+    const out = await repairLocked(client, locked, created);
     await client.query('COMMIT');
-    return out;
+    return { ...out, skipped };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The batch's runs, those another transaction held (the batch skipped them) each alone afterwards, waiting for
+ * its lock while holding no other run's.
+ */
+async function repairAll(client: pg.ClientBase, runs: RunIds, sizer: BatchSizer, clock: () => number, remap?: RemapOptions): Promise<BatchOutcome> {
+  const started = clock();
+  const out = await withRetries(() => repairBatch(client, runs, false, remap));
+  sizer.took(runs.runIds.length, clock() - started); // the batch's hold on its runs, not the waits for held ones below
+  for (let i = 0; i < out.skipped.runIds.length; i++) {
+    const one = await withRetries(() => repairBatch(client, { tenants: [out.skipped.tenants[i]!], runIds: [out.skipped.runIds[i]!] }, true, remap));
+    for (const k of one.changed) out.changed.add(k);
+    out.recreated += one.recreated;
+    out.nodesFixed += one.nodesFixed;
+    out.treeFixed += one.treeFixed;
+    out.frontierFixed += one.frontierFixed;
+    out.withSpans += one.withSpans;
+  }
+  return out;
 }
 
 const IDS = 'runledger_repair_ids';
@@ -201,7 +239,8 @@ async function collectRuns(client: pg.ClientBase, opts: RepairOptions): Promise<
 }
 
 export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<RepairResult> {
-  const batch = opts.batch ?? 500;
+  const sizer = new BatchSizer(opts.batch ?? 500, opts.batchTargetMs);
+  const clock = opts.clock ?? (() => performance.now());
   const client = await pool.connect();
   const result: RepairResult = { scanned: 0, changed: 0, recreated: 0, nodesFixed: 0, treeFixed: 0, frontierFixed: 0, withoutSpans: 0, rollupDays: 0 };
   let earliest: Date | null = null;
@@ -213,14 +252,14 @@ export async function repair(pool: pg.Pool, opts: RepairOptions = {}): Promise<R
       const page: pg.QueryResult<{ tenant_id: string; run_id: string; id: string }> = await client.query(
         `SELECT tenant_id, run_id::text AS id, replace(run_id::text, '-', '') AS run_id FROM ${IDS}
          WHERE $1::text IS NULL OR (tenant_id, run_id) > ($1::text, $2::uuid) ORDER BY tenant_id, run_id LIMIT $3`,
-        [after?.[0] ?? null, after?.[1] ?? null, batch]);
+        [after?.[0] ?? null, after?.[1] ?? null, sizer.next]);
       if (page.rows.length === 0) break;
       const last = page.rows[page.rows.length - 1]!;
       after = [last.tenant_id, last.id];
       const runs: RunIds = { tenants: page.rows.map((r) => r.tenant_id), runIds: page.rows.map((r) => r.run_id) };
       // a deadlock with a gateway creating a day's partitions (it locks the default partitions this batch reads)
       // or with another batch: the batch is rolled back whole and done again, as the writers retry theirs
-      const out = await withRetries(() => repairBatch(client, runs, opts.remap));
+      const out = await repairAll(client, runs, sizer, clock, opts.remap);
       if (opts.queued) {
         await client.query('DELETE FROM runledger.repair_queue WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
           [runs.tenants, runs.runIds]);

@@ -4,7 +4,8 @@
  * for nodes whose price reference names a source no longer in force (an upgraded genai-prices manifest, a
  * changed price file, the earlier hand-kept table: no reference); `force` takes every price-table node.
  * Reported costs are never touched.
- * Each batch of changed nodes is one transaction: the writer's locks of their runs, the node updates,
+ * Each batch of changed nodes is one transaction: the writer's locks of their runs (those no other transaction
+ * holds; a held run's nodes follow in a transaction of their own, which waits for it), the node updates,
  * then repair's recomputation of those runs (total_cost over usage-counted nodes, and usage_counted
  * itself should a cost reach or leave zero).
  */
@@ -14,10 +15,12 @@ import type { ModalityTokens } from '../mapping/types.js';
 import { resolveCost } from '../mapping/cost.js';
 import { costUnits, unitsToDecimal } from '../rollup/amounts.js';
 import { earliestOf, repairLocked } from './repair.js';
-import { lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
+import { lockRunsAvailable, lockRunsWaiting, runIdsOf } from '../rollup/locks.js';
+import { runKey } from '../rollup/usage.js';
 import type { JobProgress } from './progress.js';
 import { refreshDailyUsage } from './daily-usage.js';
 import { withRetries } from '../sink/pg-errors.js';
+import { BatchSizer } from './batch-size.js';
 
 export interface RepriceOptions {
   prices: PriceTable;
@@ -25,8 +28,12 @@ export interface RepriceOptions {
   force?: boolean;
   /** only nodes starting at or after this time */
   since?: Date | null;
-  /** nodes per page (and at most per transaction) */
+  /** nodes per page (and at most per transaction), at most (see batchTargetMs) */
   batch?: number;
+  /** a transaction's target duration: pages grow up to `batch` nodes while faster, shrink when slower (batch-size.ts) */
+  batchTargetMs?: number;
+  /** milliseconds, for measuring transactions (tests) */
+  clock?: () => number;
   progress?: JobProgress | null;
   /** re-roll the daily usage table over the days whose costs changed (default true) */
   refreshDaily?: boolean;
@@ -82,12 +89,30 @@ WHERE n.tenant_id = c.tenant_id AND n.run_id = c.run_id AND n.node_id = c.node_i
   AND n.cost_source IS DISTINCT FROM 'reported'
 RETURNING n.start_time`;
 
-/** Returns the runs whose rollups changed and the earliest start of the nodes updated. */
-async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: NewCost }[]): Promise<{ runs: Set<string>; earliest: Date | null }> {
-  const runs = runIdsOf(changes.map((x) => ({ tenantId: x.n.tenant_id, runId: x.n.run_id })));
+type Change = { n: NodeRow; c: NewCost };
+
+/**
+ * Returns the runs whose rollups changed, the earliest start of the nodes updated, and the changes of the runs
+ * another transaction holds, left as they are (`wait`: wait for the runs' locks instead; see repair's repairBatch).
+ */
+async function applyChanges(client: pg.ClientBase, all: Change[], wait = false): Promise<{ runs: Set<string>; earliest: Date | null; skipped: Change[] }> {
+  let changes = all;
+  let runs = runIdsOf(changes.map((x) => ({ tenantId: x.n.tenant_id, runId: x.n.run_id })));
   await client.query('BEGIN');
   try {
-    const created = await lockRunsWaiting(client, runs);
+    let created: Set<string>;
+    let skipped: Change[] = [];
+    if (wait) created = await lockRunsWaiting(client, runs);
+    else {
+      const got = await lockRunsAvailable(client, runs);
+      created = got.created;
+      if (got.skipped.runIds.length > 0) {
+        const held = new Set(got.skipped.runIds.map((id, i) => runKey(got.skipped.tenants[i]!, id)));
+        skipped = all.filter((x) => held.has(runKey(x.n.tenant_id, x.n.run_id)));
+        changes = all.filter((x) => !held.has(runKey(x.n.tenant_id, x.n.run_id)));
+        runs = runIdsOf(changes.map((x) => ({ tenantId: x.n.tenant_id, runId: x.n.run_id })));
+      }
+    }
     const updated = await client.query<{ start_time: Date }>(UPDATE_SQL, [
       changes.map((x) => x.n.tenant_id), changes.map((x) => x.n.run_id), changes.map((x) => x.n.node_id), changes.map((x) => x.n.start_time),
       changes.map((x) => x.c.input), changes.map((x) => x.c.output), changes.map((x) => x.c.total), changes.map((x) => x.c.source),
@@ -95,7 +120,7 @@ async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: New
     ]);
     const out = await repairLocked(client, runs, created);
     await client.query('COMMIT');
-    return { runs: out.changed, earliest: earliestOf(updated.rows.map((r) => r.start_time)) };
+    return { runs: out.changed, earliest: earliestOf(updated.rows.map((r) => r.start_time)), skipped };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;
@@ -103,7 +128,8 @@ async function applyChanges(client: pg.ClientBase, changes: { n: NodeRow; c: New
 }
 
 export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<RepriceResult> {
-  const batch = opts.batch ?? 1000;
+  const sizer = new BatchSizer(opts.batch ?? 1000, opts.batchTargetMs);
+  const clock = opts.clock ?? (() => performance.now());
   const since = opts.since ?? null;
   const filter = `${CANDIDATE} AND ($1::timestamptz IS NULL OR n.start_time >= $1)`;
   const params = [since, opts.prices.sources, opts.force ?? false];
@@ -124,7 +150,7 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
            n.total_cost::text AS total_cost, n.cost_source, n.modality_tokens
          FROM runledger.nodes n WHERE ${filter}
            AND ($4::text IS NULL OR (n.tenant_id, n.run_id, n.node_id, n.start_time) > ($4::text, $5::uuid, $6::text, $7::timestamptz))
-         ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $8`, [...params, ...(after ?? [null, null, null, null]), batch]);
+         ORDER BY n.tenant_id, n.run_id, n.node_id, n.start_time LIMIT $8`, [...params, ...(after ?? [null, null, null, null]), sizer.next]);
       if (page.rows.length === 0) break;
       const last = page.rows[page.rows.length - 1]!;
       after = [last.tenant_id, last.run_id, last.node_id, last.start_time];
@@ -134,11 +160,23 @@ export async function reprice(pool: pg.Pool, opts: RepriceOptions): Promise<Repr
         if (c.input !== n.input_cost || c.output !== n.output_cost || c.total !== n.total_cost || c.source !== n.cost_source ||
           c.ref !== n.price_ref) changes.push({ n, c });
       }
-      if (changes.length > 0) {
+      if (changes.length === 0) sizer.took(page.rows.length, 0); // nothing locked: the next page may be bigger
+      else {
         // rolled back whole on a deadlock (e.g. with a gateway creating a day's partitions): done again
-        const applied = await withRetries(() => applyChanges(client, changes));
-        for (const r of applied.runs) runsChanged.add(r);
-        earliest = earliestOf([earliest, applied.earliest]);
+        const started = clock();
+        const applied = [await withRetries(() => applyChanges(client, changes))];
+        sizer.took(page.rows.length, clock() - started); // the page's hold on its runs, not the waits for held ones below
+        // the runs another transaction held: each alone, waiting for its lock while holding no other run's
+        const byRun = new Map<string, Change[]>();
+        for (const x of applied[0]!.skipped) {
+          const k = runKey(x.n.tenant_id, x.n.run_id);
+          byRun.set(k, [...(byRun.get(k) ?? []), x]);
+        }
+        for (const one of byRun.values()) applied.push(await withRetries(() => applyChanges(client, one, true)));
+        for (const a of applied) {
+          for (const r of a.runs) runsChanged.add(r);
+          earliest = earliestOf([earliest, a.earliest]);
+        }
       }
       result.scanned += page.rows.length;
       result.repriced += changes.length;

@@ -1,6 +1,6 @@
 /** Retention against real PostgreSQL: whole days dropped, default partition cleaned, recent data untouched. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyRetention, expiredPartitions, retentionCutoff } from './retention.js';
+import { applyRetention, expiredPartitions, retentionCutoff, retentionLockWaitMs } from './retention.js';
 import { refreshDailyUsage } from './daily-usage.js';
 import { writeBatch } from '../sink/writer.js';
 import { DayPartitions, dayOf } from '../sink/partitions.js';
@@ -179,5 +179,40 @@ describe('retention and the daily usage rollup', () => {
       await reader.query('ROLLBACK').catch(() => {});
       reader.release();
     }
+  });
+});
+
+describe('a partition drop waiting behind an analyst\'s open transaction', () => {
+  it('waits no longer than lockWaitMs per try: writers with a lock timeout above it are not failed', async () => {
+    const parts = new DayPartitions({ backfillDays: 30 });
+    await write(run(20).items, parts);
+    const analyst = await db.pool.connect();
+    const writer = await db.pool.connect();
+    let retention: Promise<unknown> | null = null;
+    try {
+      await analyst.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await analyst.query('SELECT count(*) FROM runledger.spans');
+      // gateways with RUNLEDGER_DB_LOCK_TIMEOUT_MS=300: the drop waits half of it
+      retention = applyRetention(db.pool, { olderThan: new Date((MIDNIGHT - 15 * DAY) / 1000), lockWaitMs: retentionLockWaitMs(300) });
+      retention.catch(() => {});
+      for (let i = 0; i < 300; i++) {
+        const w = await db.pool.query(`SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+          WHERE NOT l.granted AND l.mode = 'AccessExclusiveLock' AND c.relname LIKE 'spans%'`);
+        if (w.rowCount) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await writer.query(`BEGIN; SET LOCAL lock_timeout = '300ms'`);
+      const got = await writer.query('LOCK TABLE runledger.spans IN ROW EXCLUSIVE MODE').then(() => 'locked', (e: { code?: string }) => e.code);
+      expect(got).toBe('locked');
+      await writer.query('COMMIT');
+    } finally {
+      await writer.query('ROLLBACK').catch(() => {});
+      await analyst.query('ROLLBACK').catch(() => {});
+      writer.release();
+      analyst.release();
+    }
+    const r = (await retention) as { partitions: string[] };
+    expect(r.partitions.some((p) => p.startsWith('spans_'))).toBe(true);
+    expect(await count(`SELECT count(*) AS n FROM runledger.spans WHERE start_time < $1`, [new Date((MIDNIGHT - 15 * DAY) / 1000)])).toBe(0);
   });
 });

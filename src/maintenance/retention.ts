@@ -24,6 +24,16 @@ export interface RetentionOptions {
   progress?: JobProgress;
   /** rows deleted per statement from the default partitions and runs */
   chunkRows?: number;
+  /**
+   * each partition drop's wait for its lock, per try (default 500 ms): every writer queues behind the request,
+   * so it must stay under the gateways' RUNLEDGER_DB_LOCK_TIMEOUT_MS (retentionLockWaitMs)
+   */
+  lockWaitMs?: number;
+}
+
+/** The drop's lock wait for gateways whose sessions wait `dbLockTimeoutMs` for a lock: at most half of it, at most 500 ms. */
+export function retentionLockWaitMs(dbLockTimeoutMs: number): number {
+  return Math.max(1, Math.min(500, Math.floor(dbLockTimeoutMs / 2)));
 }
 
 export interface RetentionResult {
@@ -104,7 +114,7 @@ export async function applyRetention(pool: pg.Pool, opts: RetentionOptions): Pro
   // the final state of the expired days into the rollup, while their nodes (and runs) are still there
   result.rollupDays = await finalizeDailyUsage(pool, cutoff);
   for (const name of partitions) {
-    await withLockRetry(pool, `DROP TABLE IF EXISTS runledger.${quoteIdent(name)}`);
+    await withLockRetry(pool, `DROP TABLE IF EXISTS runledger.${quoteIdent(name)}`, opts.lockWaitMs ?? 500);
     p?.tick();
   }
   result.defaultSpans = await deleteChunked(pool, 'runledger.spans_default', 'start_time < $1', cutoff, chunk);
@@ -148,13 +158,13 @@ async function deleteChunked(pool: pg.Pool, table: string, where: string, cutoff
 
 /**
  * Dropping a partition locks its parent exclusively, and writers queue behind a waiting lock request:
- * each try waits at most 500 ms for the lock (a long query may hold it), then steps back for a second
+ * each try waits at most waitMs (500 ms) for the lock (a long query may hold it), then steps back for a second
  * so that the writers go on, up to `tries` times.
  */
-async function withLockRetry(pool: pg.Pool, sql: string, tries = 60): Promise<void> {
+async function withLockRetry(pool: pg.Pool, sql: string, waitMs: number, tries = 60): Promise<void> {
   const client = await pool.connect();
   try {
-    await client.query(`SET lock_timeout = '500ms'`);
+    await client.query(`SET lock_timeout = ${Math.max(1, Math.round(waitMs))}`);
     for (let i = 1; ; i++) {
       try {
         await client.query(sql);

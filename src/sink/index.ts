@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { Batcher } from './batcher.js';
 import { writeBatch, type WriteOutcome } from './writer.js';
 import { createLogsStore } from './logs-writer.js';
-import { DayPartitions } from './partitions.js';
+import { DayPartitions, partitionLockWaitMs } from './partitions.js';
 import { classifyPgError, isDatabaseError } from './pg-errors.js';
 import { WriteProgress } from './write-progress.js';
 import type { PreparedSpan } from './prepare.js';
@@ -31,7 +31,9 @@ export interface Sink {
 
 /** The span batcher (its writers take connections of `pool`) and the logs store. */
 export function createSink(cfg: Config, pool: pg.Pool, log: Logger, observer: SinkObserver | null = null): Sink {
-  const partitions = new DayPartitions({ backfillDays: cfg.partitionBackfillDays });
+  const partitions = new DayPartitions({
+    backfillDays: cfg.partitionBackfillDays, lockTimeoutMs: partitionLockWaitMs(cfg.dbLockTimeoutMs, cfg.dbStatementTimeoutMs),
+  });
   const progress = new WriteProgress(cfg.readyWriteStallMs);
   const write = async (items: PreparedSpan[]) => {
     progress.started();

@@ -24,6 +24,15 @@ export interface PartitionOptions {
 
 export const DEFAULT_PARTITION_OPTIONS: PartitionOptions = { backfillDays: 30, aheadDays: 2, lockTimeoutMs: 2000, retryAfterMs: 30_000 };
 
+/**
+ * The DDL's lock wait for sessions with these timeouts: every request for the default partitions queues behind
+ * its lock request (the writers of days without a partition), so it waits at most half the writers' own
+ * lock_timeout, and stays below the statement_timeout it runs under (which would fail the write instead).
+ */
+export function partitionLockWaitMs(dbLockTimeoutMs: number, dbStatementTimeoutMs: number): number {
+  return Math.max(1, Math.min(DEFAULT_PARTITION_OPTIONS.lockTimeoutMs, Math.floor(dbLockTimeoutMs / 2), Math.floor(dbStatementTimeoutMs / 2)));
+}
+
 /** UTC day number (days since 1970-01-01) of a time in µs since the epoch. */
 export function dayOf(us: number): number {
   return Math.floor(us / DAY_US);
@@ -84,7 +93,10 @@ export class DayPartitions {
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
-      if ((e as { code?: string }).code !== '55P03') throw e; // lock_not_available: the default partition takes the spans for now
+      // lock_not_available, or the session's statement_timeout (query_canceled: a big default partition to move
+      // rows out of and scan): the default partition takes the spans for now
+      const code = (e as { code?: string }).code;
+      if (code !== '55P03' && code !== '57014') throw e;
       const deferred = this.deferredOf(client);
       for (const d of days) deferred.set(d, this.now() + this.opts.retryAfterMs);
       return;
