@@ -51,20 +51,24 @@ async function waitForLockWait(): Promise<void> {
   throw new Error('the job never waited for the held run');
 }
 
+/** The status of posting `spans` while `job` runs and another transaction holds run `held` (the job waiting for it). */
+async function postWhileJobWaits(held: string, spans: Parameters<typeof post>[0], start: () => Promise<unknown>): Promise<number> {
+  const lock = await holdRun(gw.db.url, 'default', held);
+  let job: Promise<unknown> | null = null;
+  try {
+    job = start();
+    await waitForLockWait();
+    return (await post(spans)).status;
+  } finally {
+    await lock.release();
+    await job;
+  }
+}
+
 describe('a maintenance job waiting for a run another transaction holds', () => {
   it('repair: the batch\'s other runs take spans meanwhile', async () => {
     const { a, b, rootA } = await twoRuns();
-    const held = await holdRun(gw.db.url, 'default', b);
-    let job: Promise<unknown> | null = null;
-    try {
-      job = repair(gw.db.pool, { runIds: [a, b], refreshDaily: false });
-      await waitForLockWait();
-      const res = await post([chat(a, rootA)]);
-      expect(res.status).toBe(200);
-    } finally {
-      await held.release();
-      await job;
-    }
+    expect(await postWhileJobWaits(b, [chat(a, rootA)], () => repair(gw.db.pool, { runIds: [a, b], refreshDaily: false }))).toBe(200);
     const run = await gw.db.pool.query('SELECT span_count::int, llm_calls::int FROM runledger.runs WHERE run_id = $1', [a]);
     expect(run.rows).toEqual([{ span_count: 3, llm_calls: 2 }]);
   });
@@ -77,17 +81,8 @@ describe('a maintenance job waiting for a run another transaction holds', () => 
     // unpriced, as if stored before the model had a price: reprice prices them again
     await gw.db.pool.query(`UPDATE runledger.nodes SET total_cost = NULL, input_cost = NULL, output_cost = NULL, cost_source = NULL, price_ref = NULL
       WHERE run_id = ANY($1::uuid[])`, [[a, b]]);
-    const held = await holdRun(gw.db.url, 'default', b);
-    let job: Promise<{ repriced: number }> | null = null;
-    try {
-      job = reprice(gw.db.pool, { prices: loadPriceTable(undefined), refreshDaily: false });
-      await waitForLockWait();
-      const res = await post([chat(a, rootA)]);
-      expect(res.status).toBe(200);
-    } finally {
-      await held.release();
-      await job;
-    }
+    expect(await postWhileJobWaits(b, [chat(a, rootA)], () => reprice(gw.db.pool, { prices: loadPriceTable(undefined), refreshDaily: false })))
+      .toBe(200);
     expect(await cost(b)).toBe(priced.b);
     expect(Number(await cost(a))).toBeCloseTo(Number(priced.a) * 2, 10); // its two calls
   });
