@@ -13,6 +13,7 @@
  * (time, then system < user < assistant < tool, then content); likewise output (choices by index).
  */
 import type { AttrValue, Attributes } from '../otlp/types.js';
+import { isJson } from './json-check.js';
 
 export const OPERATION_DETAILS = 'gen_ai.client.inference.operation.details';
 
@@ -42,9 +43,14 @@ export function isContentEvent(name: string | null): boolean {
   return name !== null && (name === OPERATION_DETAILS || name === CHOICE || MESSAGE_EVENTS[name] !== undefined);
 }
 
+/**
+ * A JSON text as its value, else the text. Only a text json-check accepts (nested at most 512 deep) is parsed:
+ * JSON.parse takes any depth, but the tree is written back with JSON.stringify, which overflows the stack on
+ * deep nesting (100k brackets, 200 KB: the request was answered 500).
+ */
 const decoded = (v: AttrValue | undefined): unknown => {
-  if (typeof v !== 'string') return v;
-  try { return JSON.parse(v); } catch { return v; }
+  if (typeof v !== 'string' || !isJson(v)) return v;
+  return JSON.parse(v);
 };
 
 /**
