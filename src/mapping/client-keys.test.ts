@@ -101,6 +101,22 @@ describe('Google ADK (trace_call_llm: usage in its recorded LlmResponse)', () =>
     expect(resolveUsage(adk(meta, { 'gcp.vertex.agent.llm_response': '{"usage_metadata": ' }))).toMatchObject({ cacheReadTokens: null });
   });
 
+  it('finds usage_metadata in any JSON layout, after any content, past a nested key of the same name', () => {
+    const meta = { prompt_token_count: 5200, cached_content_token_count: 4096, candidates_token_count: 80,
+      thoughts_token_count: 900, prompt_tokens_details: [{ modality: 'TEXT', token_count: 5200 }] };
+    const text = `{"content": {"parts": [{"text": "a } ] { [ \\" brace \\"usage_metadata\\": {}"}]}, ` +
+      `"custom_metadata": {"usage_metadata": {"prompt_token_count": 1}}, "filler": "${'x'.repeat(1_000_000)}", ` +
+      `"usage_metadata" :\n ${JSON.stringify(meta, null, 2)}, "finish_reason": "STOP"}`;
+    expect(JSON.parse(text).usage_metadata.prompt_token_count).toBe(5200);
+    expect(resolveUsage(adk(meta, { 'gcp.vertex.agent.llm_response': text })))
+      .toMatchObject({ cacheReadTokens: 4096, outputTokens: 980, reasoningTokens: 900 });
+    // an object too long to be usage, or not closed: nothing read
+    const long = `{"usage_metadata": {"prompt_token_count": 5200, "cached_content_token_count": 4096, "x": "${'y'.repeat(20_000)}"}}`;
+    expect(resolveUsage(adk(meta, { 'gcp.vertex.agent.llm_response': long }))).toMatchObject({ cacheReadTokens: null });
+    expect(resolveUsage(adk(meta, { 'gcp.vertex.agent.llm_response': '{"usage_metadata": {"prompt_token_count": 5200' })))
+      .toMatchObject({ cacheReadTokens: null });
+  });
+
   it('prices the cached prompt at the cache rate', () => {
     const span0 = spans[0]!;
     const s: SpanRecord = { ...span0, attributes: adk({ prompt_token_count: 5200, cached_content_token_count: 4096,

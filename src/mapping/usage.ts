@@ -179,12 +179,15 @@ const ADK_RESPONSE_KEY = 'gcp.vertex.agent.llm_response';
  */
 function adkResponseUsage(a: Attributes, u: ResolvedUsage): void {
   const v = a[ADK_RESPONSE_KEY];
-  if (typeof v !== 'string' || u.inputTokens === null || !v.includes('usage_metadata')) return;
-  let meta: unknown;
-  try { meta = (JSON.parse(v) as { usage_metadata?: unknown } | null)?.usage_metadata; } catch { return; }
-  if (meta === null || typeof meta !== 'object') return;
-  const m = meta as Record<string, AttrValue>;
-  if (asCount(m['prompt_token_count']) !== u.inputTokens) return;
+  if (typeof v !== 'string' || u.inputTokens === null) return;
+  // Only the usage_metadata object is parsed, not the response around it: a response is the whole answer (10 MB
+  // parsed whole took 106 ms; deeply nested JSON 120-250 ns a byte). The first one whose prompt count is the span's.
+  let m: Record<string, AttrValue> | null = null;
+  for (let at = v.indexOf(USAGE_KEY), n = 0; at >= 0 && m === null && n < 8; at = v.indexOf(USAGE_KEY, at + 1), n++) {
+    const meta = objectAfter(v, at + USAGE_KEY.length);
+    if (meta !== null && asCount(meta['prompt_token_count']) === u.inputTokens) m = meta;
+  }
+  if (m === null) return;
   const cached = asCount(m['cached_content_token_count']);
   if (u.cacheReadTokens === null && cached !== null && cached > 0 && cached <= u.inputTokens) u.cacheReadTokens = cached;
   const thoughts = asCount(m['thoughts_token_count']);
@@ -193,6 +196,41 @@ function adkResponseUsage(a: Attributes, u: ResolvedUsage): void {
     u.reasoningTokens = thoughts;
     thoughtsIntoOutput(u);
   }
+}
+
+/** The key as JSON writes it (inside a JSON string value its quotes would be escaped: no match there). */
+const USAGE_KEY = '"usage_metadata"';
+/** A usage_metadata object is a few hundred bytes; anything longer is not one. */
+const MAX_USAGE_CHARS = 16_384;
+
+/** The JSON object value after a key (at `from`: whitespace, a colon, whitespace, then `{`), parsed; else null. */
+function objectAfter(text: string, from: number): Record<string, AttrValue> | null {
+  let i = from;
+  while (text.charCodeAt(i) <= 32) i++;
+  if (text[i] !== ':') return null;
+  i++;
+  while (text.charCodeAt(i) <= 32) i++;
+  if (text[i] !== '{') return null;
+  const open = i;
+  let depth = 0;
+  let inString = false;
+  for (const end = Math.min(text.length, open + MAX_USAGE_CHARS); i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) depth++;
+    else if ((c === 125 /* } */ || c === 93 /* ] */) && --depth === 0) {
+      try {
+        const o = JSON.parse(text.slice(open, i + 1)) as unknown;
+        return o !== null && typeof o === 'object' && !Array.isArray(o) ? o as Record<string, AttrValue> : null;
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
 }
 
 /** The reported modality parts; zeros are left out (a part of 0 prices nothing). Null when none is reported. */
