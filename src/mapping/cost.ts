@@ -64,6 +64,8 @@ const REPORTERS: readonly CostKeys[] = [
  */
 function reportedCost(a: Attributes): Cost | null {
   for (const r of REPORTERS) {
+    // a reporter whose zero means unknown always sends its total: without one it reported nothing (one lookup)
+    if (r.zeroIsUnknown && a[r.totals[0]!] === undefined) continue;
     const prompt = plausibleCost(a[r.prompt]);
     const completion = plausibleCost(a[r.completion]);
     const both = prompt !== null && completion !== null;
