@@ -99,8 +99,7 @@ function normalize(u: ResolvedUsage): void {
   const inRaw = input ?? 0;
   if (output !== null && reasoning > 0 && output + reasoning <= MAX_TOKENS && (reasoning > output ||
     (total !== null && (total === inRaw + output + reasoning || total === inRaw + cache + output + reasoning)))) {
-    u.outputTokens = output + reasoning;
-    u.usageNormalized = true;
+    thoughtsIntoOutput(u);
   }
   if (input !== null && cache > 0 && input + cache <= MAX_TOKENS && (cache > input || (total !== null && total === input + cache + (u.outputTokens ?? 0)))) {
     u.inputTokens = input + cache;
@@ -157,7 +156,7 @@ function adkThoughts(a: Attributes, u: ResolvedUsage): void {
   thoughtsIntoOutput(u);
 }
 
-/** Output (Gemini's candidates) raised by the thoughts it leaves out, the total with it. */
+/** Output raised by the reasoning it left out (Gemini's candidates leave the thoughts out), the total with it. */
 function thoughtsIntoOutput(u: ResolvedUsage): void {
   if (u.outputTokens === null || u.reasoningTokens === null || u.outputTokens + u.reasoningTokens > MAX_TOKENS) return;
   u.outputTokens += u.reasoningTokens;
