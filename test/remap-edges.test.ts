@@ -2,7 +2,8 @@
  * repair --remap at the ledger's edges: a runs row whose spans retention dropped, two tenants sharing a trace id,
  * a re-send after the remap, two remaps at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pg from 'pg';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { hex, span } from './helpers/spans.js';
 import { createMapper, loadPriceTable, mapSpans } from '../src/mapping/index.js';
@@ -76,5 +77,49 @@ describe('repair --remap', () => {
       repair(db.pool, { runIds: ids, refreshDaily: false, remap, batch: 5 })]);
     expect(await all()).toEqual(r0);
     expect(await nodes()).toEqual(n0);
+  });
+
+  it('reads, maps and writes a run a page of spans at a time: the ledger of a fresh ingest, never more spans in memory', async () => {
+    // an agent over 4 chats, a tool with a chat under it, and a late child: depth, order and attempts over pages
+    const t = hex(16);
+    const root = hex(8);
+    const tool = hex(8);
+    const at = (i: number) => T0 + i * 10_000;
+    const call = (spanId: string, parent: string, i: number) => span({ traceId: t, spanId, parentSpanId: parent, name: 'chat gpt-4o',
+      startUs: at(i), endUs: at(i) + 5000, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 100 + i, 'gen_ai.usage.output_tokens': 10 } });
+    await write([
+      span({ traceId: t, spanId: root, parentSpanId: null, name: 'invoke_agent planner', startUs: at(0), endUs: at(20),
+        attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'planner' } }),
+      ...[1, 2, 3, 4].map((i) => call(hex(8), root, i)),
+      span({ traceId: t, spanId: tool, parentSpanId: root, name: 'execute_tool search', startUs: at(5), endUs: at(8),
+        attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } }),
+      call(hex(8), tool, 6), call(hex(8), root, 9),
+    ]);
+    const ledger = async () => ({
+      run: (await db.pool.query(`SELECT span_count::int, total_nodes::int, llm_calls::int, tool_calls::int, input_tokens::int,
+        total_cost::text, agent_name FROM runledger.runs WHERE run_id = $1`, [t])).rows,
+      nodes: (await db.pool.query(`SELECT node_id, parent_node_id, depth, step_order, attempt, tree_path, usage_counted, call_counted,
+        total_cost::text FROM runledger.nodes WHERE run_id = $1 ORDER BY node_id`, [t])).rows,
+    });
+    const fresh = await ledger();
+    // the most span rows one query returned to the remap
+    let most = 0;
+    const query = pg.Client.prototype.query;
+    const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const out = (query as (...a: unknown[]) => unknown).apply(this, args);
+      const text = typeof args[0] === 'string' ? args[0] : '';
+      if (text.includes('FROM runledger.raw_spans') && out instanceof Promise) {
+        void out.then((r: pg.QueryResult) => { most = Math.max(most, r.rows.length); }, () => {});
+      }
+      return out;
+    } as typeof query);
+    try {
+      await repair(db.pool, { runIds: [t], refreshDaily: false, remap: { ...remap, pageSpans: 3 } });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(most).toBe(3);
+    expect(await ledger()).toEqual(fresh);
   });
 });

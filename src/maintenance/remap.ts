@@ -16,7 +16,16 @@ export interface RemapOptions {
   mapper: SpanMapper;
   /** the content limit of log records' content (the writers': null without content capture) */
   logContentChars: number | null;
+  /** spans read, mapped and written at a time (default REMAP_PAGE_SPANS) */
+  pageSpans?: number;
 }
+
+/**
+ * Spans in memory at a time. Loaded whole, a 20k-span run of 8 KB content took +300 MB of the command's memory
+ * (40k: +729 MB); a page's node rows are written before the next page is read. The tree columns a page's
+ * prepareSpans gives are provisional: repairLocked's settle_tree sets them from all the run's nodes.
+ */
+export const REMAP_PAGE_SPANS = 2000;
 
 const RUNS = '(SELECT * FROM unnest($1::text[], $2::uuid[]))';
 
@@ -27,15 +36,19 @@ const RUNS = '(SELECT * FROM unnest($1::text[], $2::uuid[]))';
 const SPANS_SQL = `
 SELECT replace(trace_id::text, '-', '') AS trace_id, span_id, parent_span_id, tenant_id, name, kind,
   (extract(epoch FROM start_time) * 1000000)::bigint::text AS start_us, (extract(epoch FROM end_time) * 1000000)::bigint::text AS end_us,
-  status_code, status_message, service_name, scope_name, attributes, resource, events, links
+  status_code, status_message, service_name, scope_name, attributes, resource, events, links,
+  trace_id::text AS k_trace, start_time::text AS k_start
 FROM runledger.raw_spans WHERE (tenant_id, trace_id) IN ${RUNS}
-ORDER BY tenant_id, trace_id, start_time, span_id`;
+  AND ($3::text IS NULL OR (tenant_id, trace_id, start_time, span_id) > ($3::text, $4::uuid, $5::timestamptz, $6::text))
+ORDER BY tenant_id, trace_id, start_time, span_id LIMIT $7`;
 
 interface SpanRow {
   trace_id: string; span_id: string; parent_span_id: string | null; tenant_id: string; name: string; kind: string;
   start_us: string; end_us: string; status_code: string; status_message: string | null; service_name: string | null;
   scope_name: string | null; attributes: SpanRecord['attributes']; resource: SpanRecord['resource'] | null;
   events: SpanRecord['events'] | null; links: SpanRecord['links'] | null;
+  /** the page's keyset position: the trace id and start time as PostgreSQL writes them */
+  k_trace: string; k_start: string;
 }
 
 function spanOf(r: SpanRow): SpanRecord {
@@ -57,33 +70,38 @@ function spanOf(r: SpanRow): SpanRecord {
  */
 export async function remapLocked(client: pg.ClientBase, runs: RunIds, opts: RemapOptions): Promise<number> {
   const target = [runs.tenants, runs.runIds];
-  const stored = (await client.query<SpanRow>(SPANS_SQL, target)).rows.map(spanOf);
   // Times as a gateway now stores them (sql/024 did it once; gateways of earlier releases still running during a
   // rolling upgrade store them after it): a span without a start time goes, one ending before it ends at it.
-  const spans = stored.filter((s) => s.startUs !== 0);
-  if (spans.length < stored.length) {
-    await client.query(`DELETE FROM runledger.spans WHERE (tenant_id, trace_id) IN ${RUNS} AND start_time = 'epoch'`, target);
-    const left = new Set(spans.map((s) => runKey(s.tenantId, s.traceId)));
-    const gone = [...new Set(stored.map((s) => runKey(s.tenantId, s.traceId)))].filter((k) => !left.has(k));
-    // no span left: no run, as after a fresh ingest (repair leaves rows without spans alone)
-    if (gone.length > 0) {
-      await client.query('DELETE FROM runledger.runs WHERE (tenant_id, run_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))',
-        [gone.map((k) => k.slice(0, -32)), gone.map((k) => k.slice(-32))]);
-    }
-  }
-  if (spans.some((s) => s.endUs < s.startUs)) {
-    await client.query(`UPDATE runledger.spans SET end_time = start_time WHERE (tenant_id, trace_id) IN ${RUNS} AND end_time < start_time`, target);
-    for (const s of spans) if (s.endUs < s.startUs) s.endUs = s.startUs;
-  }
-  const nodes = prepareSpans(mapSpans(spans, opts.mapper)).items.filter((p) => p.nodeRow !== null);
+  const epoch = await client.query<{ tenant_id: string; run_id: string }>(`DELETE FROM runledger.spans
+    WHERE (tenant_id, trace_id) IN ${RUNS} AND start_time = 'epoch' RETURNING tenant_id, replace(trace_id::text, '-', '') AS run_id`, target);
+  await client.query(`UPDATE runledger.spans SET end_time = start_time WHERE (tenant_id, trace_id) IN ${RUNS} AND end_time < start_time`, target);
   // prompt_hash hashes the input's source text as sent: structured and flattened attributes in the order the
   // request listed them, which jsonb does not keep. A node whose content comes out the same keeps its hash.
   await client.query(`DROP TABLE IF EXISTS pg_temp.runledger_remap_old`);
   await client.query(`CREATE TEMP TABLE runledger_remap_old ON COMMIT DROP AS SELECT tenant_id, run_id, node_id, start_time, prompt_hash, input
     FROM runledger.nodes_full WHERE (tenant_id, run_id) IN ${RUNS} AND prompt_hash IS NOT NULL AND input IS NOT NULL`, target);
   await client.query(`DELETE FROM runledger.nodes WHERE (tenant_id, run_id) IN ${RUNS}`, target);
-  // the counted flags are written false; repairLocked sets them by the tree rule
-  if (nodes.length > 0) await copyRows(client as pg.PoolClient, 'runledger.nodes', NODE_COLUMNS, nodes, (p) => p.nodeRow!);
+  const seen = new Set<string>();
+  let written = 0;
+  const page = opts.pageSpans ?? REMAP_PAGE_SPANS;
+  for (let after: SpanRow | null = null; ;) {
+    const rows: SpanRow[] = (await client.query<SpanRow>(SPANS_SQL, [...target, after?.tenant_id ?? null, after?.k_trace ?? null,
+      after?.k_start ?? null, after?.span_id ?? null, page])).rows;
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1]!;
+    for (const r of rows) seen.add(runKey(r.tenant_id, r.trace_id));
+    const nodes = prepareSpans(mapSpans(rows.map(spanOf), opts.mapper)).items.filter((p) => p.nodeRow !== null);
+    // the counted flags are written false; repairLocked sets them by the tree rule, settle_tree the tree columns
+    if (nodes.length > 0) await copyRows(client as pg.PoolClient, 'runledger.nodes', NODE_COLUMNS, nodes, (p) => p.nodeRow!);
+    written += nodes.length;
+    if (rows.length < page) break;
+  }
+  // a run whose only spans had no start time: no run, as after a fresh ingest (repair leaves rows without spans alone)
+  const gone = [...new Map(epoch.rows.map((r) => [runKey(r.tenant_id, r.run_id), r])).values()]
+    .filter((r) => !seen.has(runKey(r.tenant_id, r.run_id)));
+  if (gone.length > 0) {
+    await client.query(`DELETE FROM runledger.runs WHERE (tenant_id, run_id) IN ${RUNS}`, [gone.map((r) => r.tenant_id), gone.map((r) => r.run_id)]);
+  }
   if (opts.logContentChars !== null) {
     const logged = await client.query<{ tenant_id: string; run_id: string; span_id: string }>(`SELECT DISTINCT tenant_id, run_id, span_id
       FROM runledger.logs WHERE (tenant_id, run_id) IN ${RUNS} AND span_id IS NOT NULL
@@ -101,5 +119,5 @@ export async function remapLocked(client: pg.ClientBase, runs: RunIds, opts: Rem
       AND f.tenant_id = n.tenant_id AND f.run_id = n.run_id AND f.node_id = n.node_id AND f.start_time = n.start_time
       AND f.input = o.input AND n.prompt_hash IS DISTINCT FROM o.prompt_hash`);
   await client.query('DROP TABLE runledger_remap_old');
-  return nodes.length;
+  return written;
 }
