@@ -169,8 +169,8 @@ function consistentParts(u: Usage): ModalityTokens | null {
  * rate (or its parent's, when the model has no separate price), as genai-prices' calcPrice prices the most
  * specific unit first: audio input at the audio rate, its cache reads at the cached-audio rate, the rest of the
  * cache reads at the cache rate, the rest of the input at the input rate. A detail count larger than its total
- * clamps the rest at zero; modality parts larger than theirs are left out (consistentParts). The tier is chosen on the total input (cached tokens included), the larger of the
- * reported input and the cache reads plus writes.
+ * clamps the rest at zero; modality parts larger than theirs are left out (consistentParts). The tier is chosen
+ * on the total input (cached tokens included), the larger of the reported input and the cache reads plus writes.
  * `cacheWrite1hTokens` is the 1-hour part of cacheWriteTokens (no span attribute carries it yet).
  */
 export function priceUnits(u: Usage, p: CompiledPrice, cacheWrite1hTokens = 0): CostUnits {

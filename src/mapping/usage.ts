@@ -236,7 +236,7 @@ function objectAfter(text: string, from: number): Record<string, AttrValue> | nu
 function modalityTokens(a: Attributes): ModalityTokens | null {
   let out: ModalityTokens | null = null;
   for (const part of MODALITY_PARTS) {
-    const n = firstTokens(a, MODALITY_KEYS[part as ModalityPart]);
+    const n = firstTokens(a, MODALITY_KEYS[part]);
     if (n !== null && n > 0) (out ??= {})[part] = n;
   }
   return out;
