@@ -210,6 +210,13 @@ describe('responses: encoding and codes', () => {
 });
 
 describe('compression', () => {
+  it('takes Content-Encoding zlib (the Collector\'s otlphttp exporter with compression: zlib sends that name)', async () => {
+    const spans = miniSpans(2);
+    const res = await post(zlib.deflateSync(protoRequest(spans)), { 'content-type': 'application/x-protobuf', 'content-encoding': 'zlib' });
+    expect(res.status).toBe(200);
+    expect(await count(spans[0]!.traceId)).toBe(2);
+  });
+
   it('answers an encoding it does not take with a final error naming the ones it does (415 / UNIMPLEMENTED), never a retryable one', async () => {
     const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf', 'content-encoding': 'br' });
     expect(res.status).toBe(415);

@@ -10,7 +10,7 @@ import { GatewayError } from '../errors.js';
 export type Count = (n: number) => void;
 const uncounted: Count = () => {};
 
-export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zstd'];
+export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zlib', 'zstd'];
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError('payload_too_large', `request body exceeds ${limit} bytes after decompression`);
@@ -190,6 +190,7 @@ export async function decompress(body: Uint8Array, encoding: string | undefined,
       case 'x-gzip':
         return await inflateCounted(body, () => zlib.createGunzip(), limit, count);
       case 'deflate':
+      case 'zlib': // the name the Collector's confighttp sends for `compression: zlib` (the same zlib stream as deflate)
         // RFC 9110 deflate is zlib-wrapped; some clients send raw deflate (a wrong header fails at once, before any output).
         return await inflateCounted(body, () => zlib.createInflate(), limit, count).catch((e: unknown) => {
           if (e instanceof GatewayError) throw e;
