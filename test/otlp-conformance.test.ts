@@ -217,6 +217,13 @@ describe('compression', () => {
     expect(await count(spans[0]!.traceId)).toBe(2);
   });
 
+  it('takes grpc-encoding zstd (the Collector\'s otlp exporter with compression: zstd)', async () => {
+    const spans = miniSpans(3);
+    const r = await grpcRaw(execFileSync('zstd', ['-q', '-c'], { input: protoRequest(spans) }), 'zstd', true);
+    expect(r).toMatchObject({ status: 0 });
+    expect(await count(spans[0]!.traceId)).toBe(3);
+  });
+
   it('answers an encoding it does not take with a final error naming the ones it does (415 / UNIMPLEMENTED), never a retryable one', async () => {
     const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf', 'content-encoding': 'br' });
     expect(res.status).toBe(415);

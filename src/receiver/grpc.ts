@@ -22,8 +22,11 @@ export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.Me
 /** The methods served and the signal of each. */
 const METHODS: Record<string, OtlpSignal> = { [EXPORT_PATH]: 'traces', [LOGS_EXPORT_PATH]: 'logs', [METRICS_EXPORT_PATH]: 'metrics' };
 
-/** gRPC message encodings taken (grpc-encoding); gRPC's "deflate" is zlib-wrapped. */
-const ACCEPT_ENCODING = 'identity,gzip,deflate';
+/**
+ * gRPC message encodings taken (grpc-encoding); gRPC's "deflate" is zlib-wrapped. zstd is what the Collector's
+ * otlp exporter sends with `compression: zstd` (go-grpc-compression: 512 KiB windows, within decompress.ts's bounds).
+ */
+const ACCEPT_ENCODING = 'identity,gzip,deflate,zstd';
 
 export interface GrpcReceiverOptions {
   pipeline: Pipeline;
