@@ -233,3 +233,21 @@ describe('compression', () => {
     expect(g.message).toMatch(/supported: .*gzip/);
   });
 });
+
+describe('what exporters do with our failures', () => {
+  // OTLP/HTTP clients retry 429, 502, 503 and 504 only ("all other 4xx or 5xx ... MUST NOT be retried"): the
+  // Collector's otlphttp exporter and @opentelemetry/otlp-exporter-base drop the data on anything else.
+  const OTLP_HTTP_RETRYABLE = [429, 502, 503, 504];
+
+  it('a body cut for arriving too slowly is answered with a code exporters retry (the gRPC answer, DEADLINE_EXCEEDED, is retried too)', async () => {
+    const { rawUpload } = await import('./helpers/hostile.js');
+    const small = await startTestGateway({ bodyGraceSeconds: 1, bodyMinBytesPerSecond: 1024 }, gw.db);
+    try {
+      const r = await rawUpload({ url: small.httpUrl, declared: 1000, bytes: 1000, bytesPerSecond: 1, maxMs: 10_000 });
+      expect(r.closed).toBe(true);
+      expect(OTLP_HTTP_RETRYABLE).toContain(r.status);
+    } finally {
+      await small.stop();
+    }
+  });
+});

@@ -16,7 +16,7 @@ import { incomingOf, readBody, settleBody } from './http-body.js';
 export interface HttpReceiverOptions {
   pipeline: Pipeline;
   maxBodyBytes: number;
-  /** a body must average this many bytes/s once bodyGraceSeconds are over (408 otherwise); 0: no check */
+  /** a body must average this many bytes/s once bodyGraceSeconds are over (503 otherwise); 0: no check */
   bodyMinBytesPerSecond?: number;
   bodyGraceSeconds?: number;
   /**
