@@ -11,6 +11,7 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { decodeExportResponse, decodeStatus, miniSpans, protoRequest } from './helpers/otlp.js';
 import { hex } from './helpers/spans.js';
 import { EXPORT_PATH } from '../src/receiver/grpc.js';
+import { snappyEncodeBlock, snappyEncodeFramed } from './helpers/snappy.js';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -222,6 +223,22 @@ describe('compression', () => {
     const r = await grpcRaw(execFileSync('zstd', ['-q', '-c'], { input: protoRequest(spans) }), 'zstd', true);
     expect(r).toMatchObject({ status: 0 });
     expect(await count(spans[0]!.traceId)).toBe(3);
+  });
+
+  it('takes snappy as every Collector sends it: block format (snappy, v0.125+), framing format (snappy before, x-snappy-framed), gRPC snappy (framed)', async () => {
+    const cases: [string, (b: Uint8Array) => Uint8Array][] = [
+      ['snappy', snappyEncodeBlock], ['snappy', (b) => snappyEncodeFramed(b)], ['x-snappy-framed', (b) => snappyEncodeFramed(b)],
+    ];
+    for (const [enc, compress] of cases) {
+      const spans = miniSpans(3);
+      const res = await post(compress(protoRequest(spans)), { 'content-type': 'application/x-protobuf', 'content-encoding': enc });
+      expect(res.status, enc).toBe(200);
+      expect(await count(spans[0]!.traceId)).toBe(3);
+    }
+    const spans = miniSpans(2);
+    const r = await grpcRaw(snappyEncodeFramed(protoRequest(spans)), 'snappy', true);
+    expect(r).toMatchObject({ status: 0 });
+    expect(await count(spans[0]!.traceId)).toBe(2);
   });
 
   it('answers an encoding it does not take with a final error naming the ones it does (415 / UNIMPLEMENTED), never a retryable one', async () => {

@@ -5,12 +5,13 @@
 import zlib from 'node:zlib';
 import { Decompress as ZstdDecompress, decompress as zstdDecompressFrame } from 'fzstd';
 import { GatewayError } from '../errors.js';
+import { isSnappyFramed, snappyBlock, snappyFramed } from './snappy.js';
 
 /** Counts `n` bytes about to be kept; throws to refuse them (queue_full, payload_too_large). */
 export type Count = (n: number) => void;
 const uncounted: Count = () => {};
 
-export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zlib', 'zstd'];
+export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zlib', 'zstd', 'snappy', 'x-snappy-framed'];
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError('payload_too_large', `request body exceeds ${limit} bytes after decompression`);
@@ -198,6 +199,12 @@ export async function decompress(body: Uint8Array, encoding: string | undefined,
         });
       case 'zstd':
         return zstd(body, limit, count);
+      case 'snappy':
+        // Collectors before v0.125 (and gRPC's snappy) send the framing format under this name, later ones the
+        // block format: told apart by the stream identifier every framed body starts with, as the Collector does.
+        return isSnappyFramed(body) ? snappyFramed(body, limit, count) : snappyBlock(body, limit, count);
+      case 'x-snappy-framed':
+        return snappyFramed(body, limit, count);
       default:
         throw new GatewayError('unsupported_media_type', `unsupported Content-Encoding "${enc}"; supported: ${SUPPORTED_ENCODINGS.join(', ')}`);
     }
