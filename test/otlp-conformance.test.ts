@@ -241,6 +241,13 @@ describe('compression', () => {
     expect(await count(spans[0]!.traceId)).toBe(2);
   });
 
+  it('takes Content-Encoding lz4 (the Collector\'s otlphttp exporter with compression: lz4: the LZ4 frame format)', async () => {
+    const spans = miniSpans(3);
+    const res = await post(execFileSync('lz4', ['-q', '-c'], { input: protoRequest(spans) }), { 'content-type': 'application/x-protobuf', 'content-encoding': 'lz4' });
+    expect(res.status).toBe(200);
+    expect(await count(spans[0]!.traceId)).toBe(3);
+  });
+
   it('answers an encoding it does not take with a final error naming the ones it does (415 / UNIMPLEMENTED), never a retryable one', async () => {
     const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf', 'content-encoding': 'br' });
     expect(res.status).toBe(415);

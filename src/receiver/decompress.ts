@@ -6,12 +6,13 @@ import zlib from 'node:zlib';
 import { Decompress as ZstdDecompress, decompress as zstdDecompressFrame } from 'fzstd';
 import { GatewayError } from '../errors.js';
 import { isSnappyFramed, snappyBlock, snappyFramed } from './snappy.js';
+import { lz4Frames } from './lz4.js';
 
 /** Counts `n` bytes about to be kept; throws to refuse them (queue_full, payload_too_large). */
 export type Count = (n: number) => void;
 const uncounted: Count = () => {};
 
-export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zlib', 'zstd', 'snappy', 'x-snappy-framed'];
+export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zlib', 'zstd', 'snappy', 'x-snappy-framed', 'lz4'];
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError('payload_too_large', `request body exceeds ${limit} bytes after decompression`);
@@ -205,6 +206,8 @@ export async function decompress(body: Uint8Array, encoding: string | undefined,
         return isSnappyFramed(body) ? snappyFramed(body, limit, count) : snappyBlock(body, limit, count);
       case 'x-snappy-framed':
         return snappyFramed(body, limit, count);
+      case 'lz4': // the LZ4 frame format (the Collector's otlphttp exporter with compression: lz4)
+        return lz4Frames(body, limit, count);
       default:
         throw new GatewayError('unsupported_media_type', `unsupported Content-Encoding "${enc}"; supported: ${SUPPORTED_ENCODINGS.join(', ')}`);
     }
