@@ -12,6 +12,13 @@ import { decodeExportResponse, decodeStatus, miniSpans, protoRequest } from './h
 import { hex } from './helpers/spans.js';
 import { EXPORT_PATH } from '../src/receiver/grpc.js';
 import { snappyEncodeBlock, snappyEncodeFramed } from './helpers/snappy.js';
+import {
+  OTLPTraceExporterGrpc as GrpcExporter, OTLPTraceExporterJson as JsonExporter, OTLPTraceExporterProto as ProtoExporter,
+} from './clients/exporters.js';
+import { diag, DiagLogLevel, SpanKind, TraceFlags } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startTestGateway(); });
@@ -157,6 +164,40 @@ describe('protobuf strings that are not valid UTF-8 (HTTP protobuf)', () => {
   });
 });
 
+describe('ids in protobuf (HTTP protobuf and gRPC)', () => {
+  it('rejects spans with zero-length or wrongly sized trace / span ids through partial_success; an empty parent is a root', async () => {
+    for (const transport of ['http', 'grpc'] as const) {
+      const traceId = hex(16);
+      const root = hex(8);
+      const body = protoRequest([
+        { traceId, spanId: root, name: 'root' },
+        { traceId: '', spanId: hex(8), name: 'empty trace id' },
+        { traceId, spanId: '', name: 'empty span id' },
+        { traceId: traceId.slice(2), spanId: hex(8), name: '15-byte trace id' },
+      ]);
+      let rejected: number;
+      let message: string;
+      if (transport === 'http') {
+        const res = await post(body, { 'content-type': 'application/x-protobuf' });
+        expect(res.status).toBe(200);
+        const out = decodeExportResponse(new Uint8Array(await res.arrayBuffer()));
+        rejected = Number(out.partialSuccess?.rejectedSpans);
+        message = out.partialSuccess?.errorMessage ?? '';
+      } else {
+        const r = await grpcRaw(body, null, false);
+        expect(r.status).toBe(0);
+        const out = decodeExportResponse(r.body.subarray(5));
+        rejected = Number(out.partialSuccess?.rejectedSpans);
+        message = out.partialSuccess?.errorMessage ?? '';
+      }
+      expect(rejected, transport).toBe(3);
+      expect(message).toMatch(/0 bytes, expected 16/);
+      expect(message).toMatch(/15 bytes, expected 16/);
+      expect(await row(traceId, root)).toMatchObject({ parent_span_id: null });
+    }
+  });
+});
+
 describe('responses: encoding and codes', () => {
   it('answers 404 for an unknown path with a google.rpc.Status in the request\'s encoding (protobuf for protobuf)', async () => {
     const res = await post(protoRequest(miniSpans(1)), { 'content-type': 'application/x-protobuf' }, '/v1/trace');
@@ -272,6 +313,46 @@ describe('what exporters do with our failures', () => {
       expect(OTLP_HTTP_RETRYABLE).toContain(r.status);
     } finally {
       await small.stop();
+    }
+  });
+});
+
+describe('partial success as the real OTel JS exporters read it', () => {
+  /** A finished span as the SDK hands it to an exporter, with the ids given. */
+  function readable(traceId: string, spanId: string): ReadableSpan {
+    return {
+      name: 'exported', kind: SpanKind.CLIENT, spanContext: () => ({ traceId, spanId, traceFlags: TraceFlags.SAMPLED }),
+      startTime: [1_700_000_000, 0], endTime: [1_700_000_001, 0], duration: [1, 0], ended: true,
+      status: { code: 0 }, attributes: {}, links: [], events: [],
+      resource: resourceFromAttributes({ 'service.name': 'partial' }), instrumentationScope: { name: 'test' },
+      droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
+    } as unknown as ReadableSpan;
+  }
+
+  it.each([
+    ['http/json', () => new JsonExporter({ url: `${gw.httpUrl}/v1/traces` })],
+    ['http/protobuf', () => new ProtoExporter({ url: `${gw.httpUrl}/v1/traces` })],
+    ['grpc', () => new GrpcExporter({ url: `http://${gw.grpcAddress}` })],
+  ] as [string, () => SpanExporter][])('%s: the export succeeds (no retry) and the exporter reports the rejected span and why', async (_label, make) => {
+    const warnings: string[] = [];
+    diag.setLogger({
+      error: () => {}, info: () => {}, debug: () => {}, verbose: () => {},
+      warn: (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); },
+    }, DiagLogLevel.WARN);
+    try {
+      const traceId = hex(16);
+      const exporter = make();
+      const result = await new Promise<{ code: number; error?: Error }>((resolve) =>
+        exporter.export([readable(traceId, hex(8)), readable('0'.repeat(32), hex(8))], resolve));
+      await exporter.shutdown();
+      expect(result.code).toBe(ExportResultCode.SUCCESS);
+      expect(await count(traceId)).toBe(1);
+      const partial = warnings.find((w) => /Partial Success/i.test(w));
+      expect(partial).toBeDefined();
+      expect(partial).toMatch(/"rejectedSpans":"?1"?/);
+      expect(partial).toMatch(/all zero/);
+    } finally {
+      diag.disable();
     }
   });
 });
