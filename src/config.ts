@@ -20,7 +20,7 @@ export interface Config {
   admissionSharePercent: number;
   /**
    * a request body gets this many seconds plus one per bodyMinBytesPerSecond bytes received; later it is
-   * cut (408 / DEADLINE_EXCEEDED, src/receiver/body.ts)
+   * cut (503 / DEADLINE_EXCEEDED, src/receiver/body.ts)
    */
   bodyGraceSeconds: number;
   /** an idle kept-alive HTTP connection is closed after this many seconds (RUNLEDGER_HTTP_KEEP_ALIVE_SECONDS) */

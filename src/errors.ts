@@ -13,8 +13,12 @@ export const ERROR_KINDS = {
   unauthenticated: { grpc: GRPC.UNAUTHENTICATED, http: 401, retryable: false },
   not_found: { grpc: GRPC.NOT_FOUND, http: 404, retryable: false },
   method_not_allowed: { grpc: GRPC.UNIMPLEMENTED, http: 405, retryable: false },
-  /** a request body that did not arrive at the minimum rate: cut, the connection closed (HTTP) */
-  deadline_exceeded: { grpc: GRPC.DEADLINE_EXCEEDED, http: 408, retryable: true },
+  /**
+   * a request body that did not arrive at the minimum rate: cut, the connection closed (HTTP). 503, not 408:
+   * OTLP/HTTP clients retry only 429, 502, 503 and 504 (the Collector's otlphttp exporter and the OTel SDKs drop
+   * the data on a 408), and a slow link is transient trouble; gRPC's DEADLINE_EXCEEDED is retried already.
+   */
+  deadline_exceeded: { grpc: GRPC.DEADLINE_EXCEEDED, http: 503, retryable: true },
   payload_too_large: { grpc: GRPC.RESOURCE_EXHAUSTED, http: 413, retryable: false },
   unsupported_media_type: { grpc: GRPC.UNIMPLEMENTED, http: 415, retryable: false },
   queue_full: { grpc: GRPC.RESOURCE_EXHAUSTED, http: 429, retryable: true },

@@ -23,6 +23,7 @@ import {
 } from './helpers/fuzz.js';
 import { DEPTH_LIMIT_VALUE, MAX_ATTR_DEPTH } from '../src/otlp/values.js';
 import { decompress } from '../src/receiver/decompress.js';
+import { snappyEncodeBlock, snappyEncodeFramed } from './helpers/snappy.js';
 
 const SEED = fuzzSeed();
 const LIMIT = 24 * 1024 * 1024; // body limit (after decompression); "several MB" strings fit under it
@@ -42,6 +43,7 @@ function hasZstdCli(): boolean {
   }
 }
 const ZSTD_CLI = hasZstdCli();
+const LZ4_CLI = (() => { try { execFileSync('lz4', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
 beforeAll(async () => {
   console.log(`fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
@@ -191,7 +193,8 @@ describe(`fuzz (seed ${SEED})`, () => {
     // compressed bodies with flipped bits: the decompressors see corrupt streams (gzip always, zstd via the CLI)
     for (let k = 0; k < 4; k++) {
       const plain = toProto(richRequest(r, r.range(4, 12)));
-      const packed: [string, Uint8Array][] = [['gzip', zlib.gzipSync(plain)]];
+      const packed: [string, Uint8Array][] = [['gzip', zlib.gzipSync(plain)], ['snappy', snappyEncodeBlock(plain)], ['x-snappy-framed', snappyEncodeFramed(plain)]];
+      if (LZ4_CLI) packed.push(['lz4', execFileSync('lz4', ['-q', '-c', ...(k % 2 ? ['--content-size', '-BX'] : [])], { input: plain })]);
       if (ZSTD_CLI) packed.push(['zstd', execFileSync('zstd', ['-q', '-c', ...(k % 2 ? [`--stream-size=${plain.length}`] : [])], { input: plain })]);
       for (const [encoding, z] of packed) {
         for (let i = 0; i < 30; i++) {
@@ -278,6 +281,25 @@ describe(`fuzz (seed ${SEED})`, () => {
       const out = await send('zstd lying content size', 'http', zstdDeclaredFrame(1000n, LIMIT * 2), 'proto', { headers: { 'content-encoding': 'zstd' } });
       expect(out.ms).toBeLessThan(3000);
       expect(out.ok).toBe(false);
+    });
+
+    it('snappy bombs (block declaring more than the limit, framed chunks beyond it) and lz4 bombs', async () => {
+      // Snappy expands at most ~21x and LZ4 ~255x: these are refused by the decompressed limit or, counted with
+      // the wire bytes and the copies decoding keeps, by what one request may hold; 413 either way.
+      const bombs: [string, Uint8Array, string][] = [
+        ['snappy block declaring 4x the limit', snappyEncodeBlock(Buffer.alloc(LIMIT * 4)), 'snappy'],
+        ['snappy framed, 4x the limit', snappyEncodeFramed(Buffer.alloc(LIMIT * 4)), 'x-snappy-framed'],
+      ];
+      if (LZ4_CLI) {
+        bombs.push(['lz4 bomb', execFileSync('lz4', ['-q', '-c', '-9'], { input: Buffer.alloc(LIMIT * 4), maxBuffer: LIMIT }), 'lz4']);
+        bombs.push(['lz4 bomb with its content size', execFileSync('lz4', ['-q', '-c', '--content-size'], { input: Buffer.alloc(LIMIT * 4), maxBuffer: LIMIT }), 'lz4']);
+      }
+      for (const [label, body, enc] of bombs) {
+        const out = await send(label, 'http', body, 'proto', { headers: { 'content-encoding': enc } });
+        expect(out.status, `${label}: ${out.message}`).toBe(413);
+        expect(out.message, label).toMatch(/exceeds|more than the \d+ one request may hold/);
+        expect(out.ms, `${label} took ${out.ms} ms`).toBeLessThan(3000);
+      }
     });
 
     if (!ZSTD_CLI) {

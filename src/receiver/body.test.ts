@@ -32,12 +32,12 @@ describe('request bodies', () => {
     a.release();
   });
 
-  it('cuts a body arriving below the minimum rate soon after the grace (408 / DEADLINE_EXCEEDED)', async () => {
+  it('cuts a body arriving below the minimum rate soon after the grace (503 / DEADLINE_EXCEEDED)', async () => {
     const b = budget();
     const a = b.admit('t');
     const slow = trickle(1, 100); // 10 bytes/s, the minimum is 1000
     const t0 = performance.now();
-    await expect(readCounted(slow.source, a, limits, NaN)).rejects.toMatchObject({ kind: 'deadline_exceeded', httpStatus: 408, grpcCode: 4 });
+    await expect(readCounted(slow.source, a, limits, NaN)).rejects.toMatchObject({ kind: 'deadline_exceeded', httpStatus: 503, grpcCode: 4 });
     const ms = performance.now() - t0;
     slow.stop();
     // due at 0.3 s + 1 ms per byte received: cut at about 0.31 s

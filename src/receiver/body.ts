@@ -1,6 +1,6 @@
 /**
  * Reading a request body under its admission (src/sink/admission.ts): every chunk is counted before it is
- * kept, and a body that does not arrive at the minimum average rate is cut (408 / DEADLINE_EXCEEDED), so
+ * kept, and a body that does not arrive at the minimum average rate is cut (503 / DEADLINE_EXCEEDED), so
  * that a client sending a byte a second holds neither memory nor a connection for long.
  */
 import type { Readable } from 'node:stream';

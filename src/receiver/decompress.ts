@@ -5,12 +5,14 @@
 import zlib from 'node:zlib';
 import { Decompress as ZstdDecompress, decompress as zstdDecompressFrame } from 'fzstd';
 import { GatewayError } from '../errors.js';
+import { isSnappyFramed, snappyBlock, snappyFramed } from './snappy.js';
+import { lz4Frames } from './lz4.js';
 
 /** Counts `n` bytes about to be kept; throws to refuse them (queue_full, payload_too_large). */
 export type Count = (n: number) => void;
 const uncounted: Count = () => {};
 
-export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zstd'];
+export const SUPPORTED_ENCODINGS = ['identity', 'gzip', 'deflate', 'zlib', 'zstd', 'snappy', 'x-snappy-framed', 'lz4'];
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError('payload_too_large', `request body exceeds ${limit} bytes after decompression`);
@@ -190,6 +192,7 @@ export async function decompress(body: Uint8Array, encoding: string | undefined,
       case 'x-gzip':
         return await inflateCounted(body, () => zlib.createGunzip(), limit, count);
       case 'deflate':
+      case 'zlib': // the name the Collector's confighttp sends for `compression: zlib` (the same zlib stream as deflate)
         // RFC 9110 deflate is zlib-wrapped; some clients send raw deflate (a wrong header fails at once, before any output).
         return await inflateCounted(body, () => zlib.createInflate(), limit, count).catch((e: unknown) => {
           if (e instanceof GatewayError) throw e;
@@ -197,6 +200,14 @@ export async function decompress(body: Uint8Array, encoding: string | undefined,
         });
       case 'zstd':
         return zstd(body, limit, count);
+      case 'snappy':
+        // Collectors before v0.125 (and gRPC's snappy) send the framing format under this name, later ones the
+        // block format: told apart by the stream identifier every framed body starts with, as the Collector does.
+        return isSnappyFramed(body) ? snappyFramed(body, limit, count) : snappyBlock(body, limit, count);
+      case 'x-snappy-framed':
+        return snappyFramed(body, limit, count);
+      case 'lz4': // the LZ4 frame format (the Collector's otlphttp exporter with compression: lz4)
+        return lz4Frames(body, limit, count);
       default:
         throw new GatewayError('unsupported_media_type', `unsupported Content-Encoding "${enc}"; supported: ${SUPPORTED_ENCODINGS.join(', ')}`);
     }

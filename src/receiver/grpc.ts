@@ -22,8 +22,12 @@ export const METRICS_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.Me
 /** The methods served and the signal of each. */
 const METHODS: Record<string, OtlpSignal> = { [EXPORT_PATH]: 'traces', [LOGS_EXPORT_PATH]: 'logs', [METRICS_EXPORT_PATH]: 'metrics' };
 
-/** gRPC message encodings taken (grpc-encoding); gRPC's "deflate" is zlib-wrapped. */
-const ACCEPT_ENCODING = 'identity,gzip,deflate';
+/**
+ * gRPC message encodings taken (grpc-encoding); gRPC's "deflate" is zlib-wrapped. zstd and snappy are what the
+ * Collector's otlp exporter sends with `compression: zstd` / `snappy` (go-grpc-compression: zstd with 512 KiB
+ * windows, within decompress.ts's bounds; snappy in the framing format).
+ */
+const ACCEPT_ENCODING = 'identity,gzip,deflate,zstd,snappy';
 
 export interface GrpcReceiverOptions {
   pipeline: Pipeline;

@@ -15,7 +15,7 @@ export function incomingOf(c: Context): IncomingMessage | undefined {
 
 /**
  * Read the raw body, each chunk counted in the admission as it arrives (refused: 429 / 413), cut when it
- * arrives too slowly (408). Under @hono/node-server straight from the socket's chunks, without a web
+ * arrives too slowly (503). Under @hono/node-server straight from the socket's chunks, without a web
  * stream in between (~1 µs per span less on the main thread for 512-span requests), into one buffer of
  * the declared length.
  */
@@ -54,7 +54,7 @@ export async function readBody(c: Context, admission: Admission, limits: BodyLim
  * A request answered before its body was read to the end: what is left of the body is read and dropped
  * when its declared length says it is at most DROP_MAX_BYTES (the client's keep-alive connection stays
  * usable for its retry); a chunked body, or a larger remainder, is not read: the answer closes the
- * connection (a flood costs the gateway no more reading). Returns the error to answer (408 when the
+ * connection (a flood costs the gateway no more reading). Returns the error to answer (503 when the
  * client is too slow even for that) and whether to close.
  */
 export async function settleBody(c: Context, e: unknown, limits: BodyLimits, declared: number, progress: BodyProgress): Promise<{ error: unknown; close: boolean }> {

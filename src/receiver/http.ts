@@ -16,7 +16,7 @@ import { incomingOf, readBody, settleBody } from './http-body.js';
 export interface HttpReceiverOptions {
   pipeline: Pipeline;
   maxBodyBytes: number;
-  /** a body must average this many bytes/s once bodyGraceSeconds are over (408 otherwise); 0: no check */
+  /** a body must average this many bytes/s once bodyGraceSeconds are over (503 otherwise); 0: no check */
   bodyMinBytesPerSecond?: number;
   bodyGraceSeconds?: number;
   /**
@@ -44,6 +44,11 @@ const CONTENT_TYPES: Record<string, Encoding> = {
 
 function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** The encoding of a request's answer: its own when it names one we take, else JSON. */
+function requestEncoding(c: Context): Encoding {
+  return CONTENT_TYPES[mediaType(c.req.header('content-type'))] ?? 'json';
 }
 
 function contentTypeOf(enc: Encoding): string {
@@ -79,15 +84,14 @@ export function createHttpApp(opts: HttpReceiverOptions): Hono {
       });
     }
     app.post(path, (c) => exportRequest(c, signal, opts, limits));
-    app.all(path, (c) => {
-      const enc = CONTENT_TYPES[mediaType(c.req.header('content-type'))] ?? 'json';
-      return errorResponse(c, new GatewayError('method_not_allowed', `method ${c.req.method} not allowed on ${path}; use POST`), enc);
-    });
+    app.all(path, (c) => errorResponse(c, new GatewayError('method_not_allowed', `method ${c.req.method} not allowed on ${path}; use POST`), requestEncoding(c)));
   }
 
   opts.extra?.(app);
 
-  app.notFound((c) => errorResponse(c, new GatewayError('not_found', `no route for ${c.req.method} ${c.req.path}`), 'json'));
+  // In the request's encoding too: the Collector's otlphttp exporter decodes every error body as protobuf, and
+  // a JSON body to its protobuf request lost the message naming the wrong path.
+  app.notFound((c) => errorResponse(c, new GatewayError('not_found', `no route for ${c.req.method} ${c.req.path}`), requestEncoding(c)));
   return app;
 }
 

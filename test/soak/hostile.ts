@@ -24,7 +24,7 @@
  *
  * Prints RSS max (per phase), the normal clients' latency p50/p99 and success rate (calm and under attack),
  * and what the hostile clients got; exits 1 when a promise is broken: the gateway died, RSS over the
- * bound, normal clients refused or slowed beyond the bounds under attack, a slow upload not cut (408 +
+ * bound, normal clients refused or slowed beyond the bounds under attack, a slow upload not cut (503 +
  * connection closed / DEADLINE_EXCEEDED) within grace + slack, a declared-huge upload not refused at
  * once (413), or an acknowledged span missing / stored twice / miscounted.
  */
@@ -144,7 +144,7 @@ const describe = (label: string, r: NormalResult) =>
 interface MixInput { httpUrl: string; grpcAddress: string; seconds: number; maxBodyBytes: number; tinyAfterSeconds: number }
 interface MixReport {
   tallies: Record<'chunked' | 'slow' | 'huge' | 'grpcBig' | 'grpcSlow' | 'fat' | 'tiny', Record<string, number>>;
-  /** ms from the start of each slow upload to its cut (408 / DEADLINE_EXCEEDED) */
+  /** ms from the start of each slow upload to its cut (503 / DEADLINE_EXCEEDED) */
   slowCuts: number[];
   /** hostile uploads answered otherwise than promised */
   broken: string[];
@@ -169,13 +169,13 @@ async function hostileMix({ httpUrl, grpcAddress, seconds, maxBodyBytes, tinyAft
   const slowCuts: number[] = [];
   const broken: string[] = [];
   const actor = async (once: () => Promise<void>) => { while (running()) { await once(); await sleep(200); } };
-  // A slow upload within the limits is cut: 408 and the connection closed (also when refused before it is
+  // A slow upload within the limits is cut: 503 and the connection closed (also when refused before it is
   // read: what is left of a refused body is read under the same rate check), or refused at once with the
   // connection closed (a refused chunked body is not read).
   const slowOnce = (declared: number | undefined) => async () => {
     const r: UploadOutcome = await rawUpload({ url: httpUrl, headers: evil, declared, bytes: MiB, bytesPerSecond: 1, maxMs: remaining() });
     t.slow.add(`${r.status || 'no answer'}${r.closed ? '' : ' (left open)'}`);
-    if (r.status === 408 && r.closed) slowCuts.push(r.ms);
+    if (r.status === 503 && r.closed) slowCuts.push(r.ms);
     else if (r.closed && r.status === 429 && declared === undefined) return;
     else if (r.status !== 0 || r.closed) broken.push(`HTTP slow upload (${declared === undefined ? 'chunked' : 'declared 1 MiB'}): ${r.status || 'no answer'}${r.closed ? '' : ', connection left open'} after ${r.ms.toFixed(0)} ms`);
   };

@@ -1,0 +1,200 @@
+/**
+ * LZ4 request bodies (Content-Encoding `lz4`): the LZ4 frame format, which the Collector's otlphttp exporter
+ * sends with `compression: lz4` (pierrec/lz4 Writer). Checksums verified (xxHash32) as that library's reader
+ * does; output counted before it is kept and bounded by the limit, as decompress.ts does for the others.
+ */
+import { GatewayError } from '../errors.js';
+
+type Count = (n: number) => void;
+
+const MAGIC = 0x184d2204;
+const BLOCK_MAX = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+
+function corrupt(what: string): GatewayError {
+  return new GatewayError('invalid_argument', `cannot decode lz4 body: ${what}`);
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError('payload_too_large', `request body exceeds ${limit} bytes after decompression`);
+}
+
+const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+
+const P1 = 2654435761;
+const P2 = 2246822519;
+const P3 = 3266489917;
+const P4 = 668265263;
+const P5 = 374761393;
+const rotl = (x: number, r: number): number => ((x << r) | (x >>> (32 - r))) >>> 0;
+const round = (acc: number, lane: number): number => Math.imul(rotl((acc + Math.imul(lane, P2)) >>> 0, 13), P1) >>> 0;
+
+/** xxHash32 with seed 0 (the frame's header and content checksums). */
+export function xxh32(b: Uint8Array): number {
+  let i = 0;
+  let h: number;
+  if (b.length >= 16) {
+    let v1 = (P1 + P2) >>> 0;
+    let v2 = P2;
+    let v3 = 0;
+    let v4 = (0 - P1) >>> 0;
+    for (; i + 16 <= b.length; i += 16) {
+      v1 = round(v1, u32(b, i));
+      v2 = round(v2, u32(b, i + 4));
+      v3 = round(v3, u32(b, i + 8));
+      v4 = round(v4, u32(b, i + 12));
+    }
+    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) >>> 0;
+  } else {
+    h = P5;
+  }
+  h = (h + b.length) >>> 0;
+  for (; i + 4 <= b.length; i += 4) h = Math.imul(rotl((h + Math.imul(u32(b, i), P3)) >>> 0, 17), P4) >>> 0;
+  for (; i < b.length; i++) h = Math.imul(rotl((h + Math.imul(b[i]!, P5)) >>> 0, 11), P1) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), P2) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), P3) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The output of one frame, grown as blocks arrive; each growth counted before it is kept. */
+class Output {
+  buf: Buffer;
+  size = 0;
+  constructor(initial: number, private readonly limit: number, private readonly count: Count) {
+    count(initial);
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  /** room for `n` more bytes */
+  reserve(n: number): void {
+    const need = this.size + n;
+    if (need <= this.buf.length) return;
+    const cap = Math.min(Math.max(need, this.buf.length * 2), this.limit);
+    if (need > cap) throw tooLarge(this.limit);
+    this.count(cap);
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.size);
+    this.buf = next;
+  }
+}
+
+/**
+ * One LZ4 block appended to `out` (earlier blocks stay in `out`: linked blocks refer back into them). Room is
+ * reserved as literals and matches come (a block does not declare its decoded size); at most `max` bytes.
+ */
+function decodeBlock(src: Uint8Array, start: number, end: number, out: Output, max: number): void {
+  const oMax = out.size + max;
+  let o = out.size;
+  let i = start;
+  for (;;) {
+    if (i >= end) throw corrupt('truncated block');
+    const token = src[i++]!;
+    let lit = token >>> 4;
+    if (lit === 15) {
+      for (let b = 255; b === 255;) {
+        if (i >= end) throw corrupt('truncated literal length');
+        b = src[i++]!;
+        lit += b;
+      }
+    }
+    if (i + lit > end || o + lit > oMax) throw corrupt('literals beyond the block');
+    out.size = o;
+    out.reserve(lit);
+    out.buf.set(src.subarray(i, i + lit), o);
+    i += lit;
+    o += lit;
+    if (i === end) break; // the last sequence has literals only
+    if (i + 2 > end) throw corrupt('truncated match offset');
+    const offset = src[i]! | (src[i + 1]! << 8);
+    i += 2;
+    let len = token & 15;
+    if (len === 15) {
+      for (let b = 255; b === 255;) {
+        if (i >= end) throw corrupt('truncated match length');
+        b = src[i++]!;
+        len += b;
+      }
+    }
+    len += 4;
+    if (offset === 0 || offset > o || o + len > oMax) throw corrupt('match outside the output');
+    out.size = o;
+    out.reserve(len);
+    const dst = out.buf;
+    if (offset >= len) dst.copyWithin(o, o - offset, o - offset + len);
+    else for (let k = 0; k < len; k++) dst[o + k] = dst[o + k - offset]!;
+    o += len;
+  }
+  out.size = o;
+}
+
+/**
+ * An lz4 body: LZ4 frames (and skippable frames), at most `limit` bytes decoded. A frame's declared content
+ * size, when it has one, is checked against the limit before anything is allocated.
+ */
+export function lz4Frames(src: Uint8Array, limit: number, count: Count): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let pos = 0;
+  while (pos < src.length) {
+    if (pos + 4 > src.length) throw corrupt('truncated frame');
+    const magic = u32(src, pos);
+    if (magic >= 0x184d2a50 && magic <= 0x184d2a5f) { // skippable frame
+      if (pos + 8 > src.length) throw corrupt('truncated skippable frame');
+      pos += 8 + u32(src, pos + 4);
+      continue;
+    }
+    if (magic !== MAGIC) throw corrupt('not an LZ4 frame');
+    if (pos + 7 > src.length) throw corrupt('truncated frame descriptor');
+    const flg = src[pos + 4]!;
+    const bd = src[pos + 5]!;
+    if (flg >> 6 !== 1) throw corrupt('unknown frame version');
+    if (flg & 0x01) throw corrupt('dictionaries are not supported');
+    const blockChecksum = (flg & 0x10) !== 0;
+    const contentSizeFlag = (flg & 0x08) !== 0;
+    const contentChecksum = (flg & 0x04) !== 0;
+    const max = BLOCK_MAX[(bd >> 4) & 7]!;
+    if (!max || (bd & 0x8f) || (flg & 0x02)) throw corrupt('bad frame descriptor');
+    const descEnd = pos + 6 + (contentSizeFlag ? 8 : 0);
+    if (descEnd + 1 > src.length) throw corrupt('truncated frame descriptor');
+    if (((xxh32(src.subarray(pos + 4, descEnd)) >>> 8) & 0xff) !== src[descEnd]) throw corrupt('frame descriptor checksum mismatch');
+    let declared: number | null = null;
+    if (contentSizeFlag) {
+      declared = u32(src, pos + 6) + u32(src, pos + 10) * 2 ** 32;
+      if (total + declared > limit) throw tooLarge(limit);
+    }
+    pos = descEnd + 1;
+    // The declared size when there is one, else a guess grown by doubling (each growth counted).
+    const out = new Output(declared ?? Math.min(limit - total, Math.max(64 * 1024, 4 * (src.length - pos))), limit - total, count);
+    for (;;) {
+      if (pos + 4 > src.length) throw corrupt('truncated block size');
+      const word = u32(src, pos);
+      pos += 4;
+      if (word === 0) break; // end mark
+      const size = word & 0x7fffffff;
+      const end = pos + size;
+      if (end + (blockChecksum ? 4 : 0) > src.length) throw corrupt('truncated block');
+      if (size > max) throw corrupt('block over the frame\'s block size');
+      if (blockChecksum && xxh32(src.subarray(pos, end)) !== u32(src, end)) throw corrupt('block checksum mismatch');
+      if (word & 0x80000000) { // stored uncompressed
+        out.reserve(size);
+        out.buf.set(src.subarray(pos, end), out.size);
+        out.size += size;
+      } else {
+        decodeBlock(src, pos, end, out, max);
+      }
+      pos = end + (blockChecksum ? 4 : 0);
+    }
+    const data = out.buf.subarray(0, out.size);
+    if (contentChecksum) {
+      if (pos + 4 > src.length) throw corrupt('truncated content checksum');
+      if (xxh32(data) !== u32(src, pos)) throw corrupt('content checksum mismatch');
+      pos += 4;
+    }
+    if (declared !== null && data.length !== declared) throw corrupt(`frame produced ${data.length} of its ${declared} bytes`);
+    total += data.length;
+    if (data.length > 0) parts.push(data);
+  }
+  if (parts.length === 0) return new Uint8Array(0);
+  if (parts.length === 1) return parts[0]!;
+  count(total); // the joined copy, while the parts still exist
+  return Buffer.concat(parts, total);
+}

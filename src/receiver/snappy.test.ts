@@ -1,0 +1,67 @@
+/** Snappy bodies (block and framing formats): round trips, checksums, limits and counting, corrupt input. */
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { GatewayError } from '../errors.js';
+import { decompress } from './decompress.js';
+import { snappyEncodeBlock, snappyEncodeFramed } from '../../test/helpers/snappy.js';
+
+/** Text with repeats near and far, runs (overlapping copies) and random stretches (literals). */
+function sample(n: number): Buffer {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for (let i = 0; size < n; i++) {
+    const p = i % 4 === 0 ? randomBytes(300) : i % 4 === 1 ? Buffer.alloc(1000, 'a') : Buffer.from(`{"key":"gen_ai.usage.input_tokens","v":${i % 7}}`);
+    parts.push(p);
+    size += p.length;
+  }
+  return Buffer.concat(parts).subarray(0, n);
+}
+
+async function failure(p: Promise<unknown>): Promise<GatewayError> {
+  const e = await p.then(() => null, (x: unknown) => x);
+  expect(e).toBeInstanceOf(GatewayError);
+  return e as GatewayError;
+}
+
+describe('snappy Content-Encoding', () => {
+  it('decodes the block format (snappy) and the framing format (snappy, x-snappy-framed), compressed and raw chunks', async () => {
+    for (const n of [0, 1, 70, 65536, 200_000]) {
+      const src = sample(n);
+      const block = snappyEncodeBlock(src);
+      if (n > 1000) expect(block.length).toBeLessThan(n);
+      expect(Buffer.from(await decompress(block, 'snappy', 1 << 20)).equals(src), `block ${n}`).toBe(true);
+      for (const raw of [false, true]) {
+        const framed = snappyEncodeFramed(src, raw);
+        expect(Buffer.from(await decompress(framed, 'snappy', 1 << 20)).equals(src), `framed ${n} ${raw}`).toBe(true);
+        expect(Buffer.from(await decompress(framed, 'x-snappy-framed', 1 << 20)).equals(src), `x-framed ${n} ${raw}`).toBe(true);
+      }
+    }
+  });
+
+  it('counts the output before keeping it and refuses it beyond the limit (413) by the declared length', async () => {
+    const src = sample(100_000);
+    let counted = 0;
+    await decompress(snappyEncodeBlock(src), 'snappy', 1 << 20, (n) => { counted += n; });
+    expect(counted).toBe(100_000);
+    counted = 0;
+    await decompress(snappyEncodeFramed(src), 'x-snappy-framed', 1 << 20, (n) => { counted += n; });
+    expect(counted).toBe(200_000); // the chunks, then the joined copy
+    // A block declaring 1 GiB in 5 bytes: refused before anything is allocated.
+    const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04]);
+    expect((await failure(decompress(bomb, 'snappy', 1 << 20))).httpStatus).toBe(413);
+    expect((await failure(decompress(snappyEncodeFramed(Buffer.alloc(300_000)), 'x-snappy-framed', 200_000))).httpStatus).toBe(413);
+  });
+
+  it('refuses corrupt bodies with 400: a bad checksum, a copy before the start, a short block, a reserved chunk type', async () => {
+    const framed = snappyEncodeFramed(sample(5000));
+    framed[14] = framed[14]! ^ 0xff; // inside the first chunk's data
+    expect((await failure(decompress(framed, 'x-snappy-framed', 1 << 20))).message).toMatch(/snappy/);
+    const badCopy = Buffer.from([8, 0x01 | (0 << 2), 5]); // length 8, copy of offset 5 with nothing before
+    expect((await failure(decompress(badCopy, 'snappy', 1 << 20))).httpStatus).toBe(400);
+    const short = snappyEncodeBlock(Buffer.from('hello world'));
+    expect((await failure(decompress(short.subarray(0, short.length - 2), 'snappy', 1 << 20))).httpStatus).toBe(400);
+    const reserved = Buffer.concat([snappyEncodeFramed(Buffer.from('x')), Buffer.from([0x02, 0, 0, 0])]);
+    expect((await failure(decompress(reserved, 'x-snappy-framed', 1 << 20))).message).toMatch(/reserved/);
+    expect((await failure(decompress(Buffer.from('plain'), 'x-snappy-framed', 1 << 20))).message).toMatch(/stream identifier/);
+  });
+});
