@@ -228,6 +228,24 @@ describe('predicates reach the ledger tables (EXPLAIN)', () => {
     expect(failed).toBeGreaterThan(0);
   });
 
+  it("seed 002's children by the parent's uuid alone are an index condition on every spans partition, under row-level security too (sql/027)", async () => {
+    const sql = readFileSync(join(PATTERN_DIR, '002_child_spans.sql'), 'utf8');
+    const parent = ids.span(TRACE.A1, SPAN.a); // A1's root
+    const scans = mainScans(await explain(sql.replace('$1', `'${parent}'`))).filter((s) => s['Relation Name']!.startsWith('spans'));
+    expect(scans.length).toBeGreaterThan(0);
+    for (const s of scans) {
+      const cond = s['Node Type'] === 'Bitmap Heap Scan' ? s.Plans?.[0]?.['Index Cond'] : s['Index Cond'];
+      expect(cond, s['Relation Name']).toContain(`parent_span_uuid(trace_id, parent_span_id) = '${parent}'::uuid`);
+    }
+    // the indexed call gives the uuid compat.span_uuid gives (the span ids of seed 002), NULL for a root
+    const { rows } = await owner.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE p.uuid IS NOT DISTINCT FROM
+        CASE WHEN s.parent_span_id IS NOT NULL THEN compat.span_uuid(s.trace_id, s.parent_span_id) END)::int AS same
+      FROM runledger.spans s, LATERAL (SELECT compat.parent_span_uuid(s.trace_id, s.parent_span_id) AS uuid) p`);
+    expect(rows[0].same).toBe(rows[0].n);
+    const children = await asAnalyst('acme', async (c) => (await c.query(sql, [parent])).rows.length);
+    expect(children).toBeGreaterThan(0);
+  });
+
   it('a time window on olo_run_node prunes the nodes partitions to that day', async () => {
     const day = new Date(DAY_START_MS).toISOString();
     const next = new Date(DAY_START_MS + 86_400_000).toISOString();
