@@ -10,9 +10,14 @@
 -- - Not a partial index (parent_span_id IS NOT NULL): PostgreSQL keeps statistics for the expressions of
 --   non-partial indexes only, and without them it estimated ~10,000 rows and hash-joined every run (85 ms).
 -- Cost per span written, and the build time of this migration on an existing ledger: docs/schema.md, "Indexes".
+-- A large ledger can build the index beforehand without holding off writers (README, "Upgrading": the function
+-- as below, then CREATE INDEX CONCURRENTLY on each partition): the function is then kept as it was created, and
+-- CREATE INDEX on runledger.spans attaches the partitions' matching indexes instead of building them.
 DO $$
 BEGIN
-  IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+  IF to_regprocedure('compat.parent_span_uuid(uuid, text)') IS NOT NULL THEN
+    NULL;
+  ELSIF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
     CREATE FUNCTION compat.parent_span_uuid(trace_id uuid, parent_span_id text) RETURNS uuid
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF
     AS $f$ BEGIN RETURN md5(replace(trace_id::text, '-', '') || parent_span_id)::uuid; END $f$;
