@@ -1,0 +1,57 @@
+/**
+ * `runledger serve` misconfigured as a newcomer might: each mistake ends the start with one line on stderr naming
+ * the variable to change and exit 1, never a stack trace, and never a gateway that retries forever what cannot work.
+ * Runs the built CLI (npm run build); no database is needed (DATABASE_URL points at a closed port).
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../src/db/paths.js';
+import { freePort } from '../src/db/embedded.js';
+
+const CLI = join(packageRoot(), 'dist/src/cli.js');
+const NO_DB = 'postgres://runledger:x@127.0.0.1:1/ledger';
+
+/** serve with `env`: its exit code (null: still running after `ms`, then killed) and stderr. */
+async function serve(env: Record<string, string>, ms = 15_000): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, RUNLEDGER_GRPC_PORT: '0', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null); }, ms);
+    child.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+  });
+  return { code, stderr };
+}
+
+describe('runledger serve, misconfigured', () => {
+  it('a missing price file: one line naming RUNLEDGER_PRICES_FILE, exit 1 (was a "fatal" log line with a stack trace)', async () => {
+    const r = await serve({ DATABASE_URL: NO_DB, RUNLEDGER_HTTP_PORT: String(await freePort()), RUNLEDGER_PRICES_FILE: '/nonexistent/prices.json' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('RUNLEDGER_PRICES_FILE: cannot load price table /nonexistent/prices.json');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a host that is no address of this machine: told to change RUNLEDGER_HTTP_HOST, not the port', async () => {
+    // 192.0.2.1 (TEST-NET-1) is on no interface: EADDRNOTAVAIL, without a name lookup
+    const r = await serve({ DATABASE_URL: NO_DB, RUNLEDGER_HTTP_HOST: '192.0.2.1', RUNLEDGER_HTTP_PORT: String(await freePort()) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot listen for OTLP/HTTP on 192.0.2.1');
+    expect(r.stderr).toContain('set RUNLEDGER_HTTP_HOST to an address of this machine');
+    expect(r.stderr).not.toContain('RUNLEDGER_HTTP_PORT');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a DATABASE_URL pg cannot parse: exit 1 naming it (was a gateway answering 503 and retrying it every second)', async () => {
+    const r = await serve({ DATABASE_URL: 'postgres://runledger:x@127.0.0.1:notaport/ledger', RUNLEDGER_HTTP_PORT: String(await freePort()) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/DATABASE_URL is not a URL pg can use/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a value out of range: names the variable and the value', async () => {
+    const r = await serve({ DATABASE_URL: NO_DB, RUNLEDGER_WRITERS: '0' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('invalid configuration: RUNLEDGER_WRITERS (writers) must be a positive integer, got 0');
+  });
+});
