@@ -1,5 +1,6 @@
 /** One typed configuration object: defaults, environment overrides, validation. */
 import pg from 'pg';
+import { SetupError } from './errors.js';
 export interface Config {
   /** postgres:// URL; when unset an embedded PostgreSQL is started under dataDir */
   databaseUrl: string | null;
@@ -119,7 +120,7 @@ function bool(env: Env, key: string, fallback: boolean): boolean {
   throw new ConfigError(`${key} must be a boolean, got ${JSON.stringify(raw)}`);
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends SetupError {}
 
 /** "key1=tenantA,key2=tenantB" → { key1: 'tenantA', key2: 'tenantB' } (a key may contain '=': the last one splits). */
 export function parseApiKeys(raw: string | undefined, name = 'RUNLEDGER_API_KEYS'): Record<string, string> {

