@@ -48,3 +48,12 @@ describe('configuration errors name the variable to change', () => {
     }
   });
 });
+
+describe('numbers in the environment', () => {
+  it('are decimal integers: hex, exponents, fractions and words are refused with the variable named', () => {
+    for (const value of ['0x1F90', '1e3', '4318.0', 'abc', '12abc', '4_318', '99999999999999999999']) {
+      expect(() => configFromEnv({ RUNLEDGER_HTTP_PORT: value }), value).toThrow(`RUNLEDGER_HTTP_PORT must be an integer, got ${JSON.stringify(value)}`);
+    }
+    expect(configFromEnv({ RUNLEDGER_HTTP_PORT: ' 4400 ', RUNLEDGER_BODY_MIN_BYTES_PER_SECOND: '+0' })).toMatchObject({ httpPort: 4400, bodyMinBytesPerSecond: 0 });
+  });
+});

@@ -107,8 +107,9 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, key: string, fallback: number): number {
   const raw = env[key];
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n)) throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(raw)}`);
+  // decimal digits only: Number() also took '0x1F90' (8080), '1e3' and '4318.0' without a word
+  const n = /^\s*[-+]?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
