@@ -1,7 +1,8 @@
 /**
- * Every attribute key the code (src/, and the views of sql/) reads is documented for users in docs/ (mapping.md, schema.md, queries.md,
- * compat.md), and mapping.md's numbered precedence matches the code's ordered key lists. Keys are found in the
- * source text (TypeScript's parser), not in a hand-kept list, so a key added to a key list without docs fails here.
+ * Every attribute key the code reads (src/, and the views of sql/) is documented for users in docs/ (mapping.md,
+ * schema.md, queries.md, compat.md), and mapping.md's numbered precedence matches the code's ordered key lists. Keys
+ * are found in the source text (TypeScript's parser), not in a hand-kept list, so a key added to a key list without
+ * docs fails here.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
