@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,11 +98,17 @@ describe('runledger serve, misconfigured', () => {
       writeFileSync(join(dir, 'file'), '');
       const r = await serve({ DATABASE_URL: '', RUNLEDGER_DATA_DIR: join(dir, 'file'), RUNLEDGER_HTTP_PORT: String(await freePort()) });
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toMatch(new RegExp(`^cannot create the embedded PostgreSQL's data directory ${join(dir, 'file')} \\(RUNLEDGER_DATA_DIR\\): EEXIST`));
+      expect(r.stderr.trim()).toMatch(new RegExp(`^cannot create the embedded PostgreSQL's data directory ${join(dir, 'file')} \\(RUNLEDGER_DATA_DIR\\): .* is not a directory`));
       expect(r.stderr).not.toMatch(/\n\s+at /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it.runIf(existsSync('/proc/self'))('a RUNLEDGER_DATA_DIR under /proc: exit 1 at once (fs\'s recursive mkdir spun there forever, deaf to SIGTERM)', async () => {
+    const r = await serve({ DATABASE_URL: '', RUNLEDGER_DATA_DIR: '/proc/runledger-no-such-dir/data', RUNLEDGER_HTTP_PORT: String(await freePort()) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^cannot create the embedded PostgreSQL's data directory \/proc\/runledger-no-such-dir\/data \(RUNLEDGER_DATA_DIR\): ENOENT/);
   });
 });
 

@@ -67,6 +67,26 @@ function lastWords(recent: readonly string[]): string {
   return (telling.length > 0 ? telling : lines).slice(-6).join('\n');
 }
 
+/**
+ * mkdir -p, one level at a time: fs's recursive mkdir spun at 100% CPU forever on a path under /proc (Node 20.20:
+ * it retries the ENOENT there), deaf to SIGTERM, where one mkdir fails at once.
+ */
+function makeDirectory(path: string): void {
+  const missing: string[] = [];
+  for (let d = path; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // made meanwhile by another process: fine
+    }
+  }
+  if (!statSync(path).isDirectory()) throw new Error(`${path} exists and is not a directory`);
+}
+
 export async function startEmbedded(opts: {
   dataDir: string;
   port?: number;
@@ -82,7 +102,7 @@ export async function startEmbedded(opts: {
 }): Promise<EmbeddedDb> {
   const dir = resolve(opts.dataDir, 'pgdata');
   try {
-    mkdirSync(resolve(opts.dataDir), { recursive: true });
+    makeDirectory(resolve(opts.dataDir));
   } catch (e) {
     // a file in the way, a read-only place: the user's to change (it was a crash with a stack trace)
     throw new SetupError(`cannot create the embedded PostgreSQL's data directory ${resolve(opts.dataDir)} (RUNLEDGER_DATA_DIR): ${(e as Error).message}`);
