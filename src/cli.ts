@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** runledger command line: `serve` (default), `migrate` and the maintenance commands (src/cli/). */
-import { ConfigError } from './config.js';
+import { SetupError } from './errors.js';
 import { createLogger } from './log.js';
 import { serve } from './cli/serve.js';
 import { runMigrate } from './cli/migrate.js';
@@ -40,7 +40,8 @@ run().catch((e) => {
     process.stderr.write(`runledger ${cmd}: ${e.message}\n${USAGE}`);
     process.exit(2);
   }
-  if (e instanceof ConfigError) process.stderr.write(e.message + '\n');
+  // configuration, a port taken, a directory the embedded server cannot enter: the message says what to change
+  if (e instanceof SetupError) process.stderr.write(e.message + '\n');
   else if (maintenance) process.stderr.write(`\nrunledger ${cmd}: ${(e as Error)?.message ?? String(e)}\n`);
   else log.error('fatal', { error: (e as Error)?.stack ?? String(e) });
   process.exit(1);

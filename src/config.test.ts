@@ -20,3 +20,40 @@ describe('database timeouts and the write stall limit', () => {
     }
   });
 });
+
+describe('configuration errors name the variable to change', () => {
+  it('names the RUNLEDGER_* variable and the value given, not the internal field alone', () => {
+    for (const [key, value] of [
+      ['RUNLEDGER_HTTP_PORT', '-1'], ['RUNLEDGER_GRPC_PORT', '70000'], ['RUNLEDGER_EMBEDDED_PG_PORT', '-5'],
+      ['RUNLEDGER_WRITERS', '0'], ['RUNLEDGER_MAX_BODY_BYTES', '-1'], ['RUNLEDGER_QUEUE_MAX_SPANS', '0'],
+      ['RUNLEDGER_BATCH_MAX_SPANS', '0'], ['RUNLEDGER_RETRY_AFTER_SECONDS', '-2'], ['RUNLEDGER_MAX_CONTENT_CHARS', '0'],
+      ['RUNLEDGER_PREPARE_WORKERS', '-1'], ['RUNLEDGER_RUN_LOCK_WAIT_MS', '-1'], ['RUNLEDGER_ADMISSION_SHARE_PERCENT', '0'],
+      ['RUNLEDGER_BODY_GRACE_SECONDS', '0'], ['RUNLEDGER_HTTP_KEEP_ALIVE_SECONDS', '0'],
+      ['RUNLEDGER_BODY_MIN_BYTES_PER_SECOND', '-1'], ['RUNLEDGER_API_KEYS_REFRESH_SECONDS', '0'],
+      ['RUNLEDGER_PARTITION_BACKFILL_DAYS', '-1'], ['RUNLEDGER_ROLLUP_REFRESH_SECONDS', '-5'],
+      ['RUNLEDGER_DB_LOCK_TIMEOUT_MS', '0'], ['RUNLEDGER_DB_STATEMENT_TIMEOUT_MS', '-1'], ['RUNLEDGER_READY_WRITE_STALL_MS', '0'],
+    ] as const) {
+      expect(() => configFromEnv({ [key]: value }), `${key}=${value}`).toThrow(new RegExp(`${key} \\(\\w+\\) must .*got ${value}`));
+    }
+    expect(() => configFromEnv({ RUNLEDGER_BATCH_MAX_SPANS: '5000', RUNLEDGER_QUEUE_MAX_SPANS: '4096' }))
+      .toThrow(/RUNLEDGER_BATCH_MAX_SPANS \(batchMaxSpans\) must not exceed RUNLEDGER_QUEUE_MAX_SPANS \(4096\), got 5000/);
+  });
+
+  it('refuses a DATABASE_URL pg cannot parse (it never connects: the gateway retried it every second), takes the forms pg does', () => {
+    for (const url of ['postgres://u:p@127.0.0.1:notaport/db', 'postgres://u:p@db:99999/ledger']) {
+      expect(() => configFromEnv({ DATABASE_URL: url }), url).toThrow(/DATABASE_URL is not a URL pg can use/);
+    }
+    for (const url of ['postgres://u:p@db.example:5432/ledger', 'postgresql://user@/ledger', 'postgres:///ledger?host=/var/run/postgresql']) {
+      expect(configFromEnv({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+  });
+});
+
+describe('numbers in the environment', () => {
+  it('are decimal integers: hex, exponents, fractions and words are refused with the variable named', () => {
+    for (const value of ['0x1F90', '1e3', '4318.0', 'abc', '12abc', '4_318', '99999999999999999999']) {
+      expect(() => configFromEnv({ RUNLEDGER_HTTP_PORT: value }), value).toThrow(`RUNLEDGER_HTTP_PORT must be an integer, got ${JSON.stringify(value)}`);
+    }
+    expect(configFromEnv({ RUNLEDGER_HTTP_PORT: ' 4400 ', RUNLEDGER_BODY_MIN_BYTES_PER_SECOND: '+0' })).toMatchObject({ httpPort: 4400, bodyMinBytesPerSecond: 0 });
+  });
+});

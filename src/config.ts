@@ -1,4 +1,6 @@
 /** One typed configuration object: defaults, environment overrides, validation. */
+import pg from 'pg';
+import { SetupError } from './errors.js';
 export interface Config {
   /** postgres:// URL; when unset an embedded PostgreSQL is started under dataDir */
   databaseUrl: string | null;
@@ -105,8 +107,9 @@ type Env = Record<string, string | undefined>;
 function int(env: Env, key: string, fallback: number): number {
   const raw = env[key];
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n)) throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(raw)}`);
+  // decimal digits only: Number() also took '0x1F90' (8080), '1e3' and '4318.0' without a word
+  const n = /^\s*[-+]?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -118,7 +121,7 @@ function bool(env: Env, key: string, fallback: boolean): boolean {
   throw new ConfigError(`${key} must be a boolean, got ${JSON.stringify(raw)}`);
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends SetupError {}
 
 /** "key1=tenantA,key2=tenantB" → { key1: 'tenantA', key2: 'tenantB' } (a key may contain '=': the last one splits). */
 export function parseApiKeys(raw: string | undefined, name = 'RUNLEDGER_API_KEYS'): Record<string, string> {
@@ -173,50 +176,84 @@ export function configFromEnv(env: Env = process.env, overrides: Partial<Config>
   return validate(c);
 }
 
+/**
+ * The variable each setting is read from (configFromEnv), for messages: a user who set RUNLEDGER_WRITERS=0 is told
+ * that name, not the field's. Settings given in code (the exporter's options) are named by their field as well.
+ */
+const ENV_NAMES: Readonly<Partial<Record<keyof Config, string>>> = {
+  databaseUrl: 'DATABASE_URL', embeddedPgPort: 'RUNLEDGER_EMBEDDED_PG_PORT', httpPort: 'RUNLEDGER_HTTP_PORT',
+  grpcPort: 'RUNLEDGER_GRPC_PORT', maxBodyBytes: 'RUNLEDGER_MAX_BODY_BYTES', queueMaxSpans: 'RUNLEDGER_QUEUE_MAX_SPANS',
+  admissionSharePercent: 'RUNLEDGER_ADMISSION_SHARE_PERCENT', bodyGraceSeconds: 'RUNLEDGER_BODY_GRACE_SECONDS',
+  httpKeepAliveSeconds: 'RUNLEDGER_HTTP_KEEP_ALIVE_SECONDS', bodyMinBytesPerSecond: 'RUNLEDGER_BODY_MIN_BYTES_PER_SECOND',
+  batchMaxSpans: 'RUNLEDGER_BATCH_MAX_SPANS', writers: 'RUNLEDGER_WRITERS', prepareWorkers: 'RUNLEDGER_PREPARE_WORKERS',
+  retryAfterSeconds: 'RUNLEDGER_RETRY_AFTER_SECONDS', runLockWaitMs: 'RUNLEDGER_RUN_LOCK_WAIT_MS',
+  maxContentChars: 'RUNLEDGER_MAX_CONTENT_CHARS', defaultTenant: 'RUNLEDGER_DEFAULT_TENANT', apiKeys: 'RUNLEDGER_API_KEYS',
+  apiKeysRefreshSeconds: 'RUNLEDGER_API_KEYS_REFRESH_SECONDS', partitionBackfillDays: 'RUNLEDGER_PARTITION_BACKFILL_DAYS',
+  rollupRefreshSeconds: 'RUNLEDGER_ROLLUP_REFRESH_SECONDS', dbLockTimeoutMs: 'RUNLEDGER_DB_LOCK_TIMEOUT_MS',
+  dbStatementTimeoutMs: 'RUNLEDGER_DB_STATEMENT_TIMEOUT_MS', readyWriteStallMs: 'RUNLEDGER_READY_WRITE_STALL_MS',
+};
+
 export function validate(c: Config): Config {
   const problems: string[] = [];
+  // "RUNLEDGER_WRITERS (writers) must be ..., got 0"
+  const named = (k: keyof Config, rule: string) => {
+    const env = ENV_NAMES[k];
+    const v = c[k];
+    return `${env ? `${env} (${k})` : k} ${rule}${typeof v === 'number' || typeof v === 'string' ? `, got ${JSON.stringify(v)}` : ''}`;
+  };
   const port = (k: keyof Config) => {
     const v = c[k] as number;
-    if (!Number.isInteger(v) || v < 0 || v > 65535) problems.push(`${k} must be a port number (0-65535)`);
+    if (!Number.isInteger(v) || v < 0 || v > 65535) problems.push(named(k, 'must be a port number (0-65535)'));
   };
   const positive = (k: keyof Config) => {
     const v = c[k] as number;
-    if (!Number.isInteger(v) || v <= 0) problems.push(`${k} must be a positive integer`);
+    if (!Number.isInteger(v) || v <= 0) problems.push(named(k, 'must be a positive integer'));
   };
   port('httpPort');
   port('grpcPort');
   port('embeddedPgPort');
   for (const k of ['maxBodyBytes', 'queueMaxSpans', 'batchMaxSpans', 'writers', 'retryAfterSeconds', 'maxContentChars'] as const) positive(k);
-  if (!Number.isInteger(c.prepareWorkers) || c.prepareWorkers < 0 || c.prepareWorkers > 64) problems.push('prepareWorkers must be an integer from 0 to 64');
-  if (c.batchMaxSpans > c.queueMaxSpans) problems.push('batchMaxSpans must not exceed queueMaxSpans');
+  if (!Number.isInteger(c.prepareWorkers) || c.prepareWorkers < 0 || c.prepareWorkers > 64) problems.push(named('prepareWorkers', 'must be an integer from 0 to 64'));
+  if (c.batchMaxSpans > c.queueMaxSpans) problems.push(named('batchMaxSpans', `must not exceed ${ENV_NAMES.queueMaxSpans} (${c.queueMaxSpans})`));
   // a batch's token sums (≤ 10^12 per call) must fit the bigint of the run-delta staging table
-  if (c.batchMaxSpans > 1_000_000) problems.push('batchMaxSpans must be at most 1000000');
+  if (c.batchMaxSpans > 1_000_000) problems.push(named('batchMaxSpans', 'must be at most 1000000'));
   if (!Number.isInteger(c.runLockWaitMs) || c.runLockWaitMs < 0 || c.runLockWaitMs > 600_000) {
-    problems.push('runLockWaitMs must be an integer from 0 to 600000');
+    problems.push(named('runLockWaitMs', 'must be an integer from 0 to 600000'));
   }
   if (!Number.isInteger(c.admissionSharePercent) || c.admissionSharePercent < 1 || c.admissionSharePercent > 100) {
-    problems.push('admissionSharePercent must be an integer from 1 to 100');
+    problems.push(named('admissionSharePercent', 'must be an integer from 1 to 100'));
   }
-  if (!Number.isInteger(c.bodyGraceSeconds) || c.bodyGraceSeconds < 1 || c.bodyGraceSeconds > 3600) problems.push('bodyGraceSeconds must be an integer from 1 to 3600');
-  if (!Number.isInteger(c.httpKeepAliveSeconds) || c.httpKeepAliveSeconds < 1 || c.httpKeepAliveSeconds > 3600) problems.push('httpKeepAliveSeconds must be an integer from 1 to 3600');
-  if (!Number.isInteger(c.bodyMinBytesPerSecond) || c.bodyMinBytesPerSecond < 0) problems.push('bodyMinBytesPerSecond must be a non-negative integer (0: no check)');
-  if (c.databaseUrl !== null && !/^postgres(ql)?:\/\//.test(c.databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
-  if (!c.defaultTenant) problems.push('defaultTenant must not be empty');
+  if (!Number.isInteger(c.bodyGraceSeconds) || c.bodyGraceSeconds < 1 || c.bodyGraceSeconds > 3600) problems.push(named('bodyGraceSeconds', 'must be an integer from 1 to 3600'));
+  if (!Number.isInteger(c.httpKeepAliveSeconds) || c.httpKeepAliveSeconds < 1 || c.httpKeepAliveSeconds > 3600) problems.push(named('httpKeepAliveSeconds', 'must be an integer from 1 to 3600'));
+  if (!Number.isInteger(c.bodyMinBytesPerSecond) || c.bodyMinBytesPerSecond < 0) problems.push(named('bodyMinBytesPerSecond', 'must be a non-negative integer (0: no check)'));
+  if (c.databaseUrl !== null) {
+    if (!/^postgres(ql)?:\/\//.test(c.databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
+    else {
+      // What pg cannot parse (a port that is not a number, a bad escape) never connects: refused here, not retried
+      // every second while the gateway answers 503 (pg's own parser: it takes forms `new URL` refuses)
+      try {
+        new pg.Client({ connectionString: c.databaseUrl });
+      } catch (e) {
+        problems.push(`DATABASE_URL is not a URL pg can use (${(e as Error).message})`);
+      }
+    }
+  }
+  if (!c.defaultTenant) problems.push(named('defaultTenant', 'must not be empty'));
   for (const [key, tenant] of Object.entries(c.apiKeys ?? {})) {
-    if (!key || /\s/.test(key) || !tenant) { problems.push('apiKeys must map keys without whitespace to non-empty tenants'); break; }
+    if (!key || /\s/.test(key) || !tenant) { problems.push(named('apiKeys', 'must map keys without whitespace to non-empty tenants')); break; }
   }
-  if (!(c.apiKeysRefreshSeconds > 0) || c.apiKeysRefreshSeconds > 86_400) problems.push('apiKeysRefreshSeconds must be a positive number of seconds, at most 86400');
+  if (!(c.apiKeysRefreshSeconds > 0) || c.apiKeysRefreshSeconds > 86_400) problems.push(named('apiKeysRefreshSeconds', 'must be a positive number of seconds, at most 86400'));
   if (!Number.isInteger(c.partitionBackfillDays) || c.partitionBackfillDays < 0 || c.partitionBackfillDays > 3660) {
-    problems.push('partitionBackfillDays must be an integer from 0 to 3660');
+    problems.push(named('partitionBackfillDays', 'must be an integer from 0 to 3660'));
   }
   if (typeof c.rollupRefreshSeconds !== 'number' || !(c.rollupRefreshSeconds >= 0) || c.rollupRefreshSeconds > 86_400) {
-    problems.push('rollupRefreshSeconds must be a number of seconds from 0 (off) to 86400');
+    problems.push(named('rollupRefreshSeconds', 'must be a number of seconds from 0 (off) to 86400'));
   }
   // PostgreSQL takes at most INT_MAX ms; a day is far beyond any sane wait. (0 would be "no limit", which
   // is what these settings exist to prevent, and pg does not send it: the database's default would apply.)
   for (const k of ['dbLockTimeoutMs', 'dbStatementTimeoutMs', 'readyWriteStallMs'] as const) {
     const v = c[k];
-    if (!Number.isInteger(v) || v < 1 || v > 86_400_000) problems.push(`${k} must be an integer number of milliseconds from 1 to 86400000`);
+    if (!Number.isInteger(v) || v < 1 || v > 86_400_000) problems.push(named(k, 'must be an integer number of milliseconds from 1 to 86400000'));
   }
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return c;

@@ -28,6 +28,12 @@ export const ERROR_KINDS = {
 
 export type ErrorKind = keyof typeof ERROR_KINDS;
 
+/**
+ * A failure of the user's setup rather than of the code (a configuration value, a port taken, a directory the
+ * embedded server cannot enter): the command line prints its message alone, no stack trace, and exits 1.
+ */
+export class SetupError extends Error {}
+
 export class GatewayError extends Error {
   constructor(
     readonly kind: ErrorKind,

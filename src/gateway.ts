@@ -121,19 +121,23 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
 
   // A port already taken (a local OpenTelemetry Collector holds 4317/4318) ends the start with what to change,
   // after stopping what was started (the embedded PostgreSQL above all: left running, it blocked the next start).
-  const abandon = async (e: unknown, what: string, host: string, port: number, variable: string): Promise<never> => {
+  // A host that does not resolve or is no address of this machine is the host variable's to change, not the port's.
+  const abandon = async (e: unknown, what: string, host: string, port: number, variables: { host: string; port: string }): Promise<never> => {
     draining = true;
     await Promise.allSettled([schema.stop(), maintenance?.stop(), sink.close(), auth.close()]);
     await closeDatabase().catch(() => {});
     const code = (e as NodeJS.ErrnoException)?.code ?? '';
-    const why = code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(String((e as Error)?.message))
-      ? 'the address is already in use (another OpenTelemetry Collector or gateway?)' : String((e as Error)?.message ?? e);
-    throw new ConfigError(`cannot listen for ${what} on ${host}:${port}: ${why}; set ${variable} to another port`);
+    const message = String((e as Error)?.message ?? e);
+    const inUse = code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(message);
+    const why = inUse ? 'the address is already in use (another OpenTelemetry Collector or gateway?)' : message;
+    const badHost = !inUse && (['ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL'].includes(code) || /ENOTFOUND|EAI_AGAIN|EADDRNOTAVAIL/.test(message));
+    const fix = badHost ? `set ${variables.host} to an address of this machine (127.0.0.1, 0.0.0.0, ...)` : `set ${variables.port} to another port`;
+    throw new ConfigError(`cannot listen for ${what} on ${host}:${port}: ${why}; ${fix}`);
   };
   const http = await new Promise<HttpServer>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: cfg.httpHost, port: cfg.httpPort }, () => resolve(s as HttpServer));
     s.once('error', reject);
-  }).catch((e) => abandon(e, 'OTLP/HTTP', cfg.httpHost, cfg.httpPort, 'RUNLEDGER_HTTP_PORT'));
+  }).catch((e) => abandon(e, 'OTLP/HTTP', cfg.httpHost, cfg.httpPort, { host: 'RUNLEDGER_HTTP_HOST', port: 'RUNLEDGER_HTTP_PORT' }));
   http.keepAliveTimeout = cfg.httpKeepAliveSeconds * 1000;
   const httpPort = (http.address() as AddressInfo).port;
 
@@ -143,7 +147,7 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
   });
   const grpcPort = await bindGrpc(grpcServer, cfg.grpcHost, cfg.grpcPort).catch(async (e) => {
     await new Promise<void>((r) => http.close(() => r()));
-    return abandon(e, 'OTLP/gRPC', cfg.grpcHost, cfg.grpcPort, 'RUNLEDGER_GRPC_PORT');
+    return abandon(e, 'OTLP/gRPC', cfg.grpcHost, cfg.grpcPort, { host: 'RUNLEDGER_GRPC_HOST', port: 'RUNLEDGER_GRPC_PORT' });
   });
 
   let stopped: Promise<void> | null = null;

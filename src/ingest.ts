@@ -4,7 +4,7 @@
  * as it is (preparing on the calling thread).
  */
 import type pg from 'pg';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
 import { createMapper } from './mapping/index.js';
 import { loadPriceTable } from './mapping/prices.js';
@@ -22,14 +22,27 @@ export interface Ingest extends Omit<Sink, 'logs'> {
   close(): Promise<void>;
 }
 
+/**
+ * The price table with RUNLEDGER_PRICES_FILE: a missing or invalid file is the user's configuration, reported as
+ * such (one line naming the variable, exit 1), not as a crash with a stack trace.
+ */
+function priceTable(file: string | null): ReturnType<typeof loadPriceTable> {
+  try {
+    return loadPriceTable(file ?? undefined);
+  } catch (e) {
+    if (file === null) throw e; // the shipped manifest: not the user's doing
+    throw new ConfigError(`RUNLEDGER_PRICES_FILE: ${(e as Error).message}`);
+  }
+}
+
 /** `workers` overrides cfg.prepareWorkers (0: prepare on the calling thread). */
 export function createIngest(cfg: Config, pool: pg.Pool, log: Logger, workers = cfg.prepareWorkers, metrics: Metrics | null = null): Ingest {
-  const { batcher, partitions, progress, logs } = createSink(cfg, pool, log, metrics);
   const mapper = createMapper({
     maxContentChars: cfg.maxContentChars,
     captureContent: cfg.captureContent,
-    prices: loadPriceTable(cfg.pricesFile ?? undefined),
+    prices: priceTable(cfg.pricesFile),
   });
+  const { batcher, partitions, progress, logs } = createSink(cfg, pool, log, metrics);
   // What one decode may take (30·L of README "Memory"): larger bodies are refused before decoding.
   const maxDecodeBytes = decodeAllowanceBytes({ ...cfg, prepareWorkers: workers });
   const prepare = workers > 0

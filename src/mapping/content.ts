@@ -154,13 +154,14 @@ const OI_FIRST_KEYS = sideKeys((side) => {
   const prefix = OI_PREFIXES[side]!;
   return [prefix + '0.message.role', prefix + '0.message.content', prefix + '0.message.contents.0.message_content.type'] as const;
 });
-const OI_VALUE_KEYS = sideKeys((side) => {
-  const key = side === INPUT ? 'input' : 'output';
-  return { value: key + '.value', mimeType: key + '.mime_type' };
-});
+// Whole keys written as literals (not built from 'input' + '.value'): src/mapping/docs-keys.test.ts finds every
+// key the mapping reads in its source text and checks docs/ names it.
+const OI_VALUE_KEYS = [
+  { value: 'input.value', mimeType: 'input.mime_type' }, { value: 'output.value', mimeType: 'output.mime_type' },
+] as const;
 const LEGACY_KEYS = sideKeys((side) => {
   const prefix = LEGACY_PREFIXES[side]!;
-  return { role: prefix + '0.role', content: prefix + '0.content', plain: prefix.slice(0, -1) };
+  return { role: prefix + '0.role', content: prefix + '0.content', plain: (['gen_ai.prompt', 'gen_ai.completion'] as const)[side]! };
 });
 
 function hasOpenInference(a: Attributes, side: number): boolean {
