@@ -57,6 +57,15 @@ interface TableKey { tenant: string; revokeAt: number }
 
 /** Reload every second while the table cannot be read. */
 const RETRY_MS = 1000;
+/**
+ * A key not in the table is answered 503 + Retry-After 1 s, not 401, until a read of the table that began after
+ * the key was first met: a key added since the last read would otherwise get 401 until the next periodic reload
+ * (30 s by default), and exporters drop a 401's data. Such keys bring the next read forward, to at most one
+ * read per UNKNOWN_KEY_RELOAD_MS whatever keys are sent; at most UNKNOWN_KEYS_MAX are remembered (then forgotten
+ * at once: a forgotten key gets one more 503).
+ */
+export const UNKNOWN_KEY_RELOAD_MS = 1000;
+const UNKNOWN_KEYS_MAX = 10_000;
 
 export class ApiKeyAuth {
   private readonly configured: Map<string, string>;
@@ -66,6 +75,11 @@ export class ApiKeyAuth {
   private loaded: boolean;
   /** the last reload succeeded */
   private fresh: boolean;
+  /** performance.now() when the query of the last successful reload was sent (-Infinity: never) */
+  private readAt = -Infinity;
+  /** keys (sha256) not in the table when first met → performance.now() then */
+  private readonly unknownSince = new Map<string, number>();
+  private soonTimer: NodeJS.Timeout | null = null;
   private lastError: string | null = null;
   private inflight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -110,7 +124,16 @@ export class ApiKeyAuth {
         return null;
       }
       if (!this.fresh) throw this.unreadable();
-      return this.enabled ? null : this.opts.defaultTenant;
+      if (!this.enabled) return this.opts.defaultTenant;
+      if (this.opts.pool === null) return null;
+      let since = this.unknownSince.get(hash);
+      if (since === undefined) {
+        if (this.unknownSince.size >= UNKNOWN_KEYS_MAX) this.unknownSince.clear();
+        this.unknownSince.set(hash, (since = performance.now()));
+      }
+      if (this.readAt > since) return null; // a read that began after it was first met does not know it
+      this.readSoon();
+      throw new GatewayError('unavailable', 'API key not known yet: the keys are being read again', 1);
     }
     if (this.configured.size > 0) return null; // authentication is on whatever the table holds
     if (!this.loaded) throw this.unreadable();
@@ -138,7 +161,19 @@ export class ApiKeyAuth {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.soonTimer) clearTimeout(this.soonTimer);
     await this.inflight?.catch(() => {});
+  }
+
+  /** A read for unknown keys: at once, or UNKNOWN_KEY_RELOAD_MS after the last one began. */
+  private readSoon(): void {
+    if (this.soonTimer || this.closed) return;
+    const wait = Math.max(0, this.readAt + UNKNOWN_KEY_RELOAD_MS - performance.now());
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = null;
+      this.refresh().catch(() => {});
+    }, wait);
+    this.soonTimer.unref();
   }
 
   private schedule(): void {
@@ -173,9 +208,11 @@ export class ApiKeyAuth {
     const table = new Map<string, TableKey>();
     for (const r of rows) {
       const revokeAt = r.revoked_in_ms === null ? Infinity : sentAt + Number(r.revoked_in_ms);
-      if (revokeAt > sentAt) table.set(r.key_sha256.toLowerCase(), { tenant: r.tenant_id, revokeAt });
+      // revoked keys stay, to be refused (401) as such rather than as keys never seen (503 until a read)
+      table.set(r.key_sha256.toLowerCase(), { tenant: r.tenant_id, revokeAt });
     }
     this.table = table;
+    this.readAt = sentAt;
     this.tableHasRows = rows.length > 0;
     const first = !this.loaded;
     if (!this.fresh && this.loaded) this.opts.log.info('API keys reloaded again', { table_keys: table.size });

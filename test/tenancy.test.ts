@@ -44,6 +44,19 @@ async function tenants(pool: pg.Pool, traceId: string) {
     runs: await q('SELECT tenant_id FROM runledger.runs WHERE run_id = $1'),
   };
 }
+/**
+ * The answer to a key the gateway does not know once it has settled: 503 + Retry-After 1 until a read of the table
+ * that began after the key was first met (src/auth.ts, UNKNOWN_KEY_RELOAD_MS), then the final answer.
+ */
+async function settled(send: () => Promise<Response>): Promise<number> {
+  for (let i = 0; ; i++) {
+    const res = await send();
+    if (res.status !== 503 || i === 40) return res.status;
+    expect(res.headers.get('retry-after')).toBe('1');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const all = (tenant: string, n: number) => ({ spans: Array(n).fill(tenant), nodes: Array(n).fill(tenant), runs: [tenant] });
 
 describe('API keys from the configuration', () => {
@@ -65,8 +78,7 @@ describe('API keys from the configuration', () => {
       { authorization: 'Bearer nope' }, { 'x-api-key': KEY_A + 'x' }, { authorization: `Basic ${KEY_A}` },
       { authorization: KEY_A }, { 'x-api-key': '' },
     ]) {
-      const res = await postJson(gw, spans, headers);
-      expect(res.status, JSON.stringify(headers)).toBe(401);
+      expect(await settled(() => postJson(gw, spans, headers)), JSON.stringify(headers)).toBe(401);
     }
     expect((await tenants(gw.db.pool, spans[0]!.traceId)).spans).toEqual([]);
   });
@@ -99,9 +111,9 @@ describe('API keys from the configuration', () => {
 describe('API keys in runledger.api_keys', () => {
   it('a key works after a refresh and stops working once revoked and refreshed', async () => {
     const send = () => postJson(gw, miniSpans(1), { authorization: `Bearer ${KEY_C}` });
-    expect((await send()).status).toBe(401);
+    expect(await settled(send)).toBe(401);
     await gw.db.pool.query('INSERT INTO runledger.api_keys (key_sha256, tenant_id) VALUES ($1, $2)', [sha256Hex(KEY_C), 'initech']);
-    expect((await send()).status).toBe(401); // not reloaded yet
+    expect((await send()).status).toBe(401); // refused by a read after it was first met; not reloaded since
     await gw.auth.refresh();
     const spans = miniSpans(2);
     expect((await postJson(gw, spans, { authorization: `Bearer ${KEY_C}` })).status).toBe(200);
@@ -115,6 +127,26 @@ describe('API keys in runledger.api_keys', () => {
     await gw.auth.refresh();
     expect((await send()).status).toBe(401);
     expect((await postJson(gw, miniSpans(1), { 'x-api-key': KEY_A })).status).toBe(200); // configured keys unaffected
+  });
+
+  it('takes a key added to the table since the last read at its first use, answering 503 until it is read', async () => {
+    const db = await createTestDb('tenancy');
+    await db.pool.query('INSERT INTO runledger.api_keys (key_sha256, tenant_id) VALUES ($1, $2)', [sha256Hex(KEY_A), 'acme']);
+    const g = await startTestGateway({ apiKeysRefreshSeconds: 3600 }, db);
+    try {
+      expect(g.auth.enabled).toBe(true);
+      await db.pool.query('INSERT INTO runledger.api_keys (key_sha256, tenant_id) VALUES ($1, $2)', [sha256Hex(KEY_C), 'initech']);
+      const spans = miniSpans(2);
+      const first = await postJson(g, spans, { 'x-api-key': KEY_C }); // 401 before: exporters drop a 401's data
+      expect(first.status).toBe(503);
+      expect(first.headers.get('retry-after')).toBe('1');
+      expect(await settled(() => postJson(g, spans, { 'x-api-key': KEY_C }))).toBe(200); // no reload but the one it asked for
+      expect(await tenants(db.pool, spans[0]!.traceId)).toEqual(all('initech', 2));
+      expect(await settled(() => postJson(g, miniSpans(1), { 'x-api-key': KEY_C + 'x' }))).toBe(401); // never added
+    } finally {
+      await g.close();
+      await db.drop();
+    }
   });
 
   it('turns authentication on and off with the table alone, reloading periodically', async () => {
