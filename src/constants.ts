@@ -22,3 +22,11 @@ export const ADVISORY_LOCK = {
 
 /** How many rejection reasons a decode result or a partial success keeps (the first ones). */
 export const MAX_ERRORS = 5;
+
+/**
+ * The deepest node whose depth and tree_path are stored (nodes.depth, tree_path: sql/026 settle_tree and
+ * sink/tree.ts, the same number). Below it both are NULL, as below a cycle: a run nesting its nodes thousands
+ * deep (cheap to send) stored every ancestor's place per node, quadratic in the depth, and settle_tree walked
+ * it one level per step, holding a writer every tenant shares. Agent frameworks nest a few dozen deep.
+ */
+export const MAX_TREE_DEPTH = 256;

@@ -1,4 +1,6 @@
--- No lock a writer or a refresh needs can be taken by an analyst. An advisory lock can be taken by any role
+-- Tenant isolation: what one tenant (or one tenant's analyst) can do must not stall the others.
+--
+-- 1. No lock a writer or a refresh needs can be taken by an analyst. An advisory lock can be taken by any role
 -- on any key, and a session-level one is held however long its session idles (idle_in_transaction_session_timeout
 -- does not end it): a login bound to one tenant that took these keys kept the daily usage rollup of every tenant
 -- from being refreshed or finalized (sql/004, 007, 010) and every new day from getting its partitions (sql/011,
@@ -153,3 +155,110 @@ BEGIN
   END LOOP;
   RETURN created;
 END $$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- 2. A node's tree columns stop at depth 256 (MAX_TREE_DEPTH, src/constants.ts; sink/tree.ts computes the same
+-- for a request's spans): depth and tree_path are NULL below it, as below a cycle. A run whose nodes nest
+-- thousands deep costs one request's few MB to send: tree_path held every ancestor's place per node (a chain of
+-- 8,000 LLM spans stored 128 MB of paths), and settle_tree, walking down one level per step, took 6 s for such a
+-- run at every batch that touched it, holding a writer all tenants share (another tenant's one-span export
+-- waited as long). test/deep-tree.test.ts.
+
+/**
+ * (as in sql/013) Recompute the tree columns of the runs' nodes from their stored spans and nodes; the walk
+ * down ends at depth 256.
+ */
+CREATE OR REPLACE FUNCTION runledger.settle_tree(tenant_ids text[], run_ids uuid[]) RETURNS integer
+LANGUAGE plpgsql
+-- Every join here is a lookup by id: index nested loops only. Without these settings the planner, on a day's
+-- partitions not analyzed yet (no statistics: "16 rows"), hash-joined or scanned the whole staged run and
+-- the day's spans per level of a walk: 2-9 s for a run of 5,600 nodes (measured); by index it is one probe
+-- per node (0.3 s). The penalty these put on the plans' costs would make PostgreSQL compile them with JIT
+-- (1.4 s per call on PG 15, measured): no JIT either.
+SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off SET enable_bitmapscan = off
+SET enable_material = off SET jit = off
+AS $$
+DECLARE
+  changed integer;
+  lo timestamptz;
+  hi timestamptz;
+BEGIN
+  SELECT min(r.start_time), max(coalesce(r.last_start_time, 'infinity')) INTO lo, hi FROM runledger.runs r
+  WHERE (r.tenant_id, r.run_id) IN (SELECT * FROM unnest(tenant_ids, run_ids));
+  IF lo IS NULL THEN RETURN 0; END IF;
+  -- (012's runledger_tree, which sessions opened before this migration may still hold, has no tree_path)
+  IF to_regclass('pg_temp.runledger_place') IS NULL THEN  -- once per session (IF NOT EXISTS would notice every call)
+    CREATE TEMP TABLE runledger_place (
+      tenant_id text COLLATE "C", run_id uuid, node_id text COLLATE "C", parent_span_id text COLLATE "C",
+      step_order integer, attempt integer, parent_node_id text COLLATE "C", parent_missing boolean, depth integer,
+      tree_path integer[]
+    ) ON COMMIT DELETE ROWS;
+    CREATE INDEX runledger_place_node ON runledger_place (node_id);  -- the id first: the planner, without statistics, picks by it
+    CREATE INDEX runledger_place_parent ON runledger_place (parent_node_id);
+  END IF;
+  DELETE FROM runledger_place;
+
+  INSERT INTO runledger_place (tenant_id, run_id, node_id, parent_span_id, step_order, attempt, parent_missing)
+  SELECT n.tenant_id, n.run_id, n.node_id, n.parent_span_id,
+    (row_number() OVER (PARTITION BY n.tenant_id, n.run_id ORDER BY n.start_time, n.node_id))::integer - 1,
+    (row_number() OVER (PARTITION BY n.tenant_id, n.run_id, runledger.step_name(n.node_type, n.name, n.tool_name, n.agent_name)
+      ORDER BY n.start_time, n.node_id))::integer,
+    false
+  FROM runledger.nodes n JOIN (SELECT DISTINCT * FROM unnest(tenant_ids, run_ids)) AS t(tenant_id, run_id)
+    ON n.tenant_id = t.tenant_id AND n.run_id = t.run_id
+  WHERE n.start_time >= lo AND n.start_time <= hi;
+
+  -- each node's walk up: its parent span, then up through stored spans that are not nodes
+  WITH RECURSIVE up (tenant_id, run_id, node_id, anc) AS (
+    SELECT m.tenant_id, m.run_id, m.node_id, m.parent_span_id FROM runledger_place m WHERE m.parent_span_id IS NOT NULL
+    UNION
+    SELECT u.tenant_id, u.run_id, u.node_id, s.parent_span_id
+    -- LATERAL: a probe of the spans' key per row of the walk. As a join, PostgreSQL 18 looped over the run's spans
+    -- and scanned the whole walk for each (3,000 nodes: 9M rows, 2.8 s, at every batch of the run)
+    FROM up u CROSS JOIN LATERAL (SELECT s.parent_span_id FROM runledger.spans s
+      WHERE s.tenant_id = u.tenant_id AND s.trace_id = u.run_id AND s.span_id = u.anc
+        AND s.start_time >= lo AND s.start_time <= hi OFFSET 0) s  -- OFFSET 0: not flattened back into a join
+    WHERE s.parent_span_id IS NOT NULL AND u.anc <> u.node_id
+      AND NOT EXISTS (SELECT 1 FROM runledger_place m WHERE m.tenant_id = u.tenant_id AND m.run_id = u.run_id AND m.node_id = u.anc)
+  ), walk AS (
+    SELECT u.*, p.node_id AS found,
+      NOT EXISTS (SELECT 1 FROM runledger.spans s WHERE s.tenant_id = u.tenant_id AND s.trace_id = u.run_id
+        AND s.span_id = u.anc AND s.start_time >= lo AND s.start_time <= hi) AS missing
+    FROM up u LEFT JOIN runledger_place p ON p.tenant_id = u.tenant_id AND p.run_id = u.run_id AND p.node_id = u.anc
+  ), links AS (
+    SELECT w.tenant_id, w.run_id, w.node_id, min(w.found) AS parent_node_id, bool_or(w.missing) AS parent_missing
+    FROM walk w GROUP BY w.tenant_id, w.run_id, w.node_id
+  )
+  UPDATE runledger_place m SET parent_node_id = l.parent_node_id, parent_missing = l.parent_missing
+  FROM links l WHERE m.tenant_id = l.tenant_id AND m.run_id = l.run_id AND m.node_id = l.node_id;
+
+  -- depth: down from the nodes without a parent node (nodes on or below a cycle, or below depth 256, are never
+  -- reached: NULL)
+  WITH RECURSIVE tree (tenant_id, run_id, node_id, depth, tree_path) AS (
+    SELECT m.tenant_id, m.run_id, m.node_id, 0, ARRAY[m.step_order + 1] FROM runledger_place m
+    WHERE m.parent_node_id IS NULL OR m.parent_node_id = m.node_id
+    UNION ALL
+    SELECT c.tenant_id, c.run_id, c.node_id, t.depth + 1, t.tree_path || (c.step_order + 1)
+    FROM tree t JOIN runledger_place c ON c.tenant_id = t.tenant_id AND c.run_id = t.run_id AND c.parent_node_id = t.node_id
+      AND c.node_id <> t.node_id
+    WHERE t.depth < 256  -- MAX_TREE_DEPTH (src/constants.ts): deeper nodes are never reached, NULL
+  )
+  UPDATE runledger_place m SET depth = t.depth, tree_path = t.tree_path
+  FROM tree t WHERE m.tenant_id = t.tenant_id AND m.run_id = t.run_id AND m.node_id = t.node_id;
+
+  UPDATE runledger.nodes n SET parent_node_id = v.parent_node_id, parent_missing = v.parent_missing, depth = v.depth,
+    step_order = v.step_order, attempt = v.attempt, tree_path = v.tree_path
+  FROM runledger_place v
+  WHERE n.tenant_id = v.tenant_id AND n.run_id = v.run_id AND n.node_id = v.node_id AND n.start_time >= lo AND n.start_time <= hi
+    AND (n.parent_node_id COLLATE "C", n.parent_missing, n.depth, n.step_order, n.attempt, n.tree_path)
+      IS DISTINCT FROM (v.parent_node_id, v.parent_missing, v.depth, v.step_order, v.attempt, v.tree_path);
+  GET DIAGNOSTICS changed = ROW_COUNT;
+  DELETE FROM runledger_place;
+  RETURN changed;
+END $$;
+
+-- Runs stored with deeper nodes are recomputed by `runledger repair` (the gateway works the queue off).
+INSERT INTO runledger.repair_queue (tenant_id, run_id, reason)
+SELECT DISTINCT n.tenant_id, n.run_id, 'nodes deeper than 256 keep no depth or tree_path from migration 026 on'
+FROM runledger.nodes n WHERE n.depth > 256
+ON CONFLICT DO NOTHING;
