@@ -87,7 +87,8 @@ export async function migrate(databaseUrl: string, through?: string, locks: Part
 
 /**
  * The schema and its bookkeeping table, when missing. Processes creating them at once collide on the catalog's
- * unique indexes (23505; 42P06 / 42P07 when one finished first): the loser finds them made and goes on.
+ * unique indexes (23505; 42P06 / 42P07 / 42710, schema, table or its row type, when one finished first): the
+ * loser finds them made and goes on.
  */
 async function bootstrap(client: pg.Client): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -98,7 +99,7 @@ async function bootstrap(client: pg.Client): Promise<void> {
       return;
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (!(code === '23505' || code === '42P06' || code === '42P07') || attempt >= 5) throw e;
+      if (!['23505', '42P06', '42P07', '42710'].includes(code ?? '') || attempt >= 5) throw e;
     }
   }
 }
