@@ -34,6 +34,15 @@ export function metadataReader(md: { get(key: string): (string | Buffer)[] }): H
   };
 }
 
+/**
+ * The key is checked again once the body is in, before anything of it is stored: a body may take long (the
+ * grace plus a second per minimum-rate bytes: over an hour for the largest), and a key revoked meanwhile, or
+ * moved to another tenant, must not store it (README, "Tenants and API keys"). Both receivers call it.
+ */
+export function stillTenant(now: string | null, atStart: string): void {
+  if (now !== atStart) throw new GatewayError('unauthenticated', 'API key revoked while the request was received');
+}
+
 export interface ApiKeyAuthOptions {
   /** key → tenant from the configuration */
   apiKeys: Record<string, string>;

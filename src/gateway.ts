@@ -83,6 +83,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     apiKeys: cfg.apiKeys, defaultTenant: cfg.defaultTenant, refreshSeconds: cfg.apiKeysRefreshSeconds,
     retryAfterSeconds: cfg.retryAfterSeconds, pool, log,
   });
+  // /metrics answers without a key: with several tenants it names none of their models (metrics.ts)
+  metrics.namesModels = () => !auth.enabled;
   let maintenance: Maintenance | null = null;
   // runs a migration queued for repair (e.g. traces several tenants shared before 007): in the background,
   // once the migrations are in place

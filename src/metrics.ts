@@ -26,6 +26,13 @@ export class Metrics {
   readonly registry = new Registry();
   /** batcher depth (queued + in-flight spans), read at scrape time */
   queueDepth: () => number = () => 0;
+  /**
+   * whether runledger_unpriced_calls_total may name models: not while API keys are on (the gateway sets it).
+   * /metrics answers without a key, and a model name is a tenant's value (a private fine-tune's id names its
+   * owner and project): with several tenants every unpriced call counts as model "hidden" (the names are in
+   * runledger.unpriced_models, per tenant).
+   */
+  namesModels: () => boolean = () => true;
 
   private readonly received: Counter<'transport'>;
   private readonly stored: Counter;
@@ -82,7 +89,7 @@ export class Metrics {
     });
     this.unpriced = new Counter({
       name: 'runledger_unpriced_calls_total',
-      help: `Nodes received with token usage but no cost (no reported cost, no price for the model: add it to RUNLEDGER_PRICES_FILE), by model_name; "unknown" without a model, "other" past ${MAX_MODEL_LABELS} models`,
+      help: `Nodes received with token usage but no cost (no reported cost, no price for the model: add it to RUNLEDGER_PRICES_FILE), by model_name; "unknown" without a model, "other" past ${MAX_MODEL_LABELS} models, "hidden" while API keys are on (runledger.unpriced_models names them)`,
       labelNames: ['model'], registers,
     });
     this.logs = new Counter({
@@ -146,7 +153,12 @@ export class Metrics {
 
   /** Calls without a price, by model (null: the node names none). */
   unpricedCalls(byModel: ReadonlyMap<string | null, number>): void {
+    const named = this.namesModels();
     for (const [model, n] of byModel) {
+      if (!named) {
+        this.unpriced.inc({ model: 'hidden' }, n);
+        continue;
+      }
       let label = model ?? 'unknown';
       if (!this.unpricedModels.has(label)) {
         if (this.unpricedModels.size >= MAX_MODEL_LABELS) label = 'other';

@@ -38,11 +38,20 @@ describe('advisory lock keys', () => {
     }
   });
 
-  it('are distinct, and the migration runner takes its own', () => {
+  it('are distinct, and the migration runner takes none (an analyst could hold it: test/analyst-locks.test.ts)', () => {
     const keys = Object.values(ADVISORY_LOCK);
     expect(new Set(keys).size).toBe(keys.length);
     const migrate = readFileSync(new URL('../src/db/migrate.ts', import.meta.url), 'utf8');
-    expect(migrate).toContain('pg_advisory_lock(${ADVISORY_LOCK.migrations})');
-    expect(migrate).not.toMatch(/advisory_(un)?lock\(\d/);
+    expect(migrate).not.toMatch(/pg_advisory|ADVISORY_LOCK/);
+  });
+
+  it('are taken by no function as the last migration defining it leaves it (sql/026)', () => {
+    const last = new Map<string, { file: string; text: string }>();
+    for (const file of readdirSync(SQL).filter((f) => f.endsWith('.sql')).sort()) {
+      const text = readFileSync(new URL(file, SQL), 'utf8');
+      const defs = [...text.matchAll(/CREATE (?:OR REPLACE )?FUNCTION (runledger\.\w+)/g)];
+      defs.forEach((d, i) => last.set(d[1]!, { file, text: text.slice(d.index, defs[i + 1]?.index ?? text.length) }));
+    }
+    for (const [fn, def] of last) expect(def.text, `${def.file}: ${fn}`).not.toMatch(/pg_advisory/);
   });
 });

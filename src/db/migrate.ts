@@ -1,9 +1,11 @@
-/** Numbered SQL migrations from sql/, applied once each, in order, under an advisory lock. */
+/**
+ * Numbered SQL migrations from sql/, applied once each, in order, each in a transaction that holds
+ * runledger.schema_migrations: processes migrating at once take turns, and no analyst can hold them back.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { packageRoot } from './paths.js';
-import { ADVISORY_LOCK } from '../constants.js';
 
 export function migrationFiles(dir = join(packageRoot(), 'sql')): { version: string; path: string }[] {
   return readdirSync(dir)
@@ -38,10 +40,7 @@ export async function migrate(databaseUrl: string, through?: string, locks: Part
     // A migration may rewrite big tables: a statement_timeout set on the database or role (ALTER DATABASE
     // ... SET statement_timeout) is meant for queries, not for it.
     await client.query('SET statement_timeout = 0');
-    await client.query(`SELECT pg_advisory_lock(${ADVISORY_LOCK.migrations})`);
-    await client.query('CREATE SCHEMA IF NOT EXISTS runledger');
-    await client.query(`CREATE TABLE IF NOT EXISTS runledger.schema_migrations (
-      version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await bootstrap(client);
     const done = new Set((await client.query('SELECT version FROM runledger.schema_migrations')).rows.map((r) => r.version));
     const applied: string[] = [];
     for (const m of migrationFiles()) {
@@ -51,10 +50,21 @@ export async function migrate(databaseUrl: string, through?: string, locks: Part
       for (let attempt = 1; ; attempt++) {
         await client.query('BEGIN');
         try {
+          // Processes migrating at once take turns here (the lock is held to this migration's commit), and the
+          // one that comes second finds the migration applied. Not an advisory lock: any role can take one (an
+          // analyst holding the key kept every gateway start-up at 503); only the ledger's owner can lock this
+          // table. Waits as long as another process's migration runs, not lock_timeout.
+          await client.query('LOCK TABLE runledger.schema_migrations IN SHARE ROW EXCLUSIVE MODE');
+          const had = await client.query('SELECT 1 FROM runledger.schema_migrations WHERE version = $1', [m.version]);
+          if (had.rowCount) {
+            await client.query('COMMIT');
+            break;
+          }
           await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lk.lockTimeoutMs))}`);
           await client.query(text);
           await client.query('INSERT INTO runledger.schema_migrations (version) VALUES ($1)', [m.version]);
           await client.query('COMMIT');
+          applied.push(m.version);
           break;
         } catch (e) {
           await client.query('ROLLBACK');
@@ -68,11 +78,28 @@ export async function migrate(databaseUrl: string, through?: string, locks: Part
           throw new Error(`migration ${m.version} failed: ${(e as Error).message}${waited}`);
         }
       }
-      applied.push(m.version);
     }
     return applied;
   } finally {
-    await client.query(`SELECT pg_advisory_unlock(${ADVISORY_LOCK.migrations})`).catch(() => {});
     await client.end();
+  }
+}
+
+/**
+ * The schema and its bookkeeping table, when missing. Processes creating them at once collide on the catalog's
+ * unique indexes (23505; 42P06 / 42P07 / 42710, schema, table or its row type, when one finished first): the
+ * loser finds them made and goes on.
+ */
+async function bootstrap(client: pg.Client): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query('CREATE SCHEMA IF NOT EXISTS runledger');
+      await client.query(`CREATE TABLE IF NOT EXISTS runledger.schema_migrations (
+        version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (!['23505', '42P06', '42P07', '42710'].includes(code ?? '') || attempt >= 5) throw e;
+    }
   }
 }

@@ -15,6 +15,7 @@ import type { Admission } from '../sink/admission.js';
 import { encodeExportResponse, encodeRpcStatus, type OtlpSignal } from '../otlp/response.js';
 import { decompress } from './decompress.js';
 import { tooLarge, watchRate, type BodyLimits } from './body.js';
+import { stillTenant } from '../auth.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
@@ -223,7 +224,10 @@ function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpH
     message = null;
     decoding = true;
     (compressed ? decompress(body, encoding, limits.maxBodyBytes, (k) => admitted.grow(k)) : Promise.resolve(body))
-      .then((b) => opts.pipeline.export(signal, b, 'proto', tenant, 'grpc', admitted))
+      .then((b) => {
+        stillTenant(opts.tenant(grpc.Metadata.fromHttp2Headers(headers)), tenant); // the key, again (auth.ts)
+        return opts.pipeline.export(signal, b, 'proto', tenant, 'grpc', admitted);
+      })
       .finally(() => admitted.release())
       .then((out) => answer(null, encodeExportResponse(out.rejected, out.message, 'proto', signal) as Uint8Array), (e) => answer(e));
   });

@@ -11,6 +11,7 @@ import type { Admission } from '../sink/admission.js';
 import { encodeExportResponse, encodeRpcStatus, type OtlpSignal } from '../otlp/response.js';
 import { decompress } from './decompress.js';
 import { tooLarge, type BodyLimits, type BodyProgress } from './body.js';
+import { stillTenant } from '../auth.js';
 import { incomingOf, readBody, settleBody } from './http-body.js';
 
 export interface HttpReceiverOptions {
@@ -117,6 +118,7 @@ async function exportRequest(c: Context, signal: OtlpSignal, opts: HttpReceiverO
     try {
       const raw = await readBody(c, admission, limits, declared, progress);
       const body = await decompress(raw, c.req.header('content-encoding'), opts.maxBodyBytes, (n) => admission.grow(n));
+      stillTenant(opts.tenant(c), tenantId);
       out = await opts.pipeline.export(signal, body, enc, tenantId, 'http', admission);
     } finally {
       admission.release();

@@ -5,13 +5,14 @@
  * stored before it — the usual case; the writer has settle_tree() recompute any other run it touches.
  */
 import type { MappedSpan, NodeRecord } from '../mapping/types.js';
+import { MAX_TREE_DEPTH } from '../constants.js';
 
 export interface NodePlace {
   /** nearest ancestor that is a node, walking up through spans that are not */
   parentNodeId: string | null;
   /** the walk up stopped at a span not in the request */
   parentMissing: boolean;
-  /** node ancestors; null on a cycle of parent ids */
+  /** node ancestors; null on (or below) a cycle of parent ids, and below MAX_TREE_DEPTH */
   depth: number | null;
   /** 0-based position among the run's nodes by (start time, span id) */
   stepOrder: number;
@@ -100,7 +101,10 @@ function parentOf(self: string, first: string | null, byId: Map<string, MappedSp
   return { parent: null, missing: false };
 }
 
-/** 0 for a node without a parent node (or its own), else its parent's depth + 1; null on (or below) a cycle. */
+/**
+ * 0 for a node without a parent node (or its own), else its parent's depth + 1; null on (or below) a cycle,
+ * and past MAX_TREE_DEPTH (as settle_tree's walk down stops there: constants.ts).
+ */
 function depthOf(id: string, parents: Map<string, string | null>, memo: Map<string, number | null>): number | null {
   const path: string[] = [];
   const onPath = new Set<string>();
@@ -117,7 +121,7 @@ function depthOf(id: string, parents: Map<string, string | null>, memo: Map<stri
     cur = parent === cur ? null : parent;
   }
   for (let i = path.length - 1; i >= 0; i--) {
-    base = base === null ? null : base + 1;
+    base = base === null || base >= MAX_TREE_DEPTH ? null : base + 1;
     memo.set(path[i]!, base);
   }
   return memo.get(id) ?? null;
