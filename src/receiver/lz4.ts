@@ -8,6 +8,8 @@ import { GatewayError } from '../errors.js';
 type Count = (n: number) => void;
 
 const MAGIC = 0x184d2204;
+/** Literals and matches shorter than this are copied byte by byte (cheaper than a native call for each). */
+const SHORT = 32;
 const BLOCK_MAX = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 function corrupt(what: string): GatewayError {
@@ -99,7 +101,10 @@ function decodeBlock(src: Uint8Array, start: number, end: number, out: Output, m
     if (i + lit > end || o + lit > oMax) throw corrupt('literals beyond the block');
     out.size = o;
     out.reserve(lit);
-    out.buf.set(src.subarray(i, i + lit), o);
+    // short literals and matches byte by byte: a subarray or native call for each made a 64 MiB body of
+    // short sequences block the event loop for ~4 s
+    if (lit < SHORT) for (let k = 0, b = out.buf; k < lit; k++) b[o + k] = src[i + k]!;
+    else out.buf.set(src.subarray(i, i + lit), o);
     i += lit;
     o += lit;
     if (i === end) break; // the last sequence has literals only
@@ -119,8 +124,8 @@ function decodeBlock(src: Uint8Array, start: number, end: number, out: Output, m
     out.size = o;
     out.reserve(len);
     const dst = out.buf;
-    if (offset >= len) dst.copyWithin(o, o - offset, o - offset + len);
-    else for (let k = 0; k < len; k++) dst[o + k] = dst[o + k - offset]!;
+    if (offset >= len && len >= SHORT) dst.copyWithin(o, o - offset, o - offset + len);
+    else for (let k = 0; k < len; k++) dst[o + k] = dst[o + k - offset]!; // short, or overlapping (a run)
     o += len;
   }
   out.size = o;
