@@ -10,6 +10,8 @@ type Count = (n: number) => void;
 const MAGIC = 0x184d2204;
 /** Literals and matches shorter than this are copied byte by byte (cheaper than a native call for each). */
 const SHORT = 32;
+/** Unused room beyond this at a frame's end is given back (the decoded bytes copied out of the grown buffer). */
+const SLACK = 64 * 1024;
 const BLOCK_MAX = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 function corrupt(what: string): GatewayError {
@@ -188,7 +190,13 @@ export function lz4Frames(src: Uint8Array, limit: number, count: Count): Uint8Ar
       }
       pos = end + (blockChecksum ? 4 : 0);
     }
-    const data = out.buf.subarray(0, out.size);
+    let data = out.buf.subarray(0, out.size);
+    // The caller recounts the body as its length once decoded (pipeline.ts resize): a guessed or doubled
+    // buffer much larger than the output would stay held (up to 2x the output, or 4x the body) uncounted.
+    if (out.buf.length - out.size > SLACK) {
+      count(out.size);
+      data = Buffer.from(data);
+    }
     if (contentChecksum) {
       if (pos + 4 > src.length) throw corrupt('truncated content checksum');
       if (xxh32(data) !== u32(src, pos)) throw corrupt('content checksum mismatch');
