@@ -69,6 +69,17 @@ describe('decoding cost of hostile snappy and lz4 bodies', () => {
     expect(counted).toBe(100_000);
   });
 
+  it('an lz4 body of many small frames is counted as its output (each frame took 4x the rest of the body as a guess)', async () => {
+    const desc = Buffer.from([0x60, 0x40]); // version 1, independent blocks; 64 KiB blocks
+    const frame = Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18]), desc, Buffer.from([(xxh32(desc) >>> 8) & 0xff]),
+      Buffer.from([6, 0, 0, 0, 0x50, 0x68, 0x65, 0x6c, 0x6c, 0x6f]), Buffer.alloc(4)]); // "hello" in one block
+    let counted = 0;
+    const out = await decompress(Buffer.concat(Array<Buffer>(10_000).fill(frame)), 'lz4', LIMIT, (n) => { counted += n; });
+    expect(out.length).toBe(50_000);
+    expect(Buffer.from(out.subarray(0, 10)).toString()).toBe('hellohello');
+    expect(counted).toBe(50_000);
+  });
+
   // Relative to a CRC-32C pass over the same body (a table lookup per byte), so that a loaded machine
   // slows both sides. Before: ~60-90 passes' worth for these shapes; after: a few.
   it('the worst shapes cost at most a few table-driven passes over the body', async () => {
