@@ -89,6 +89,10 @@ export class ApiKeyAuth {
   /** keys (sha256) not in the table when first met → performance.now() then */
   private readonly unknownSince = new Map<string, number>();
   private soonTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when the last read (periodic or brought forward; successful or not) began */
+  private readBegan = -Infinity;
+  /** a read for unknown keys is due (readSoon) */
+  private soonPending = false;
   private lastError: string | null = null;
   private inflight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -153,7 +157,9 @@ export class ApiKeyAuth {
 
   /** Reload runledger.api_keys now (concurrent calls share one load); rejects when it cannot be read. */
   refresh(): Promise<void> {
-    return (this.inflight ??= this.load().finally(() => { this.inflight = null; }));
+    if (this.inflight) return this.inflight;
+    this.readBegan = performance.now();
+    return (this.inflight = this.load().finally(() => { this.inflight = null; }));
   }
 
   /**
@@ -174,15 +180,32 @@ export class ApiKeyAuth {
     await this.inflight?.catch(() => {});
   }
 
-  /** A read for unknown keys: at once, or UNKNOWN_KEY_RELOAD_MS after the last one began. */
+  /**
+   * A read for unknown keys: at once, or UNKNOWN_KEY_RELOAD_MS after the last one began, and never while one
+   * is under way (then after it). Timed from when the last read began, not from the last successful one's
+   * query (readAt, set only when it ends): a timer set while a read was under way fired right after it and
+   * read again (two reads a second under a flood of unknown keys).
+   */
   private readSoon(): void {
-    if (this.soonTimer || this.closed) return;
-    const wait = Math.max(0, this.readAt + UNKNOWN_KEY_RELOAD_MS - performance.now());
-    this.soonTimer = setTimeout(() => {
+    if (this.soonPending || this.closed) return;
+    this.soonPending = true;
+    const fire = (): void => {
       this.soonTimer = null;
+      if (this.closed) return;
+      if (this.inflight) {
+        void this.inflight.catch(() => {}).then(fire);
+        return;
+      }
+      const wait = this.readBegan + UNKNOWN_KEY_RELOAD_MS - performance.now();
+      if (wait > 0) {
+        this.soonTimer = setTimeout(fire, wait);
+        this.soonTimer.unref();
+        return;
+      }
+      this.soonPending = false;
       this.refresh().catch(() => {});
-    }, wait);
-    this.soonTimer.unref();
+    };
+    fire();
   }
 
   private schedule(): void {

@@ -176,8 +176,8 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     })());
 
   return {
-    httpUrl: `http://${cfg.httpHost}:${httpPort}`,
-    grpcAddress: `${cfg.grpcHost}:${grpcPort}`,
+    httpUrl: `http://${hostPort(cfg.httpHost, httpPort)}`,
+    grpcAddress: hostPort(cfg.grpcHost, grpcPort),
     databaseUrl: url,
     pool,
     pipeline,
@@ -188,4 +188,9 @@ export async function startGateway(cfg: Config, log: Logger): Promise<Gateway> {
     readiness: ready,
     stop,
   };
+}
+
+/** host:port as URLs and gRPC targets write it: an IPv6 address in brackets (`http://::1:4318` is no URL). */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }
