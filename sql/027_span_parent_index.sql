@@ -16,7 +16,13 @@
 DO $$
 BEGIN
   IF to_regprocedure('compat.parent_span_uuid(uuid, text)') IS NOT NULL THEN
-    NULL;
+    -- created beforehand: it must be this function (the index and the view's column are its results)
+    IF NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = 'compat.parent_span_uuid(uuid, text)'::regprocedure
+                   AND p.provolatile = 'i' AND p.proisstrict AND p.prorettype = 'uuid'::regtype
+                   AND regexp_replace(p.prosrc, '\s+', '', 'g')
+                     = 'BEGINRETURNmd5(replace(trace_id::text,''-'','''')||parent_span_id)::uuid;END') THEN
+      RAISE EXCEPTION 'compat.parent_span_uuid exists but is not the function of README "Upgrading": drop it, or create it as written there';
+    END IF;
   ELSIF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
     CREATE FUNCTION compat.parent_span_uuid(trace_id uuid, parent_span_id text) RETURNS uuid
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF

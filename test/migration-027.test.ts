@@ -60,4 +60,16 @@ describe('migration 027: the index of spans by their parent\'s seed-002 uuid', (
     const leak = await db.pool.query("SELECT proleakproof FROM pg_proc WHERE oid = 'compat.parent_span_uuid(uuid, text)'::regprocedure");
     expect(leak.rows[0].proleakproof).toBe(true);
   });
+
+  it('refuses a compat.parent_span_uuid created beforehand with another body (the view and the index would follow it)', async () => {
+    const other = await createTestDb('m027b', '025_modality_tokens');
+    try {
+      await other.pool.query(`CREATE FUNCTION compat.parent_span_uuid(trace_id uuid, parent_span_id text) RETURNS uuid
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+        AS $f$ BEGIN RETURN md5(trace_id::text || parent_span_id)::uuid; END $f$`);
+      await expect(migrate(other.url)).rejects.toThrow(/not the function of README "Upgrading"/);
+    } finally {
+      await other.drop();
+    }
+  });
 });
