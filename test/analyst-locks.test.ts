@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import { createTestDb, emptyTestDb, type TestDb } from './helpers/db.js';
 import { startTestGateway } from './helpers/gateway.js';
 import { jsonRequest, miniSpans } from './helpers/otlp.js';
 import { migrate, migrationFiles } from '../src/db/migrate.js';
@@ -42,26 +42,6 @@ function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-/** An empty database (no schema at all): the first migration of a new ledger. */
-async function emptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const admin = inject('adminDatabaseUrl');
-  const name = `alock_empty_${process.pid}_${Date.now().toString(36)}_${others.length}`;
-  const a = new pg.Client({ connectionString: admin });
-  await a.connect();
-  await a.query(`CREATE DATABASE "${name}"`);
-  await a.end();
-  const u = new URL(admin);
-  u.pathname = '/' + name;
-  return {
-    url: u.toString(),
-    async drop() {
-      const b = new pg.Client({ connectionString: admin });
-      await b.connect();
-      await b.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await b.end();
-    },
-  };
-}
 
 beforeAll(async () => {
   db = await createTestDb('alock');
@@ -159,7 +139,7 @@ describe('the locks that took the advisory locks\' place', () => {
   });
 
   it('still apply each migration once when several processes migrate at once, a new database and one behind', async () => {
-    const empty = await emptyDatabase();
+    const empty = await emptyTestDb('alock_empty');
     try {
       const runs = await Promise.all(Array.from({ length: 5 }, () => migrate(empty.url)));
       const all = migrationFiles().map((m) => m.version);

@@ -2,31 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { GatewayError } from '../errors.js';
 import { decompress } from './decompress.js';
+import { compressibleSample, gatewayFailure } from '../../test/helpers/bodies.js';
 import { xxh32 } from './lz4.js';
 
 let hasCli = true;
 try { execFileSync('lz4', ['--version'], { stdio: 'ignore' }); } catch { hasCli = false; }
 const lz4 = (input: Uint8Array, ...args: string[]) => execFileSync('lz4', ['-q', '-c', ...args], { input });
 
-/** Repeats near and far, long runs and random stretches, so blocks hold literals, matches and overlaps. */
-function sample(n: number): Buffer {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for (let i = 0; size < n; i++) {
-    const p = i % 4 === 0 ? randomBytes(300) : i % 4 === 1 ? Buffer.alloc(1000 + i, 'a') : Buffer.from(`{"key":"gen_ai.usage.input_tokens","v":${i % 7}}`);
-    parts.push(p);
-    size += p.length;
-  }
-  return Buffer.concat(parts).subarray(0, n);
-}
-
-async function failure(p: Promise<unknown>): Promise<GatewayError> {
-  const e = await p.then(() => null, (x: unknown) => x);
-  expect(e).toBeInstanceOf(GatewayError);
-  return e as GatewayError;
-}
+const sample = compressibleSample;
+const failure = gatewayFailure;
 
 describe('lz4 Content-Encoding', () => {
   it('xxHash32 matches the reference values', () => {

@@ -1,27 +1,11 @@
 /** Snappy bodies (block and framing formats): round trips, checksums, limits and counting, corrupt input. */
 import { describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { GatewayError } from '../errors.js';
 import { decompress } from './decompress.js';
+import { compressibleSample, gatewayFailure } from '../../test/helpers/bodies.js';
 import { snappyEncodeBlock, snappyEncodeFramed } from '../../test/helpers/snappy.js';
 
-/** Text with repeats near and far, runs (overlapping copies) and random stretches (literals). */
-function sample(n: number): Buffer {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for (let i = 0; size < n; i++) {
-    const p = i % 4 === 0 ? randomBytes(300) : i % 4 === 1 ? Buffer.alloc(1000, 'a') : Buffer.from(`{"key":"gen_ai.usage.input_tokens","v":${i % 7}}`);
-    parts.push(p);
-    size += p.length;
-  }
-  return Buffer.concat(parts).subarray(0, n);
-}
-
-async function failure(p: Promise<unknown>): Promise<GatewayError> {
-  const e = await p.then(() => null, (x: unknown) => x);
-  expect(e).toBeInstanceOf(GatewayError);
-  return e as GatewayError;
-}
+const sample = compressibleSample;
+const failure = gatewayFailure;
 
 describe('snappy Content-Encoding', () => {
   it('decodes the block format (snappy) and the framing format (snappy, x-snappy-framed), compressed and raw chunks', async () => {
