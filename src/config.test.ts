@@ -57,3 +57,17 @@ describe('numbers in the environment', () => {
     expect(configFromEnv({ RUNLEDGER_HTTP_PORT: ' 4400 ', RUNLEDGER_BODY_MIN_BYTES_PER_SECOND: '+0' })).toMatchObject({ httpPort: 4400, bodyMinBytesPerSecond: 0 });
   });
 });
+
+describe('tenant ids (as sql/028 checks those of runledger.api_keys)', () => {
+  it('takes 1 to 256 characters (any script) and refuses longer ones, control characters and a space at either end', () => {
+    const ok = ['acme', 'a', 'é'.repeat(256), 'globex/eu-west', 'ACME Corp'];
+    for (const t of ok) {
+      expect(configFromEnv({ RUNLEDGER_API_KEYS: `k1=${t}`, RUNLEDGER_DEFAULT_TENANT: t }).defaultTenant, t).toBe(t);
+    }
+    for (const t of ['a'.repeat(257), 'ac\u0001me', 'ac\tme', 'ac\u007fme']) {
+      expect(() => configFromEnv({ RUNLEDGER_API_KEYS: `k1=${t}` }), JSON.stringify(t)).toThrow(/RUNLEDGER_API_KEYS.*256 characters/);
+      expect(() => configFromEnv({ RUNLEDGER_DEFAULT_TENANT: t }), JSON.stringify(t)).toThrow(/RUNLEDGER_DEFAULT_TENANT.*256 characters/);
+    }
+    expect(() => configFromEnv({ RUNLEDGER_DEFAULT_TENANT: ' acme' })).toThrow(/RUNLEDGER_DEFAULT_TENANT/);
+  });
+});

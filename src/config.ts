@@ -124,6 +124,18 @@ function bool(env: Env, key: string, fallback: boolean): boolean {
 export class ConfigError extends SetupError {}
 
 /** "key1=tenantA,key2=tenantB" → { key1: 'tenantA', key2: 'tenantB' } (a key may contain '=': the last one splits). */
+/**
+ * What a tenant id may be, as sql/028 checks it for runledger.api_keys: it is a key column of every ledger table, and
+ * a long one failed every span of its tenant (a B-tree row holds ~2.7 KB: ~3.2 KB of id did not fit), a padded one
+ * (' acme ') was a tenant of its own.
+ */
+export const TENANT_ID_MAX_CHARS = 256;
+export const TENANT_ID_RULE = `must be 1 to ${TENANT_ID_MAX_CHARS} characters, without control characters or a space at either end`;
+export function isTenantId(t: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return t.length >= 1 && [...t].length <= TENANT_ID_MAX_CHARS && !/^ | $|[\u0000-\u001f\u007f]/.test(t);
+}
+
 export function parseApiKeys(raw: string | undefined, name = 'RUNLEDGER_API_KEYS'): Record<string, string> {
   const keys = new Map<string, string>();
   for (const item of (raw ?? '').split(',')) {
@@ -239,8 +251,10 @@ export function validate(c: Config): Config {
     }
   }
   if (!c.defaultTenant) problems.push(named('defaultTenant', 'must not be empty'));
+  else if (!isTenantId(c.defaultTenant)) problems.push(named('defaultTenant', TENANT_ID_RULE));
   for (const [key, tenant] of Object.entries(c.apiKeys ?? {})) {
     if (!key || /\s/.test(key) || !tenant) { problems.push(named('apiKeys', 'must map keys without whitespace to non-empty tenants')); break; }
+    if (!isTenantId(tenant)) { problems.push(named('apiKeys', `tenants ${TENANT_ID_RULE}`)); break; }
   }
   if (!(c.apiKeysRefreshSeconds > 0) || c.apiKeysRefreshSeconds > 86_400) problems.push(named('apiKeysRefreshSeconds', 'must be a positive number of seconds, at most 86400'));
   if (!Number.isInteger(c.partitionBackfillDays) || c.partitionBackfillDays < 0 || c.partitionBackfillDays > 3660) {
