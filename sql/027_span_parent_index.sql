@@ -23,15 +23,15 @@ BEGIN
                      = 'BEGINRETURNmd5(replace(trace_id::text,''-'','''')||parent_span_id)::uuid;END') THEN
       RAISE EXCEPTION 'compat.parent_span_uuid exists but is not the function of README "Upgrading": drop it, or create it as written there';
     END IF;
-  ELSIF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
-    CREATE FUNCTION compat.parent_span_uuid(trace_id uuid, parent_span_id text) RETURNS uuid
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF
-    AS $f$ BEGIN RETURN md5(replace(trace_id::text, '-', '') || parent_span_id)::uuid; END $f$;
   ELSE
     CREATE FUNCTION compat.parent_span_uuid(trace_id uuid, parent_span_id text) RETURNS uuid
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     AS $f$ BEGIN RETURN md5(replace(trace_id::text, '-', '') || parent_span_id)::uuid; END $f$;
-    RAISE NOTICE 'runledger: % is not a superuser: compat.parent_span_uuid is not LEAKPROOF, so seed 002''s children by uuid are indexed for the tables'' owner only (docs/compat.md)', current_user;
+    IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+      ALTER FUNCTION compat.parent_span_uuid(uuid, text) LEAKPROOF;
+    ELSE
+      RAISE NOTICE 'runledger: % is not a superuser: compat.parent_span_uuid is not LEAKPROOF, so seed 002''s children by uuid are indexed for the tables'' owner only (docs/compat.md)', current_user;
+    END IF;
   END IF;
 END $$;
 GRANT EXECUTE ON FUNCTION compat.parent_span_uuid(uuid, text) TO runledger_analyst;
