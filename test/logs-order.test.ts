@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { chunks, rng, shuffle } from './helpers/spans.js';
+import { STALE_RUN_INPUTS_SQL } from './helpers/run-input.js';
 import { createHash } from 'node:crypto';
 import { anyValue, chatEvents, logsJson, logsProto, responsesEvents, type Rec } from './helpers/logs.js';
 import { dayOfUs, resourceRef, upsertResources } from '../src/sink/resources.js';
@@ -122,6 +123,8 @@ async function ledger(tenant: string) {
     pending: await rows(`SELECT to_jsonb(p) ${strip} AS j FROM runledger.pending_content p WHERE tenant_id = $1 ORDER BY span_id`),
     resources: await rows(`SELECT to_jsonb(r) ${strip} AS j FROM runledger.resources r WHERE tenant_id = $1 ORDER BY resource_hash`),
     frontier: await rows(`SELECT to_jsonb(f) ${strip} AS j FROM runledger.usage_frontier f WHERE tenant_id = $1 ORDER BY span_id`),
+    // the run's stored input (sql/029) is what it resolves to once log records filled its nodes' content
+    staleInputs: (await gw.db.pool.query(STALE_RUN_INPUTS_SQL, [tenant])).rows.map((r) => r.n),
   };
 }
 
@@ -141,6 +144,8 @@ describe('a run\'s spans and log records in any order, split and re-sent', () =>
     expect(want.logs).toHaveLength(13);
     expect(want.logRefs).toEqual([{ n: 13, inline: 0, keys: 1 }]);
     expect(want.resources).toHaveLength(1);
+    expect(want.staleInputs).toEqual([0]);
+    expect(want.runs.map((r: { run_input: unknown }) => r.run_input)).not.toContain(null);
     expect(want.pending.map((p: { span_id: string }) => p.span_id)).toEqual([GHOST]);
     expect(want.nodes.find((n: { node_id: string }) => n.node_id === CHAT_A)).toMatchObject({ content_source: 'logs' });
     expect(want.nodes.find((n: { node_id: string }) => n.node_id === CHAT_C)).toMatchObject({ content_source: 'span' });

@@ -108,6 +108,10 @@ export async function repairLocked(client: pg.ClientBase, runs: RunIds, created:
   // the node tree (sql/012), bounded by the runs rows just recomputed
   const tree = await client.query<{ n: number }>('SELECT runledger.settle_tree($1::text[], $2::uuid[]) AS n', target);
   const treeFixed = tree.rows[0]!.n;
+  // the run's stored input (sql/029), from the runs rows and nodes just recomputed
+  const inputs = await client.query<{ tenant_id: string; run_id: string }>(
+    `SELECT tenant_id, replace(run_id::text, '-', '') AS run_id FROM runledger.refresh_run_inputs($1::text[], $2::uuid[])`, target);
+  for (const r of inputs.rows) changed.add(runKey(r.tenant_id, r.run_id));
   // the lock created a row for a run without spans: there is no run
   if (created.size > recreated) await client.query(DELETE_EMPTY_RUNS_SQL('$1::text[]', '$2::uuid[]'), [made.map((m) => m.tenant), made.map((m) => m.run)]);
   return { changed, recreated, nodesFixed: counted.rowCount ?? 0, treeFixed, frontierFixed, withSpans };

@@ -252,6 +252,13 @@ async function applyFresh(
     const lit = runsLiterals(client, runIdsOf(written.map(runOfKey)));
     tail.push(`SELECT runledger.fill_pending_content(${lit.tenants}, ${lit.ids}, ${opts.logContentChars | 0})`);
   }
+  // The run's stored input (sql/029) is its root node's or first input node's: it can change only in a run
+  // whose batch holds a parentless span or a node with input (log content filled above refreshes its own runs).
+  const inputs = [...deltas].filter(([k, d]) => (d.root !== null || d.input !== null) && !lost.has(k)).map(([k]) => k);
+  if (inputs.length > 0) {
+    const lit = runsLiterals(client, runIdsOf(inputs.map(runOfKey)));
+    tail.push(`SELECT count(*) FROM runledger.refresh_run_inputs(${lit.tenants}, ${lit.ids})`);
+  }
   tail.push('COMMIT');
   await client.query(tail.join('; '));
   return late;
