@@ -5,11 +5,13 @@
 -- 2M spans (162,620 runs) as the tables' owner. Now runs.run_input holds that value, computed by the same
 -- lookup (runledger.run_input_of) when it can change, so the search reads one row per run.
 -- What it costs: a second copy of one node's input per run (the root's, usually): ~165 B a run on the
--- bench's default mix (~21 B/span), ~395 B on its content mix (docs/schema.md, *Storage*).
--- When it is recomputed (runledger.refresh_run_inputs, always the same lookup, so any arrival order gives the
--- same value): by the span writer, for the runs whose batch holds a parentless span or a node with input
--- (the only ways the root or the first input node change), after the batch's log content is filled; by
--- fold_content_refs, i.e. whenever log records fill nodes' content; and by `runledger repair` (so remap).
+-- bench's default mix (~21 B/span), ~395 B on its content mix (README, *Benchmark*).
+-- How it is kept (any arrival order gives the value of that lookup): the span writer folds it in the statements
+-- that insert and update the runs rows (src/rollup/delta-columns.ts): its batch's root and first input node carry
+-- their input, and only a new root that is not a node reads the stored first input node back; fold_content_refs
+-- recomputes it whenever log records fill nodes' content, and `runledger repair` (so remap) recomputes it.
+-- Recomputing it apart after the writer's update (the first version of this change) wrote every new run twice:
+-- +100 B/span on disk and ~+19% PostgreSQL CPU per span in `npm run bench`.
 ALTER TABLE runledger.runs ADD COLUMN run_input jsonb;
 
 -- The run's input as compat defines it (sql/015): its root node's input when the root span is a node, else its

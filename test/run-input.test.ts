@@ -96,6 +96,16 @@ describe('runs.run_input (sql/029)', () => {
     }
   });
 
+  it('is recomputed from the stored rows when a batch\'s chosen node did not carry its input', async () => {
+    const c = await db.pool.connect();
+    try {
+      let items = prepareSpans(spans('uncarried').map((r) => mapper(r))).items;
+      for (const m of items) if (m.node) m.node.inputForRun = null;
+      while (items.length > 0) items = (await writeBatch(c, items)).deferred ?? [];
+    } finally { c.release(); }
+    expect(await inputs('uncarried')).toEqual(WANT);
+  });
+
   it('is recomputed by repair', async () => {
     await write(spans('repaired'));
     await db.pool.query(`UPDATE runledger.runs SET run_input = '"stale"' WHERE tenant_id = 'repaired'`);
@@ -108,11 +118,14 @@ describe('runs.run_input (sql/029)', () => {
   it('is filled by migration 029 for runs stored before it', async () => {
     const old = await createTestDb('run_input_m', '028_tenant_id_form');
     try {
-      // the writer of 028 did not refresh the input: a function doing nothing stands for that
-      await old.pool.query(`CREATE FUNCTION runledger.refresh_run_inputs(text[], uuid[]) RETURNS TABLE (tenant_id text, run_id uuid)
-        LANGUAGE sql AS 'SELECT NULL::text, NULL::uuid WHERE false'`);
+      // this writer stores the input; on a schema of 028 it writes into stand-ins dropped again, leaving the rows
+      // an earlier gateway left: no run_input
+      await old.pool.query(`ALTER TABLE runledger.runs ADD COLUMN run_input jsonb;
+        CREATE FUNCTION runledger.run_input_of(text, uuid, text, timestamptz, text, timestamptz) RETURNS TABLE (input jsonb)
+        LANGUAGE sql AS 'SELECT NULL::jsonb WHERE false'`);
       await write(spans('before-029'), old);
-      await old.pool.query('DROP FUNCTION runledger.refresh_run_inputs(text[], uuid[])');
+      await old.pool.query(`ALTER TABLE runledger.runs DROP COLUMN run_input;
+        DROP FUNCTION runledger.run_input_of(text, uuid, text, timestamptz, text, timestamptz)`);
       expect((await old.pool.query(`SELECT count(*)::int AS n FROM compat.olo_run WHERE input_json IS NOT NULL`)).rows[0].n).toBe(1);
       await migrate(old.url);
       expect(await inputs('before-029', old)).toEqual(WANT);

@@ -80,7 +80,7 @@ const KEPT: ReadonlySet<string> = new Set(['run_id', 'tenant_id', 'pipeline', 'p
  * the columns the writer derives beside them. A new delta column lands here by itself: ROLLUP_SQL's f must
  * compute it.
  */
-const COMPUTED = [...RUN_DELTA_COLUMNS.map((c) => c.column).filter((c) => !KEPT.has(c)), 'duration_ms', 'currency'];
+const COMPUTED = [...RUN_DELTA_COLUMNS.filter((c) => !c.stageOnly).map((c) => c.column).filter((c) => !KEPT.has(c)), 'duration_ms', 'currency'];
 
 /** The first (by start, node id) node where `cond` holds: its `col` (sql/012's agent, input references). */
 const first = (cond: string, col: string) =>

@@ -20,12 +20,14 @@ export interface DeltaKinds {
   /** exact decimal text (numeric input), staged as text */
   decimal: string;
   texts: string[];
+  /** JSON text, staged as jsonb */
+  json: string | null;
 }
 export type DeltaKind = keyof DeltaKinds;
 
 const SQL_TYPES: Record<DeltaKind, string> = {
   uuid: 'uuid', key: 'text', text: 'text', int2: 'smallint', time: 'timestamptz', optTime: 'timestamptz', count: 'bigint', decimal: 'text',
-  texts: 'text[]',
+  texts: 'text[]', json: 'jsonb',
 };
 
 /** The new value of a stored run's column `c` (r: the runs row, d: the staged delta). */
@@ -49,7 +51,9 @@ const NEW_OUTPUT = `d.output_node_id IS NOT NULL AND (r.output_node_id IS NULL
   OR (d.output_end_time, d.output_node_id) > (r.output_end_time, r.output_node_id))`;
 
 const col = <C extends string, F extends string, K extends DeltaKind>(column: C, field: F, kind: K, fold: Fold | null) =>
-  ({ column, field, kind, fold });
+  ({ column, field, kind, fold, stageOnly: false });
+/** A field of the staged delta that is no runs column: read by the fold of another (RUN_INPUT_*). */
+const staged = <F extends string, K extends DeltaKind>(field: F, kind: K) => ({ column: field, field, kind, fold: null, stageOnly: true });
 
 /** Exact sums, folded by addition: the field is named as the column. */
 const sums = <C extends string>(...columns: C[]) => columns.map((c) => col(c, c, 'count', sum));
@@ -93,7 +97,35 @@ export const RUN_DELTA_COLUMNS = [
   col('output_node_id', 'output_node_id', 'text', when(NEW_OUTPUT)),
   col('output_start_time', 'output_start_us', 'optTime', when(NEW_OUTPUT)),
   col('output_end_time', 'output_end_us', 'optTime', when(NEW_OUTPUT)),
+  // what the run's stored input (runs.run_input, sql/029) is computed from
+  /** 1 when the delta's root span is a node, 0 when it is not, NULL without a root */
+  staged('root_is_node', 'int2'),
+  /** the input of the delta's root node */
+  staged('root_input', 'json'),
+  /** the input of the delta's first input node; NULL when that node is its root node (then root_input) */
+  staged('input_content', 'json'),
 ];
+
+/** The content of the delta's first input node. */
+const D_INPUT = `CASE WHEN d.input_node_id = d.root_span_id AND d.input_start_time = d.root_start_time THEN d.root_input
+    ELSE d.input_content END`;
+/** The run's input (compat's rule, sql/029): its root node's input when the root span is a node, else its first input node's. */
+const RUN_INPUT_NEW = `CASE WHEN d.root_is_node = 1 THEN d.root_input ELSE ${D_INPUT} END`;
+/** The stored run's root span is a node (a probe of its key, made only when the delta brings an earlier input node). */
+const STORED_ROOT_IS_NODE = `EXISTS (SELECT 1 FROM runledger.nodes n WHERE n.tenant_id = r.tenant_id AND n.run_id = r.run_id
+    AND n.node_id = r.root_span_id AND n.start_time = r.root_start_time)`;
+/**
+ * The stored run's input after the delta: a new root decides when it is a node; a new non-node root hands it to the
+ * first input node, the delta's when it brings an earlier one, else the stored one (read back: the root was a node
+ * before, or it stays the same); an earlier input node decides unless the root is a node.
+ */
+const RUN_INPUT_FOLD = `CASE
+    WHEN ${NEW_ROOT} THEN CASE WHEN d.root_is_node = 1 THEN d.root_input
+      WHEN ${NEW_INPUT} THEN ${D_INPUT}
+      ELSE (SELECT i.input FROM runledger.run_input_of(r.tenant_id, r.run_id, NULL, NULL, r.input_node_id, r.input_start_time) i) END
+    WHEN ${NEW_INPUT} THEN CASE WHEN r.root_span_id IS NOT NULL AND ${STORED_ROOT_IS_NODE} THEN r.run_input ELSE ${D_INPUT} END
+    ELSE r.run_input END`;
+const RUNS_COLUMNS = RUN_DELTA_COLUMNS.filter((c) => !c.stageOnly);
 
 type Column = (typeof RUN_DELTA_COLUMNS)[number];
 /** A run delta as the runs update takes it: one field per entry of RUN_DELTA_COLUMNS. */
@@ -114,9 +146,9 @@ const runsOf = (tenants: string, runIds: string) => `SELECT * FROM unnest(${tena
  */
 export const INSERT_NEW_RUNS_SQL = `
 WITH claimed AS (
-  INSERT INTO runledger.runs AS r (${RUN_DELTA_COLUMNS.map((c) => c.column).join(', ')}, duration_ms)
-  SELECT ${RUN_DELTA_COLUMNS.map((c) => (c.kind === 'decimal' ? `d.${c.column}::numeric` : `d.${c.column}`)).join(', ')},
-    extract(epoch FROM d.end_time - d.start_time) * 1000
+  INSERT INTO runledger.runs AS r (${RUNS_COLUMNS.map((c) => c.column).join(', ')}, duration_ms, run_input)
+  SELECT ${RUNS_COLUMNS.map((c) => (c.kind === 'decimal' ? `d.${c.column}::numeric` : `d.${c.column}`)).join(', ')},
+    extract(epoch FROM d.end_time - d.start_time) * 1000, ${RUN_INPUT_NEW}
   FROM ${RUN_DELTAS_STAGE} d WHERE (d.tenant_id, d.run_id) IN (${runsOf('$1::text[]', '$2::uuid[]')})
   ORDER BY d.tenant_id, d.run_id
   ON CONFLICT DO NOTHING
@@ -131,6 +163,7 @@ export const UPDATE_RUNS_SQL = `
 UPDATE runledger.runs AS r SET
   ${RUN_DELTA_COLUMNS.filter((c) => c.fold !== null).map((c) => `${c.column} = ${c.fold!(c.column)}`).join(',\n  ')},
   duration_ms = extract(epoch FROM GREATEST(r.end_time, d.end_time) - LEAST(r.start_time, d.start_time)) * 1000,
+  run_input = ${RUN_INPUT_FOLD},
   updated_at = now()
 FROM ${RUN_DELTAS_STAGE} d
 WHERE r.tenant_id = d.tenant_id AND r.run_id = d.run_id`;

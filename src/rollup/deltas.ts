@@ -36,8 +36,8 @@ export interface RunDelta {
   output: RunSpan | null;
 }
 
-/** (start, span id) order: a before b */
-const firstBy = (a: RunSpan, b: RunSpan) =>
+/** (start, span id) order: a before b (the first node with agent name / input) */
+export const firstBy = (a: RunSpan, b: RunSpan) =>
   a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
 /** (end, span id) order: a after b */
 const lastBy = (a: RunSpan, b: RunSpan) =>
@@ -49,7 +49,7 @@ function least(a: string | null, b: string | null | undefined): string | null {
 }
 
 /** (start, span_id) order among parentless spans: the earliest is the run's root. */
-function rootBefore(a: RunSpan, b: RunSpan): boolean {
+export function rootBefore(a: RunSpan, b: RunSpan): boolean {
   return a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
 }
 
@@ -160,10 +160,27 @@ export function deltaRows(deltas: Iterable<RunDelta>): RunDeltaRow[] {
       output_node_id: d.output?.span.spanId ?? null,
       output_start_us: d.output?.span.startUs ?? null,
       output_end_us: d.output?.span.endUs ?? null,
+      root_is_node: root === null ? null : d.root!.node !== null ? 1 : 0,
+      root_input: d.root?.node?.inputForRun ?? null,
+      input_content: d.input === null || d.input === d.root ? null : d.input.node!.inputForRun,
     });
   }
   rows.sort((a, b) => (a.tenant_id < b.tenant_id ? -1 : a.tenant_id > b.tenant_id ? 1 : a.run_id < b.run_id ? -1 : 1));
   return rows;
+}
+
+/**
+ * Runs whose delta chose a node that did not carry its input (prepare.ts carryRunInputs): none, as a batch's
+ * earliest span is its request's earliest; should one arise, the writer recomputes these runs' input from the
+ * stored rows after the batch (runledger.refresh_run_inputs) instead of trusting the delta's.
+ */
+export function uncarriedInputs(deltas: ReadonlyMap<string, RunDelta>): string[] {
+  const out: string[] = [];
+  for (const [k, d] of deltas) {
+    const root = d.root?.node;
+    if ((root && root.hasInput && root.inputForRun === null) || (d.input && d.input.node!.inputForRun === null)) out.push(k);
+  }
+  return out;
 }
 
 /**

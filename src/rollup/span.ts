@@ -15,6 +15,12 @@ export type NodeLite = Pick<NodeRecord,
   /** the node stores input (output) content: the run's input (output) may be it */
   hasInput: boolean;
   hasOutput: boolean;
+  /**
+   * The node's input content (JSON text, as nodes.input resolves it), carried only by the spans that may be their
+   * run's input in their request: the earliest parentless span (the run's root, when it is a node) and the first
+   * node with input. null on every other span, and when there is no input.
+   */
+  inputForRun: string | null;
 };
 
 /** A span as the rollups see it. */

@@ -5,6 +5,7 @@
  */
 import type { MappedSpan } from '../mapping/types.js';
 import type { RunSpan } from '../rollup/span.js';
+import { firstBy, rootBefore } from '../rollup/deltas.js';
 import { resourceOf, writeNodeRow, writeSpanRow } from './encoder.js';
 import type { ResourceRef } from './resources.js';
 import { RowWriter } from './binary.js';
@@ -43,7 +44,34 @@ export function prepareSpans(mapped: readonly MappedSpan[]): PreparedRows {
     const m = mapped[i]!;
     items[i] = lite(m, spanRows[i]!, m.node ? nodeRows[n++]! : null, refs[i]!);
   }
+  carryRunInputs(mapped, items);
   return { items, buffers: [spans.arrayBuffer, nodes.arrayBuffer] };
+}
+
+/**
+ * The run's stored input (sql/029) is its root node's input, else its first input node's. Of a request's spans
+ * only the earliest parentless span of each run and its first node with input can be that node in any batch
+ * holding the request (a batch's earliest is the earliest of one of its requests), so only they carry their
+ * input text to the writer: the content stays off the main thread otherwise.
+ */
+function carryRunInputs(mapped: readonly MappedSpan[], items: PreparedSpan[]): void {
+  const firsts = new Map<string, { root: number; input: number }>();
+  for (let i = 0; i < items.length; i++) {
+    const m = items[i]!;
+    const isRoot = m.span.parentSpanId === null;
+    if (!isRoot && !m.node?.hasInput) continue;
+    const key = m.span.tenantId + '/' + m.span.traceId;
+    let f = firsts.get(key);
+    if (!f) firsts.set(key, (f = { root: -1, input: -1 }));
+    if (isRoot && (f.root < 0 || rootBefore(m, items[f.root]!))) f.root = i;
+    if (m.node?.hasInput && (f.input < 0 || firstBy(m, items[f.input]!))) f.input = i;
+  }
+  for (const f of firsts.values()) {
+    for (const i of [f.root, f.input]) {
+      const node = items[i]?.node;
+      if (node) node.inputForRun = mapped[i]!.node!.input;
+    }
+  }
 }
 
 export function prepareSpan(m: MappedSpan): PreparedSpan {
@@ -64,6 +92,7 @@ function lite(m: MappedSpan, spanRow: Uint8Array, nodeRow: Uint8Array | null, re
       inputTokens: n.inputTokens, outputTokens: n.outputTokens, cacheReadTokens: n.cacheReadTokens,
       cacheWriteTokens: n.cacheWriteTokens, reasoningTokens: n.reasoningTokens, totalTokens: n.totalTokens,
       totalCost: n.totalCost, status: n.status, agentName: n.agentName, hasInput: n.input !== null, hasOutput: n.output !== null,
+      inputForRun: null,
     },
     hints: m.hints,
     spanRow,

@@ -15,6 +15,7 @@ const ENCODE: { [K in keyof DeltaKinds]: (w: RowWriter, v: DeltaKinds[K]) => voi
   count: (w, v) => w.int8Exact(v),
   decimal: (w, v) => w.text(v),
   texts: (w, v) => w.textArray(v, 'array'),
+  json: (w, v) => w.jsonb(v),
 };
 
 /** The rows, in their order (deltaRows orders them by tenant_id, run_id). */

@@ -8,7 +8,7 @@ import type { PreparedSpan } from './prepare.js';
 import { NODE_COLUMNS, SPAN_COLUMNS, setCounted } from './encoder.js';
 import { copyRows } from './copy.js';
 import { encodeDeltaRows } from './run-deltas.js';
-import { computeDeltas, deltaRows, subtractSettled } from '../rollup/deltas.js';
+import { computeDeltas, deltaRows, subtractSettled, uncarriedInputs } from '../rollup/deltas.js';
 import {
   CREATE_RUN_DELTAS_STAGE_SQL, INSERT_NEW_RUNS_SQL, RUN_DELTA_COLUMNS, RUN_DELTAS_STAGE, UPDATE_RUNS_SQL,
 } from '../rollup/delta-columns.js';
@@ -252,9 +252,9 @@ async function applyFresh(
     const lit = runsLiterals(client, runIdsOf(written.map(runOfKey)));
     tail.push(`SELECT runledger.fill_pending_content(${lit.tenants}, ${lit.ids}, ${opts.logContentChars | 0})`);
   }
-  // The run's stored input (sql/029) is its root node's or first input node's: it can change only in a run
-  // whose batch holds a parentless span or a node with input (log content filled above refreshes its own runs).
-  const inputs = [...deltas].filter(([k, d]) => (d.root !== null || d.input !== null) && !lost.has(k)).map(([k]) => k);
+  // The run's stored input (sql/029) is folded from the deltas (log content filled above refreshes its own runs);
+  // recomputed from the stored rows where a delta's node did not carry its input.
+  const inputs = uncarriedInputs(deltas).filter((k) => !lost.has(k));
   if (inputs.length > 0) {
     const lit = runsLiterals(client, runIdsOf(inputs.map(runOfKey)));
     tail.push(`SELECT count(*) FROM runledger.refresh_run_inputs(${lit.tenants}, ${lit.ids})`);

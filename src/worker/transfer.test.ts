@@ -15,7 +15,7 @@ function request(): PreparedRequest {
   const t = 'aa'.repeat(16);
   const { items, buffers } = prepareSpans([
     m({ traceId: t, spanId: '1'.repeat(16), name: 'root', startUs: 1_700_000_000_000_001, endUs: 1_700_000_000_500_000, statusCode: 2,
-      statusMessage: 'boom', serviceName: 'svc', tenantId: 'acme' }, node({ nodeType: 'AGENT', name: 'root', sessionId: 's', userId: 'u' }),
+      statusMessage: 'boom', serviceName: 'svc', tenantId: 'acme' }, node({ nodeType: 'AGENT', name: 'root', sessionId: 's', userId: 'u', input: '"plan a trip"' }),
     { rank: 1, value: 'research' }, 'prod', 'http-session', 'http-user'),
     m({ traceId: t, spanId: '2'.repeat(16), parentSpanId: '1'.repeat(16), name: 'chat', serviceName: null as never }, node({
       nodeType: 'LLM', name: 'chat', modelName: 'gpt-4o-mini', inputTokens: 0, outputTokens: 96, cacheReadTokens: null, cacheWriteTokens: 3,
@@ -50,6 +50,8 @@ describe('packPrepared / unpackPrepared', () => {
     expect(out.items[1]!.node!.cacheReadTokens).toBeNull();
     expect(out.items[1]!.node!.inputTokens).toBe(0);
     expect(out.items[2]!.node).toBeNull();
+    // the root node's input crosses with it: the run's input (sql/029); the chat node's is not the run's
+    expect(out.items.map((i) => i.node?.inputForRun)).toEqual(['"plan a trip"', null, undefined]);
     expect(out.items[2]!.hints).toEqual({ pipeline: { rank: 9, value: '' }, environment: 'é', sessionId: null, userId: null });
     expect(out.items[0]!.hints).toMatchObject({ sessionId: 'http-session', userId: 'http-user' });
   });

@@ -13,7 +13,7 @@ import type { PreparedRequest } from './prepare.js';
  */
 const enum S {
   traceId, spanId, parentSpanId, name, statusMessage, serviceName, tenantId, nodeType, modelName, nodeSessionId,
-  nodeUserId, pipeline, environment, hintSessionId, hintUserId, agentName, resourceHash, resourceJson,
+  nodeUserId, pipeline, environment, hintSessionId, hintUserId, agentName, inputForRun, resourceHash, resourceJson,
 }
 /** Strings per span. */
 const STRS = S.resourceJson + 1;
@@ -85,6 +85,7 @@ export function packPrepared(r: PreparedRequest): PackedRequest {
     put(k + S.pipeline, S.pipeline, p?.value ?? null); put(k + S.environment, S.environment, m.hints.environment);
     put(k + S.hintSessionId, S.hintSessionId, m.hints.sessionId); put(k + S.hintUserId, S.hintUserId, m.hints.userId);
     put(k + S.agentName, S.agentName, d?.agentName ?? null);
+    put(k + S.inputForRun, S.inputForRun, d?.inputForRun ?? null);
     // a request's spans come grouped by ResourceSpans: the resource text crosses once per group
     put(k + S.resourceHash, S.resourceHash, m.resource.hash); put(k + S.resourceJson, S.resourceJson, m.resource.json);
     const j = i * NUMS;
@@ -137,6 +138,7 @@ export function unpackPrepared(p: PackedRequest): PreparedRequest {
         totalCost: orNull(nums[j + N.totalCost]!), agentName: str(k + S.agentName)!,
         status: (nums[j + N.flags]! & FAILED) !== 0 ? 'FAILED' : 'COMPLETED',
         hasInput: (nums[j + N.flags]! & HAS_INPUT) !== 0, hasOutput: (nums[j + N.flags]! & HAS_OUTPUT) !== 0,
+        inputForRun: str(k + S.inputForRun),
       },
       hints: {
         pipeline: Number.isNaN(rank) ? null : { rank, value: str(k + S.pipeline)! }, environment: str(k + S.environment)!,
