@@ -8,6 +8,7 @@ import { createTestDb, type TestDb } from './helpers/db.js';
 import { hex, mapped, span } from './helpers/spans.js';
 import { migrate } from '../src/db/migrate.js';
 import { writeBatch } from '../src/sink/writer.js';
+import { writeBefore029 } from './helpers/run-input.js';
 
 let db: TestDb;
 const NOW = Date.now() * 1000;
@@ -27,11 +28,11 @@ beforeAll(async () => {
   db = await createTestDb('m027', '025_modality_tokens');
   const c = await db.pool.connect();
   try {
-    await writeBatch(c, [
+    await writeBefore029(db.pool, () => writeBatch(c, [
       mapped(span({ traceId, spanId: root, name: 'root', startUs: NOW - 5e6, endUs: NOW })),
       mapped(span({ traceId, spanId: hex(8), parentSpanId: root, name: 'child a', startUs: NOW - 4e6, endUs: NOW - 3e6 })),
       mapped(span({ traceId, spanId: hex(8), parentSpanId: root, name: 'child b', startUs: NOW - 2e6, endUs: NOW - 1e6 })),
-    ]);
+    ]));
   } finally {
     c.release();
   }

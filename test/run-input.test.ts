@@ -14,7 +14,7 @@ import { repair } from '../src/maintenance/repair.js';
 import { migrate } from '../src/db/migrate.js';
 import { chunks, rng, shuffle } from './helpers/spans.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
-import { STALE_RUN_INPUTS_SQL } from './helpers/run-input.js';
+import { STALE_RUN_INPUTS_SQL, writeBefore029 } from './helpers/run-input.js';
 
 const mapper = createMapper({ prices: loadPriceTable(), captureContent: true, maxContentChars: 16_384 });
 const T0 = 1_767_226_500_000_000;
@@ -118,14 +118,7 @@ describe('runs.run_input (sql/029)', () => {
   it('is filled by migration 029 for runs stored before it', async () => {
     const old = await createTestDb('run_input_m', '028_tenant_id_form');
     try {
-      // this writer stores the input; on a schema of 028 it writes into stand-ins dropped again, leaving the rows
-      // an earlier gateway left: no run_input
-      await old.pool.query(`ALTER TABLE runledger.runs ADD COLUMN run_input jsonb;
-        CREATE FUNCTION runledger.run_input_of(text, uuid, text, timestamptz, text, timestamptz) RETURNS TABLE (input jsonb)
-        LANGUAGE sql AS 'SELECT NULL::jsonb WHERE false'`);
-      await write(spans('before-029'), old);
-      await old.pool.query(`ALTER TABLE runledger.runs DROP COLUMN run_input;
-        DROP FUNCTION runledger.run_input_of(text, uuid, text, timestamptz, text, timestamptz)`);
+      await writeBefore029(old.pool, () => write(spans('before-029'), old));
       expect((await old.pool.query(`SELECT count(*)::int AS n FROM compat.olo_run WHERE input_json IS NOT NULL`)).rows[0].n).toBe(1);
       await migrate(old.url);
       expect(await inputs('before-029', old)).toEqual(WANT);

@@ -11,3 +11,20 @@ export const STALE_RUN_INPUTS_SQL = `SELECT count(*)::int AS n FROM runledger.ru
      AND ((n.node_id = r.root_span_id AND n.start_time = r.root_start_time)
        OR (n.node_id = r.input_node_id AND n.start_time = r.input_start_time))
    ORDER BY n.node_id = r.root_span_id AND n.start_time = r.root_start_time DESC LIMIT 1)`;
+
+/**
+ * Run `write` (this version's writer) against a schema migrated only up to before sql/029, leaving the rows an
+ * earlier gateway left: the writer stores runs.run_input and reads runledger.run_input_of, so stand-ins for both
+ * exist while it writes and are dropped after.
+ */
+export async function writeBefore029(pool: { query(sql: string): Promise<unknown> }, write: () => Promise<unknown>): Promise<void> {
+  await pool.query(`ALTER TABLE runledger.runs ADD COLUMN run_input jsonb;
+    CREATE FUNCTION runledger.run_input_of(text, uuid, text, timestamptz, text, timestamptz) RETURNS TABLE (input jsonb)
+    LANGUAGE sql AS 'SELECT NULL::jsonb WHERE false'`);
+  try {
+    await write();
+  } finally {
+    await pool.query(`ALTER TABLE runledger.runs DROP COLUMN run_input;
+      DROP FUNCTION runledger.run_input_of(text, uuid, text, timestamptz, text, timestamptz)`);
+  }
+}
