@@ -116,6 +116,17 @@ describe('compat views', () => {
       WHERE run_id = $1 AND step_name = 'search'`, [ids.run(TRACE.A1)])).toEqual({ n: 2, steps: 1 });
   });
 
+  it("build seed 002's traces.metadata as sql/013's 14-key object did (sql/031 builds it from a row type)", async () => {
+    const r = await owner.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE t.metadata IS DISTINCT FROM
+      jsonb_strip_nulls(jsonb_build_object('tenant_id', r.tenant_id, 'pipeline', r.pipeline, 'name', r.name,
+        'service_name', r.service_name, 'environment', r.environment, 'session_id', r.session_id,
+        'user_id', r.user_id, 'models', to_jsonb(r.models), 'span_count', r.span_count, 'total_nodes', r.total_nodes,
+        'llm_calls', r.llm_calls, 'tool_calls', r.tool_calls, 'error_count', r.error_count, 'currency', r.currency)))::int AS differ
+      FROM traces t JOIN runledger.runs r ON r.run_id = t.trace_id AND r.trace_hex = t.execution_id`);
+    expect(r.rows[0].n).toBeGreaterThan(2);
+    expect(r.rows[0].differ).toBe(0);
+  });
+
   it('map statuses and node types to each seed vocabulary', async () => {
     const distinct = async (view: string, col: string) =>
       (await owner.query(`SELECT DISTINCT ${col} AS v FROM ${view} ORDER BY 1`)).rows.map((r) => r.v);
