@@ -83,11 +83,8 @@ $$;
 
 -- Existing runs: their input computed once (a read of one node and one span per run: ~6 s and one new row
 -- version per run at 162,620 runs; the runs rows are locked meanwhile, so writers wait: README, "Upgrading").
-UPDATE runledger.runs r SET run_input = v.input
-FROM (SELECT r.tenant_id, r.run_id, i.input FROM runledger.runs r
-      CROSS JOIN LATERAL runledger.run_input_of(r.tenant_id, r.run_id, r.root_span_id, r.root_start_time,
-        r.input_node_id, r.input_start_time) i) v
-WHERE r.tenant_id = v.tenant_id AND r.run_id = v.run_id AND v.input IS NOT NULL;
+SELECT count(*) FROM runledger.refresh_run_inputs((SELECT array_agg(tenant_id) FROM runledger.runs),
+  (SELECT array_agg(run_id) FROM runledger.runs));
 
 -- compat's run base (sql/017) reads the stored input.
 CREATE OR REPLACE VIEW compat.ledger_runs WITH (security_invoker = true) AS
