@@ -12,7 +12,7 @@ import { prepareSpans } from '../src/sink/prepare.js';
 import { writeBatch } from '../src/sink/writer.js';
 import { repair } from '../src/maintenance/repair.js';
 import { migrate } from '../src/db/migrate.js';
-import { chunks, rng, shuffle } from './helpers/spans.js';
+import { chunks, rng, shuffle, writeAll } from './helpers/spans.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { STALE_RUN_INPUTS_SQL, writeBefore029 } from './helpers/run-input.js';
 
@@ -60,9 +60,7 @@ afterAll(async () => { await db?.drop(); });
 async function write(records: SpanRecord[], on: TestDb = db): Promise<void> {
   const c = await on.pool.connect();
   try {
-    let items = prepareSpans(records.map((r) => mapper(r))).items;
-    // a run another writer holds comes back deferred; nothing else writes here, so this ends
-    while (items.length > 0) items = (await writeBatch(c, items)).deferred ?? [];
+    await writeAll((x) => writeBatch(c, x), prepareSpans(records.map((r) => mapper(r))).items);
   } finally { c.release(); }
 }
 
@@ -99,9 +97,9 @@ describe('runs.run_input (sql/029)', () => {
   it('is recomputed from the stored rows when a batch\'s chosen node did not carry its input', async () => {
     const c = await db.pool.connect();
     try {
-      let items = prepareSpans(spans('uncarried').map((r) => mapper(r))).items;
+      const items = prepareSpans(spans('uncarried').map((r) => mapper(r))).items;
       for (const m of items) if (m.node) m.node.inputForRun = null;
-      while (items.length > 0) items = (await writeBatch(c, items)).deferred ?? [];
+      await writeAll((x) => writeBatch(c, x), items);
     } finally { c.release(); }
     expect(await inputs('uncarried')).toEqual(WANT);
   });

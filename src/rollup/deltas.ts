@@ -36,7 +36,7 @@ export interface RunDelta {
   output: RunSpan | null;
 }
 
-/** (start, span id) order: a before b (the first node with agent name / input) */
+/** (start, span id) order: a before b (the root, the first node with agent name / input) */
 export const firstBy = (a: RunSpan, b: RunSpan) =>
   a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
 /** (end, span id) order: a after b */
@@ -48,10 +48,8 @@ function least(a: string | null, b: string | null | undefined): string | null {
   return a === null || b < a ? b : a;
 }
 
-/** (start, span_id) order among parentless spans: the earliest is the run's root. */
-export function rootBefore(a: RunSpan, b: RunSpan): boolean {
-  return a.span.startUs < b.span.startUs || (a.span.startUs === b.span.startUs && a.span.spanId < b.span.spanId);
-}
+/** (start, span_id) order among parentless spans: the earliest is the run's root (the same order as firstBy). */
+const rootBefore = firstBy;
 
 /** Pipeline precedence: the lower rank wins, a tie the smaller value. */
 export function pipelineBefore(p: { rank: number; value: string }, q: { rank: number; value: string } | null): boolean {

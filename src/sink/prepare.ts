@@ -5,7 +5,7 @@
  */
 import type { MappedSpan } from '../mapping/types.js';
 import type { RunSpan } from '../rollup/span.js';
-import { firstBy, rootBefore } from '../rollup/deltas.js';
+import { firstBy } from '../rollup/deltas.js';
 import { resourceOf, writeNodeRow, writeSpanRow } from './encoder.js';
 import type { ResourceRef } from './resources.js';
 import { RowWriter } from './binary.js';
@@ -63,7 +63,7 @@ function carryRunInputs(mapped: readonly MappedSpan[], items: PreparedSpan[]): v
     const key = m.span.tenantId + '/' + m.span.traceId;
     let f = firsts.get(key);
     if (!f) firsts.set(key, (f = { root: -1, input: -1 }));
-    if (isRoot && (f.root < 0 || rootBefore(m, items[f.root]!))) f.root = i;
+    if (isRoot && (f.root < 0 || firstBy(m, items[f.root]!))) f.root = i;
     if (m.node?.hasInput && (f.input < 0 || firstBy(m, items[f.input]!))) f.input = i;
   }
   for (const f of firsts.values()) {
