@@ -14,6 +14,7 @@ import { refreshDailyUsage } from '../src/maintenance/daily-usage.js';
 import { loadPriceTable } from '../src/mapping/prices.js';
 import { GatewayError } from '../src/errors.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -168,14 +169,19 @@ describe('retention over content, resources and pending content', () => {
     // Retention deletes rows in their physical order, writers lock them in key order. Here a writer's transaction
     // holds the second expired resource and then wants the first, which retention's DELETE holds: 40P01, and
     // retention (waiting first, it detects the cycle) was the one that failed.
+    // Which side PostgreSQL aborts is whichever checks first, deadlock_timeout after it began to wait; with the
+    // default 1 s both ways, a loaded machine (the full suite in CI) reached the writer's second UPDATE after
+    // retention's only check and the writer was the victim. Retention checks at 3 s, the writer at 30 s: retention.
     const [r1, r2] = [hex(16), hex(16)];
     await gw.db.pool.query(`INSERT INTO runledger.resources (tenant_id, resource_hash, resource, max_span_day)
       VALUES ('dl', $1, '{"n":1}', '2000-01-01'), ('dl', $2, '{"n":2}', '2000-01-01')`, [r1, r2]);
+    const retentionPool = new pg.Pool({ connectionString: gw.db.url, options: '-c deadlock_timeout=3s', max: 2 });
     const writer = await gw.db.pool.connect();
     try {
       await writer.query('BEGIN');
+      await writer.query(`SET LOCAL deadlock_timeout = '30s'`);
       await writer.query(`UPDATE runledger.resources SET max_span_day = max_span_day WHERE tenant_id = 'dl' AND resource_hash = $1`, [r2]);
-      const retention = applyRetention(gw.db.pool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
+      const retention = applyRetention(retentionPool, { olderThan: new Date(Date.now() - 15 * 86_400_000) });
       retention.catch(() => {});
       const waiting = async () => Number((await gw.db.pool.query(`SELECT count(*) AS n FROM pg_stat_activity
         WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM runledger.resources%'`)).rows[0].n);
@@ -188,6 +194,7 @@ describe('retention over content, resources and pending content', () => {
     } finally {
       await writer.query('ROLLBACK').catch(() => {});
       writer.release();
+      await retentionPool.end();
     }
     expect(await count(`SELECT count(*) AS n FROM runledger.resources WHERE tenant_id = 'dl'`)).toBe(0);
   });
