@@ -6,12 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { createTestDb, type TestDb } from './helpers/db.js';
-import { hex, span, writeAll } from './helpers/spans.js';
+import { hex, span, writeOnPool } from './helpers/spans.js';
 import { migrate } from '../src/db/migrate.js';
 import { createMapper } from '../src/mapping/index.js';
 import { loadPriceTable } from '../src/mapping/prices.js';
 import { prepareSpans } from '../src/sink/prepare.js';
-import { writeBatch } from '../src/sink/writer.js';
 import { repairQueued } from '../src/maintenance/repair.js';
 import type { SpanRecord } from '../src/otlp/types.js';
 
@@ -49,8 +48,7 @@ async function rows(db: TestDb) {
 describe('migration 007 on a trace two tenants shared', () => {
   beforeAll(async () => {
     // the reference: each tenant's spans written by today's write path
-    const c = await ref.pool.connect();
-    try { await writeAll((x) => writeBatch(c, x), prepareSpans(spans.map(mapper)).items); } finally { c.release(); }
+    await writeOnPool(ref.pool, prepareSpans(spans.map(mapper)).items);
     // the old ledger: the same span and node rows, one runs row for the trace (the first tenant's, with the other's
     // earlier failed root), and the other tenant's child un-counting the first tenant's LLM node, as 006 left them
     const copy = async (table: string) => {

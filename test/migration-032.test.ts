@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from './helpers/db.js';
-import { hex, node, span, writeAll } from './helpers/spans.js';
+import { hex, node, span, writeOnPool } from './helpers/spans.js';
 import { migrate } from '../src/db/migrate.js';
-import { writeBatch } from '../src/sink/writer.js';
 import { prepareSpans } from '../src/sink/prepare.js';
 import type { MappedSpan } from '../src/mapping/types.js';
 
@@ -24,10 +23,7 @@ function run(traceId: string, tenantId: string): MappedSpan[] {
       node: node({ nodeType: 'LLM', name: 'chat', inputTokens: 7, outputTokens: 3, totalTokens: 10 }) },
   ].map((m) => ({ ...m, hints: { pipeline: null, environment: null, sessionId: null, userId: null } }));
 }
-async function write(spans: MappedSpan[]) {
-  const c = await db.pool.connect();
-  try { return await writeAll((x) => writeBatch(c, x), prepareSpans(spans).items); } finally { c.release(); }
-}
+const write = (spans: MappedSpan[]) => writeOnPool(db.pool, prepareSpans(spans).items);
 const runsOf = async () => (await db.pool.query(`SELECT * FROM runledger.runs ORDER BY tenant_id, run_id`)).rows
   .map(({ updated_at: _u, ...r }) => r);
 

@@ -9,9 +9,8 @@ import { createMapper } from '../mapping/index.js';
 import { loadPriceTable } from '../mapping/prices.js';
 import type { SpanRecord } from '../otlp/types.js';
 import { prepareSpans, type PreparedSpan } from '../sink/prepare.js';
-import { writeBatch } from '../sink/writer.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
-import { chunks, hex, rng, shuffle, span, writeAll } from '../../test/helpers/spans.js';
+import { chunks, hex, rng, shuffle, span, writeOnPool } from '../../test/helpers/spans.js';
 import { repair } from './repair.js';
 
 let db: TestDb;
@@ -64,8 +63,7 @@ function agentRun(rand: () => number, o: Opts = {}): SpanRecord[] {
 const prepare = (spans: SpanRecord[]) => prepareSpans(spans.map(mapper)).items;
 
 async function write(items: PreparedSpan[]): Promise<void> {
-  const c = await db.pool.connect();
-  try { await writeAll((x) => writeBatch(c, x), items); } finally { c.release(); }
+  await writeOnPool(db.pool, items);
 }
 
 /** Shuffled, split into batches that mix runs, with OTLP-style retries of earlier batches. */

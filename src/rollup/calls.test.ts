@@ -5,10 +5,9 @@
  * batch split and re-send gives the same counts; repair agrees.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeBatch } from '../sink/writer.js';
 import { repair } from '../maintenance/repair.js';
 import { createTestDb, type TestDb } from '../../test/helpers/db.js';
-import { chunks, hex, mapped, node, rng, shuffle, span, writeAll } from '../../test/helpers/spans.js';
+import { chunks, hex, mapped, node, rng, shuffle, span, writeOnPool } from '../../test/helpers/spans.js';
 import type { PreparedSpan } from '../sink/prepare.js';
 
 let db: TestDb;
@@ -49,10 +48,7 @@ function run(): PreparedSpan[] {
   ];
 }
 
-async function write(items: PreparedSpan[]) {
-  const c = await db.pool.connect();
-  try { return await writeAll((x) => writeBatch(c, x), items); } finally { c.release(); }
-}
+const write = (items: PreparedSpan[]) => writeOnPool(db.pool, items);
 
 async function counts(traceId: string) {
   const r = await db.pool.query(`SELECT llm_calls::int, tool_calls::int, total_nodes::int, input_tokens::int FROM runledger.runs WHERE run_id = $1`, [traceId]);

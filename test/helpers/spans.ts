@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { SpanRecord } from '../../src/otlp/types.js';
 import type { NodeRecord } from '../../src/mapping/types.js';
 import { prepareSpan, type PreparedSpan } from '../../src/sink/prepare.js';
-import type { WriteOutcome } from '../../src/sink/writer.js';
+import { writeBatch, type WriteOutcome } from '../../src/sink/writer.js';
+import type pg from 'pg';
 
 export const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
@@ -80,4 +81,10 @@ export async function writeAll(
     if (todo.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
   return { inserted, duplicates };
+}
+
+/** writeAll of writeBatch on one connection of `pool`, released after. */
+export async function writeOnPool(pool: pg.Pool, items: PreparedSpan[]): Promise<{ inserted: number; duplicates: number }> {
+  const c = await pool.connect();
+  try { return await writeAll((x) => writeBatch(c, x), items); } finally { c.release(); }
 }
